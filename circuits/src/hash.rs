@@ -1,0 +1,120 @@
+//! The field and the one hash of the rollup: Poseidon P128Pow5T3 over Pallas' base field,
+//! taken from `halo2_gadgets` so that the native rules and the circuits hash identically.
+//!
+//! Also the packing of small integers into one field element: three `u64` fit below the
+//! modulus (192 < 254 bits), which lets a record of many counters hash in few permutations.
+
+use ff::{Field, PrimeField};
+use halo2_gadgets::poseidon::primitives::{ConstantLength, Hash, P128Pow5T3};
+
+use crate::constants::domain;
+
+/// Pallas' base field: every value of the state is one of these.
+pub type Fp = pasta_curves::pallas::Base;
+
+/// Poseidon (P128Pow5T3, rate 2) of a fixed number of field elements. A hash of `L`
+/// elements costs `ceil(L / 2)` permutations, in the circuit as natively.
+pub fn poseidon<const L: usize>(message: [Fp; L]) -> Fp {
+    Hash::<Fp, P128Pow5T3, ConstantLength<L>, 3, 2>::init().hash(message)
+}
+
+/// A Merkle node: `Poseidon(left, right)`, one permutation.
+pub fn node(left: Fp, right: Fp) -> Fp {
+    poseidon([left, right])
+}
+
+/// A domain separator as a field element.
+pub fn tag(domain: u64) -> Fp {
+    Fp::from(domain)
+}
+
+/// Packs up to three `u64` into one field element: `parts[0] + 2^64 parts[1] + 2^128 parts[2]`.
+///
+/// # Panics
+/// If given more than three parts (a programming error, never input-dependent).
+pub fn pack(parts: &[u64]) -> Fp {
+    assert!(parts.len() <= 3, "pack takes at most three u64");
+    let mut repr = [0u8; 32];
+    for (i, part) in parts.iter().enumerate() {
+        repr[8 * i..8 * i + 8].copy_from_slice(&part.to_le_bytes());
+    }
+    Fp::from_repr(repr).expect("192 bits are below the modulus")
+}
+
+/// The inverse of [`pack`]: the three `u64` limbs of a field element, or `None` if it has
+/// any bit at or above 2^192.
+pub fn unpack(value: Fp) -> Option<[u64; 3]> {
+    let repr = value.to_repr();
+    if repr[24..].iter().any(|b| *b != 0) {
+        return None;
+    }
+    let limb = |i: usize| u64::from_le_bytes(repr[8 * i..8 * i + 8].try_into().expect("8 bytes"));
+    Some([limb(0), limb(1), limb(2)])
+}
+
+/// The low 64 bits of a field element's canonical little-endian representation.
+pub fn low_u64(value: Fp) -> u64 {
+    u64::from_le_bytes(value.to_repr()[..8].try_into().expect("8 bytes"))
+}
+
+/// A field element as lowercase hex of its canonical little-endian bytes (the JSON form).
+pub fn to_hex(value: &Fp) -> String {
+    hex::encode(value.to_repr())
+}
+
+/// Hashes text or a document to one field element: `h0 = Poseidon(TEXT, len)`, then
+/// `h = Poseidon(h, chunk)` for each 31-byte little-endian chunk. Used for proposal wording,
+/// option labels and fleet documents; the full text travels in the batch data.
+pub fn hash_bytes(bytes: &[u8]) -> Fp {
+    let mut acc = poseidon([tag(domain::TEXT), Fp::from(bytes.len() as u64)]);
+    for chunk in bytes.chunks(31) {
+        let mut repr = [0u8; 32];
+        repr[..chunk.len()].copy_from_slice(chunk);
+        let word = Fp::from_repr(repr).expect("248 bits are below the modulus");
+        acc = poseidon([acc, word]);
+    }
+    acc
+}
+
+/// `true` for the zero element; a readable name at call sites that test "empty".
+pub fn is_zero(value: &Fp) -> bool {
+    bool::from(value.is_zero())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pack_round_trips_edge_values() {
+        for parts in [[0, 0, 0], [u64::MAX, u64::MAX, u64::MAX], [1, 0, u64::MAX]] {
+            assert_eq!(unpack(pack(&parts)), Some(parts));
+        }
+        assert_eq!(unpack(pack(&[7])), Some([7, 0, 0]));
+    }
+
+    #[test]
+    fn unpack_rejects_high_bits() {
+        assert_eq!(unpack(-Fp::one()), None);
+        assert_eq!(unpack(Fp::from(2).pow([192])), None);
+    }
+
+    #[test]
+    fn poseidon_matches_the_zcash_test_vectors() {
+        use halo2_poseidon::test_vectors::fp;
+        let vectors = fp::hash();
+        assert!(!vectors.is_empty());
+        for v in vectors {
+            let input = v.input.map(|bytes| Fp::from_repr(bytes).unwrap());
+            assert_eq!(poseidon(input).to_repr(), v.output);
+        }
+    }
+
+    #[test]
+    fn hash_bytes_separates_lengths_and_contents() {
+        assert_ne!(hash_bytes(b""), hash_bytes(b"\0"));
+        assert_ne!(hash_bytes(b"a"), hash_bytes(b"b"));
+        let long = [7u8; 100];
+        assert_ne!(hash_bytes(&long), hash_bytes(&long[..99]));
+    }
+}
