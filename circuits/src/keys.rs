@@ -57,6 +57,17 @@ pub struct Signature {
     pub s: Scalar,
 }
 
+impl Default for Signature {
+    /// The placeholder of a transaction not yet signed: `R` is the identity, so it never
+    /// verifies.
+    fn default() -> Self {
+        Signature {
+            r: <pallas::Affine as group::CurveAffine>::identity(),
+            s: Scalar::zero(),
+        }
+    }
+}
+
 impl SecretKey {
     /// A key derived from 32 bytes of seed (BLAKE2b, wide reduction). Use a random seed for
     /// real keys; the demo city derives its keys from names.

@@ -7,9 +7,22 @@
 #![forbid(unsafe_code)]
 
 pub mod constants;
+pub mod demo;
+pub mod error;
+pub mod genesis;
 pub mod hash;
 pub mod keys;
+pub mod matcher;
 pub mod merkle;
+pub mod records;
+pub mod rules;
+pub mod state;
+pub mod tally;
+pub mod tx;
 pub mod voter;
 
+pub use error::TxError;
+pub use genesis::Genesis;
 pub use hash::Fp;
+pub use state::{Event, Params, State};
+pub use tx::Transaction;
