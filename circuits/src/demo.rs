@@ -84,12 +84,17 @@ impl City {
         self.meter_keys.insert(meter, key);
     }
 
-    /// Signs a transaction with its signer's key (ballots are returned as they are).
+    /// Signs a transaction with its signer's key. Ballots, and transactions of signers whose
+    /// key the city does not know, are returned unsigned.
     pub fn sign(&self, tx: Transaction) -> Transaction {
-        match tx.signer() {
-            Signer::Account(id) => tx.signed(&self.keys[&id]),
-            Signer::Meter(id) => tx.signed(&self.meter_keys[&id]),
-            Signer::Anonymous => tx,
+        let key = match tx.signer() {
+            Signer::Account(id) => self.keys.get(&id),
+            Signer::Meter(id) => self.meter_keys.get(&id),
+            Signer::Anonymous => None,
+        };
+        match key {
+            Some(key) => tx.signed(key),
+            None => tx,
         }
     }
 
@@ -150,7 +155,14 @@ impl City {
     }
 
     /// A signed limit order.
-    pub fn order(&self, from: AccountId, side: Side, amount: u64, price: u64, expiry: u64) -> Transaction {
+    pub fn order(
+        &self,
+        from: AccountId,
+        side: Side,
+        amount: u64,
+        price: u64,
+        expiry: u64,
+    ) -> Transaction {
         self.sign(Transaction::PlaceOrder(PlaceOrder {
             from,
             side,
@@ -190,7 +202,9 @@ impl City {
             _ => None,
         };
         let mut applied = vec![(tx.clone(), placed)];
-        while let Some((maker, quantity)) = taker.and_then(|t| matcher::next_fill(&self.state, t, now)) {
+        while let Some((maker, quantity)) =
+            taker.and_then(|t| matcher::next_fill(&self.state, t, now))
+        {
             let fill = self.fill(maker, taker.expect("set"), quantity);
             let event = self.apply(&fill, now)?;
             applied.push((fill, event));
@@ -199,7 +213,11 @@ impl City {
     }
 
     /// The transit authority registers an operator's fare table.
-    pub fn register_operator(&self, operator: AccountId, fares: [u64; FARE_CLASSES]) -> Transaction {
+    pub fn register_operator(
+        &self,
+        operator: AccountId,
+        fares: [u64; FARE_CLASSES],
+    ) -> Transaction {
         self.sign(Transaction::RegisterOperator(RegisterOperator {
             from: TRANSIT_AUTHORITY,
             operator,
@@ -221,7 +239,13 @@ impl City {
     }
 
     /// A rider's signed tap.
-    pub fn tap(&self, rider: AccountId, operator: AccountId, fare_class: u64, time: u64) -> Transaction {
+    pub fn tap(
+        &self,
+        rider: AccountId,
+        operator: AccountId,
+        fare_class: u64,
+        time: u64,
+    ) -> Transaction {
         self.sign(Transaction::Tap(Tap {
             from: rider,
             operator,
@@ -233,7 +257,13 @@ impl City {
     }
 
     /// An operator's signed fleet record for a document.
-    pub fn fleet_record(&self, operator: AccountId, vehicle: u64, kind: FleetKind, document: &[u8]) -> Transaction {
+    pub fn fleet_record(
+        &self,
+        operator: AccountId,
+        vehicle: u64,
+        kind: FleetKind,
+        document: &[u8],
+    ) -> Transaction {
         self.sign(Transaction::FleetRecord(FleetRecord {
             from: operator,
             vehicle,
@@ -292,7 +322,12 @@ impl City {
     }
 
     /// A delegate's signed vote.
-    pub fn delegate_vote(&self, delegate: AccountId, proposal: ProposalId, option: u64) -> Transaction {
+    pub fn delegate_vote(
+        &self,
+        delegate: AccountId,
+        proposal: ProposalId,
+        option: u64,
+    ) -> Transaction {
         self.sign(Transaction::DelegateVote(DelegateVote {
             from: delegate,
             proposal,
@@ -345,7 +380,10 @@ impl Default for ScenarioSize {
 /// final state. A step refused by the rules is kept in the log with its error (the script
 /// contains a few on purpose: a non-increasing meter reading and a tap back in time).
 pub fn run_scenario(size: &ScenarioSize) -> (City, Vec<Step>) {
-    assert!(size.residents >= 45, "the scenario needs at least 45 residents");
+    assert!(
+        size.residents >= 45,
+        "the scenario needs at least 45 residents"
+    );
     let mut city = City::new(size.residents);
     let mut log = Vec::new();
     fn run(city: &mut City, log: &mut Vec<Step>, time: u64, tx: Transaction) {
@@ -357,7 +395,11 @@ pub fn run_scenario(size: &ScenarioSize) -> (City, Vec<Step>) {
     let t0 = city.genesis.time + 8 * hour;
 
     // Authorities set the city up.
-    let (metro, bus, tram) = (city.id("operator-metro"), city.id("operator-bus"), city.id("operator-tram"));
+    let (metro, bus, tram) = (
+        city.id("operator-metro"),
+        city.id("operator-bus"),
+        city.id("operator-tram"),
+    );
     for (op, fares) in [
         (metro, [290, 400, 350, 600]),
         (bus, [275, 275, 200, 500]),
@@ -400,20 +442,38 @@ pub fn run_scenario(size: &ScenarioSize) -> (City, Vec<Step>) {
     }
     let tx = city.reading(0, 6_000); // Not increasing: refused, nothing minted twice.
     run(&mut city, &mut log, t1, tx);
-    let trade = |city: &mut City, log: &mut Vec<Step>, tx: Transaction| match city.place_and_match(&tx, t1) {
+    let trade = |city: &mut City, log: &mut Vec<Step>, tx: Transaction| match city
+        .place_and_match(&tx, t1)
+    {
         Ok(applied) => log.extend(applied.into_iter().map(|(tx, event)| Step {
             time: t1,
             tx,
             outcome: Ok(event),
         })),
-        Err(e) => log.push(Step { time: t1, tx, outcome: Err(e) }),
+        Err(e) => log.push(Step {
+            time: t1,
+            tx,
+            outcome: Err(e),
+        }),
     };
     for m in 0..size.meters {
-        let tx = city.order(city.resident(m), Side::Sell, 4_000, 12 + (m as u64 % 5), t1 + 2 * day);
+        let tx = city.order(
+            city.resident(m),
+            Side::Sell,
+            4_000,
+            12 + (m as u64 % 5),
+            t1 + 2 * day,
+        );
         trade(&mut city, &mut log, tx);
     }
     for b in 20..30 {
-        let tx = city.order(city.resident(b), Side::Buy, 5_500, 13 + (b as u64 % 6), t1 + day);
+        let tx = city.order(
+            city.resident(b),
+            Side::Buy,
+            5_500,
+            13 + (b as u64 % 6),
+            t1 + day,
+        );
         trade(&mut city, &mut log, tx);
     }
     if let Some((order, _)) = city

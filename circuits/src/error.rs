@@ -66,7 +66,11 @@ pub enum TxError {
     #[error("expiry {expiry} is not after the batch time {now}")]
     AlreadyExpired { expiry: u64, now: u64 },
     #[error("order {order} expired at {expiry} (batch time {now})")]
-    OrderExpired { order: OrderId, expiry: u64, now: u64 },
+    OrderExpired {
+        order: OrderId,
+        expiry: u64,
+        now: u64,
+    },
     #[error("order {order} is not open")]
     OrderNotOpen { order: OrderId },
     #[error("order {order} belongs to account {owner}, not {got}")]

@@ -126,14 +126,11 @@ impl Genesis {
             a.council,
             a.market,
         ];
-        let accounts = authorities
-            .iter()
-            .map(|pk| (*pk, 0, 0))
-            .chain(
-                self.accounts
-                    .iter()
-                    .map(|acc| (acc.public_key, acc.balance, acc.energy)),
-            );
+        let accounts = authorities.iter().map(|pk| (*pk, 0, 0)).chain(
+            self.accounts
+                .iter()
+                .map(|acc| (acc.public_key, acc.balance, acc.energy)),
+        );
         for (index, (pk, balance, energy)) in accounts.enumerate() {
             state.accounts_mut_for_genesis(
                 index as u64,
@@ -242,7 +239,10 @@ mod tests {
         assert_eq!(council.owner.public_key, Some(g.authorities.council));
         let r0 = g.account_index("resident-0").unwrap();
         assert_eq!(state.account(r0).unwrap().balance, 10_000);
-        assert_eq!(state.root(), Genesis::from_json(&g.to_json()).unwrap().state().root());
+        assert_eq!(
+            state.root(),
+            Genesis::from_json(&g.to_json()).unwrap().state().root()
+        );
     }
 
     #[test]
@@ -254,6 +254,9 @@ mod tests {
         let err = Genesis::from_json(&json.to_string()).unwrap_err();
         assert!(err.to_string().contains("unknown field"), "{err}");
         let err = Genesis::load(Path::new("/nonexistent/genesis.json")).unwrap_err();
-        assert!(err.to_string().contains("/nonexistent/genesis.json"), "{err}");
+        assert!(
+            err.to_string().contains("/nonexistent/genesis.json"),
+            "{err}"
+        );
     }
 }

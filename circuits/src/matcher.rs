@@ -100,7 +100,7 @@ pub fn order_book(state: &State, now: u64) -> OrderBook {
             }),
         }
     }
-    book.bids.sort_by(|a, b| b.price.cmp(&a.price));
+    book.bids.sort_by_key(|l| std::cmp::Reverse(l.price));
     book.asks.sort_by_key(|l| l.price);
     book
 }

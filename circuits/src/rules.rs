@@ -95,13 +95,21 @@ impl<'a> Draft<'a> {
         self.writes
             .iter()
             .rev()
-            .find_map(|w| R::unwrap(w).filter(|(i, _)| *i == index).map(|(_, r)| r.clone()))
+            .find_map(|w| {
+                R::unwrap(w)
+                    .filter(|(i, _)| *i == index)
+                    .map(|(_, r)| r.clone())
+            })
             .unwrap_or_else(|| R::table(self.state).get(index))
     }
 
     fn put<R: Record>(&mut self, index: u64, record: R) {
         let write = R::wrap(index, record);
-        match self.writes.iter().position(|w| w.target() == write.target()) {
+        match self
+            .writes
+            .iter()
+            .position(|w| w.target() == write.target())
+        {
             Some(at) => self.writes[at] = write,
             None => self.writes.push(write),
         }
@@ -232,7 +240,12 @@ pub struct FareOutcome {
 /// 3. Cap: a cap period runs `[cap_start, cap_start + cap_period)`; a tap outside it starts a
 ///    new one at `time` with nothing spent. The charge is lowered to what is left of the cap
 ///    (`fare_cap − cap_spent`), so once the cap is reached rides are free until it ends.
-pub fn fare(params: &crate::state::Params, before: &Rider, class_fare: u64, time: u64) -> FareOutcome {
+pub fn fare(
+    params: &crate::state::Params,
+    before: &Rider,
+    class_fare: u64,
+    time: u64,
+) -> FareOutcome {
     let mut rider = before.clone();
     let fare = apply_concession(class_fare, rider.concession);
     let in_window = rider.journey_start > 0
@@ -801,7 +814,10 @@ fn ballot(d: &mut Draft<'_>, t: &Ballot, now: u64) -> Result<Event, TxError> {
         let key = tally_key(t.proposal, old);
         let mut tally: Tally = d.get(key);
         // The earlier ballot counted here, so the count is at least one.
-        tally.count = tally.count.checked_sub(1).ok_or(TxError::Underflow { what: "tally" })?;
+        tally.count = tally
+            .count
+            .checked_sub(1)
+            .ok_or(TxError::Underflow { what: "tally" })?;
         d.put(key, tally);
     }
     let key = tally_key(t.proposal, slot);

@@ -304,8 +304,8 @@ pub struct CreateProposal {
 impl CreateProposal {
     /// The hash of the wording and labels that the proposal leaf commits to.
     pub fn text_hash(&self) -> Fp {
-        let text = serde_json::to_vec(&(&self.title, &self.options))
-            .expect("strings always serialize");
+        let text =
+            serde_json::to_vec(&(&self.title, &self.options)).expect("strings always serialize");
         hash_bytes(&text)
     }
 }

@@ -83,7 +83,10 @@ fn demo(residents: usize, days: u64, verbose: bool) -> Result<()> {
         }
     }
     let applied: usize = by_kind.values().map(|v| v.0).sum();
-    println!("Demo city: {residents} residents, {} meters, {} voters, {days} days of transit", size.meters, size.voters);
+    println!(
+        "Demo city: {residents} residents, {} meters, {} voters, {days} days of transit",
+        size.meters, size.voters
+    );
     println!("genesis root  {}", to_hex(&genesis_root));
     println!("state root    {}", to_hex(&city.state.root()));
     println!(
@@ -107,8 +110,19 @@ fn demo(residents: usize, days: u64, verbose: bool) -> Result<()> {
     let mut volume = 0;
     let mut value = 0;
     for step in &log {
-        if let (Transaction::Fill(_), Ok(Event::Traded { maker, taker, buyer, seller, quantity, price, payment, .. })) =
-            (&step.tx, &step.outcome)
+        if let (
+            Transaction::Fill(_),
+            Ok(Event::Traded {
+                maker,
+                taker,
+                buyer,
+                seller,
+                quantity,
+                price,
+                payment,
+                ..
+            }),
+        ) = (&step.tx, &step.outcome)
         {
             println!(
                 "  order {maker:>2} x {taker:>2}: {quantity:>5} Wh at {price:>2} c/kWh = {payment:>3} c  (account {seller} -> {buyer})"
@@ -119,12 +133,23 @@ fn demo(residents: usize, days: u64, verbose: bool) -> Result<()> {
     }
     println!("  total {volume} Wh for {value} c");
     let book = circuits::matcher::order_book(&city.state, log.last().map_or(0, |s| s.time));
-    println!("  order book now: {} bid levels, {} ask levels", book.bids.len(), book.asks.len());
+    println!(
+        "  order book now: {} bid levels, {} ask levels",
+        book.bids.len(),
+        book.asks.len()
+    );
 
     println!("\nTransit revenue per operator:");
     let mut revenue: BTreeMap<u64, (u64, usize, usize, usize)> = BTreeMap::new();
     for step in &log {
-        if let Ok(Event::Fare { operator, charged, transfer, capped, .. }) = &step.outcome {
+        if let Ok(Event::Fare {
+            operator,
+            charged,
+            transfer,
+            capped,
+            ..
+        }) = &step.outcome
+        {
             let r = revenue.entry(*operator).or_default();
             r.0 += charged;
             r.1 += 1;
@@ -134,10 +159,15 @@ fn demo(residents: usize, days: u64, verbose: bool) -> Result<()> {
     }
     for (name, id) in ["metro", "bus", "tram"].map(|n| (n, city.id(&format!("operator-{n}")))) {
         let (cents, rides, transfers, capped) = revenue.get(&id).copied().unwrap_or_default();
-        println!("  {name:<6} {cents:>6} c from {rides} rides ({transfers} transfers, {capped} capped)");
+        println!(
+            "  {name:<6} {cents:>6} c from {rides} rides ({transfers} transfers, {capped} capped)"
+        );
     }
 
-    let tally = city.state.tally_result(0).expect("the demo opens proposal 0");
+    let tally = city
+        .state
+        .tally_result(0)
+        .expect("the demo opens proposal 0");
     println!("\nProposal 0 \"Extend tram line 4 to the harbour?\"");
     for (option, label) in ["yes", "no", "defer"].iter().enumerate() {
         println!(
@@ -147,10 +177,18 @@ fn demo(residents: usize, days: u64, verbose: bool) -> Result<()> {
     }
     for d in &tally.delegates {
         match d.choice {
-            Some(option) => println!("  delegate {} voted {option} for {} followers", d.delegate, d.followers),
-            None => println!("  delegate {} did not vote: {} followers abstain", d.delegate, d.followers),
+            Some(option) => println!(
+                "  delegate {} voted {option} for {} followers",
+                d.delegate, d.followers
+            ),
+            None => println!(
+                "  delegate {} did not vote: {} followers abstain",
+                d.delegate, d.followers
+            ),
         }
     }
-    println!("\n(Native run of the rules: ballots carry no proofs and batches are not proven yet.)");
+    println!(
+        "\n(Native run of the rules: ballots carry no proofs and batches are not proven yet.)"
+    );
     Ok(())
 }
