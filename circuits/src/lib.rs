@@ -6,6 +6,7 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod chunk;
 pub mod constants;
 pub mod demo;
 pub mod error;
@@ -14,6 +15,7 @@ pub mod hash;
 pub mod keys;
 pub mod matcher;
 pub mod merkle;
+pub mod params;
 pub mod records;
 pub mod rules;
 pub mod state;

@@ -597,9 +597,30 @@ impl State {
         orders
     }
 
+    /// Applies a checked plan, returning for each write the path of its leaf just before
+    /// the write (what a circuit witnesses).
+    pub fn commit_traced(&mut self, plan: Plan) -> (Event, Vec<MerklePath>) {
+        let mut paths = Vec::with_capacity(plan.writes.len());
+        for write in plan.writes {
+            let (tree, index) = write.target();
+            paths.push(self.path(tree, index));
+            self.write(write);
+        }
+        self.counters = plan.counters;
+        (plan.event, paths)
+    }
+
     /// Applies a checked plan.
     pub fn commit(&mut self, plan: Plan) -> Event {
         for write in plan.writes {
+            self.write(write);
+        }
+        self.counters = plan.counters;
+        plan.event
+    }
+
+    fn write(&mut self, write: Write) {
+        {
             match write {
                 Write::Account(i, r) => self.accounts.set(i, r),
                 Write::Meter(i, r) => self.meters.set(i, r),
@@ -611,8 +632,6 @@ impl State {
                 Write::Tally(i, r) => self.tallies.set(i, r),
             }
         }
-        self.counters = plan.counters;
-        plan.event
     }
 
     /// Checks `tx` at batch time `now` and applies it; a refused transaction changes nothing.
