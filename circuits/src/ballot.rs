@@ -52,6 +52,9 @@ use slot::{SlotChip, SlotConfig};
 /// vote's range check use 1,175 of them (see the `rows_fit_in_k` test).
 pub const K: u32 = 11;
 
+/// Bytes of every ballot proof (pinned: it only changes with the circuit).
+pub const PROOF_BYTES: usize = 2720;
+
 /// Instance row of the voter root.
 pub const VOTER_ROOT: usize = 0;
 /// Instance row of the proposal id.
@@ -80,8 +83,9 @@ pub enum BallotError {
         /// The position.
         index: u64,
     },
-    /// The vote's tally slot does not fit in `TALLY_SLOT_BITS` bits.
-    #[error("vote {vote:?} has no tally slot below 2^{TALLY_SLOT_BITS}")]
+    /// The vote has no tally slot of its own below `2^TALLY_SLOT_BITS` (a delegate beyond
+    /// `MAX_DELEGATES`, or an option number at or past `MAX_OPTIONS`).
+    #[error("vote {vote:?} has no tally slot of its own below 2^{TALLY_SLOT_BITS}")]
     VoteOutOfRange {
         /// The vote.
         vote: Vote,
@@ -397,13 +401,13 @@ impl fmt::Debug for BallotKeys {
     }
 }
 
-impl BallotKeys {
-    /// Fresh parameters of `2^K` rows for the ballot circuit (deterministic: halo2's
-    /// setup is transparent).
-    pub fn params() -> Params<EqAffine> {
-        Params::new(K)
-    }
+/// Fresh public parameters of `2^K` rows for the ballot circuit. Deterministic (halo2's
+/// setup is transparent), so prover and verifier make the same ones.
+pub fn params() -> Params<EqAffine> {
+    Params::new(K)
+}
 
+impl BallotKeys {
     /// Generates the verifying and proving keys for `params` (which must have `2^K` rows).
     pub fn setup(params: Params<EqAffine>) -> Result<Self, BallotError> {
         check_params(&params)?;
@@ -423,7 +427,7 @@ impl BallotKeys {
     }
 
     /// The public parameters.
-    pub fn params_ref(&self) -> &Params<EqAffine> {
+    pub fn params(&self) -> &Params<EqAffine> {
         &self.params
     }
 
@@ -453,13 +457,14 @@ fn check_params(params: &Params<EqAffine>) -> Result<(), BallotError> {
     }
 }
 
-/// The slot of `vote` if it fits in `TALLY_SLOT_BITS` bits.
+/// The slot of `vote` if it fits in `TALLY_SLOT_BITS` bits and encodes this very vote
+/// (`Option(n)` for `n >= MAX_OPTIONS` would alias a delegate's slot).
 fn checked_slot(vote: Vote) -> Option<u64> {
     let slot = match vote {
         Vote::Option(option) => option,
         Vote::Delegate(delegate) => MAX_OPTIONS.checked_add(delegate)?,
     };
-    (slot < 1 << TALLY_SLOT_BITS).then_some(slot)
+    (slot < 1 << TALLY_SLOT_BITS && Vote::from_slot(slot) == Some(vote)).then_some(slot)
 }
 
 /// Proves a ballot of the voter with `secret`, whose commitment sits at `path` in the voter
