@@ -175,7 +175,7 @@ impl Instance {
 
 /// The columns and chips of the ballot circuit.
 #[derive(Clone, Debug)]
-pub struct BallotConfig {
+pub(crate) struct BallotConfig {
     instance: Column<InstanceColumn>,
     advices: [Column<Advice>; 5],
     poseidon: Pow5Config<Fp, 3, 2>,

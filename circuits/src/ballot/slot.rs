@@ -24,7 +24,7 @@ use ff::PrimeFieldBits;
 const BITS_PER_ROW: usize = 4;
 /// Rows of the decomposition region.
 const SLOT_ROWS: usize = TALLY_SLOT_BITS / BITS_PER_ROW;
-const _: () = assert!(TALLY_SLOT_BITS % BITS_PER_ROW == 0);
+const _: () = assert!(TALLY_SLOT_BITS.is_multiple_of(BITS_PER_ROW));
 
 /// Columns and selector of the slot range check.
 #[derive(Clone, Debug)]

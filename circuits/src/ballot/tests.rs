@@ -179,16 +179,20 @@ fn a_vote_slot_beyond_the_tally_bits_fails_the_range_gate() {
 // A witness override for MockProver: the n-th advice cell assigned under an annotation gets
 // another value. It wraps the constraint system the floor planner writes into, so the
 // circuit under test is the real one, with its real chips.
+/// The annotation of a cell to override, which of the cells so named (counting from 0),
+/// and its new value (of the circuit's field).
+type Override = (&'static str, usize, Box<dyn Any>);
+
 thread_local! {
-    static OVERRIDE: RefCell<Option<(&'static str, usize, Box<dyn Any>)>> =
-        const { RefCell::new(None) };
+    static OVERRIDES: RefCell<Vec<Override>> = const { RefCell::new(Vec::new()) };
 }
 
 struct OverridePlanner;
 
 struct OverrideCs<'a, CS> {
     inner: &'a mut CS,
-    seen: usize,
+    /// Cells assigned so far under each overridden annotation.
+    seen: std::collections::HashMap<String, usize>,
 }
 
 impl FloorPlanner for OverridePlanner {
@@ -198,7 +202,10 @@ impl FloorPlanner for OverridePlanner {
         config: C::Config,
         constants: Vec<Column<halo2_proofs::plonk::Fixed>>,
     ) -> Result<(), plonk::Error> {
-        let mut wrapped = OverrideCs { inner: cs, seen: 0 };
+        let mut wrapped = OverrideCs {
+            inner: cs,
+            seen: Default::default(),
+        };
         SimpleFloorPlanner::synthesize(&mut wrapped, circuit, config, constants)
     }
 }
@@ -239,17 +246,18 @@ impl<F: ff::Field, CS: Assignment<F>> Assignment<F> for OverrideCs<'_, CS> {
         AR: Into<String>,
     {
         let name: String = annotation().into();
-        let replacement = OVERRIDE.with(|o| {
-            o.borrow().as_ref().and_then(|(target, occurrence, value)| {
-                (name == *target).then_some(())?;
-                let hit = self.seen == *occurrence;
-                self.seen += 1;
-                hit.then(|| {
-                    *value
-                        .downcast_ref::<F>()
-                        .expect("override of the field type")
-                })
-            })
+        let replacement = OVERRIDES.with(|o| {
+            let overrides = o.borrow();
+            if !overrides.iter().any(|(target, _, _)| *target == name) {
+                return None;
+            }
+            let seen = self.seen.entry(name.clone()).or_default();
+            let occurrence = *seen;
+            *seen += 1;
+            overrides
+                .iter()
+                .find(|(target, n, _)| *target == name && *n == occurrence)
+                .map(|(_, _, value)| *value.downcast_ref::<F>().expect("a value of the field"))
         });
         match replacement {
             Some(value) => self.inner.assign_advice(
@@ -324,8 +332,26 @@ impl Circuit<Fp> for Overridden {
     }
 }
 
-/// MockProver on `circuit` with the `occurrence`-th advice cell named `annotation` set to
-/// `value`.
+/// MockProver on `circuit` with each `(annotation, occurrence, value)`: the
+/// `occurrence`-th advice cell named `annotation` holds `value`.
+fn mock_with_overrides(
+    circuit: BallotCircuit,
+    instance: &Instance,
+    overrides: &[(&'static str, usize, Fp)],
+) -> Result<(), Vec<VerifyFailure>> {
+    OVERRIDES.with(|o| {
+        *o.borrow_mut() = overrides
+            .iter()
+            .map(|(name, n, value)| (*name, *n, Box::new(*value) as Box<dyn Any>))
+            .collect()
+    });
+    let result = MockProver::run(K, &Overridden(circuit), vec![instance.to_halo2().to_vec()])
+        .expect("synthesis")
+        .verify();
+    OVERRIDES.with(|o| o.borrow_mut().clear());
+    result
+}
+
 fn mock_with_override(
     circuit: BallotCircuit,
     instance: &Instance,
@@ -333,12 +359,7 @@ fn mock_with_override(
     occurrence: usize,
     value: Fp,
 ) -> Result<(), Vec<VerifyFailure>> {
-    OVERRIDE.with(|o| *o.borrow_mut() = Some((annotation, occurrence, Box::new(value))));
-    let result = MockProver::run(K, &Overridden(circuit), vec![instance.to_halo2().to_vec()])
-        .expect("synthesis")
-        .verify();
-    OVERRIDE.with(|o| *o.borrow_mut() = None);
-    result
+    mock_with_overrides(circuit, instance, &[(annotation, occurrence, value)])
 }
 
 #[test]
@@ -382,19 +403,28 @@ fn a_non_boolean_vote_bit_fails_the_range_gate() {
     // Slot 1 with bit 0 set to 3 and bit 1 to -1: 3 - 2 = 1 recomposes, the bits are
     // not bits.
     let (circuit, instance) = honest(0, 42, Vote::Option(1));
-    let result = {
-        OVERRIDE.with(|o| *o.borrow_mut() = Some(("bit 0", 0, Box::new(Fp::from(3)))));
-        let r = MockProver::run(K, &Overridden(circuit), vec![instance.to_halo2().to_vec()])
-            .expect("synthesis")
-            .verify();
-        OVERRIDE.with(|o| *o.borrow_mut() = None);
-        r
-    };
-    let failures = result.unwrap_err();
+    let overrides = [("bit 0", 0, Fp::from(3)), ("bit 1", 0, -Fp::one())];
+    let failures = mock_with_overrides(circuit, &instance, &overrides).unwrap_err();
+    let gate = "vote < 2^TALLY_SLOT_BITS";
     assert!(
-        fails_constraint(&failures, "vote < 2^TALLY_SLOT_BITS", "bit ∈ {0,1}"),
+        fails_constraint(&failures, gate, "bit ∈ {0,1}"),
         "{failures:?}"
     );
+    assert!(!fails_constraint(&failures, gate, "vote = Σ 2^i · bit_i"));
+}
+
+#[test]
+fn a_slot_of_2_pow_bits_cannot_hide_behind_non_boolean_bits() {
+    // 4096 = 2 · 2^11: the sum holds with bit 11 = 2, the boolean check does not.
+    let (circuit, instance) = honest(0, 42, Vote::Option(1 << TALLY_SLOT_BITS));
+    let bits = format!("bit {}", TALLY_SLOT_BITS - 1).leak();
+    let failures = mock_with_override(circuit, &instance, bits, 0, Fp::from(2)).unwrap_err();
+    let gate = "vote < 2^TALLY_SLOT_BITS";
+    assert!(
+        fails_constraint(&failures, gate, "bit ∈ {0,1}"),
+        "{failures:?}"
+    );
+    assert!(!fails_constraint(&failures, gate, "vote = Σ 2^i · bit_i"));
 }
 
 #[test]
@@ -409,4 +439,21 @@ fn the_circuit_fits_in_k_rows_and_not_fewer() {
     let cost = CircuitCost::<pasta_curves::vesta::Point, _>::measure(K, &circuit);
     let text = format!("{cost:?}");
     eprintln!("{text}");
+}
+
+#[test]
+fn the_circuit_is_pinned() {
+    let mut meta = ConstraintSystem::<Fp>::default();
+    BallotCircuit::configure(&mut meta);
+    assert_eq!(meta.degree(), 6);
+    let keys = BallotKeys::setup(params()).expect("keys");
+    let pinned = format!("{:#?}", keys.verifying_key().pinned());
+    let digest = blake2b_simd::Params::new()
+        .hash_length(16)
+        .hash(pinned.as_bytes());
+    assert_eq!(
+        (pinned.len(), digest.to_hex().to_string()),
+        (149330, "bed6b6774a4dbdcdeb26d548c300b9bd".to_string()),
+        "the ballot circuit changed: update K, PROOF_BYTES and this snapshot deliberately"
+    );
 }
