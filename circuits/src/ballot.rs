@@ -240,16 +240,17 @@ impl Circuit<Fp> for BallotCircuit {
         // Five advice columns shared by every chip; regions never overlap, so a column
         // serves whichever chip owns the current rows:
         //
-        // | column | Poseidon       | swap (one row per level) | vote range | secrets     |
-        // |--------|----------------|--------------------------|------------|-------------|
-        // | a0     | state[0]       | a: the running node      | vote       | nk, tag     |
-        // | a1     | state[1]       | a_swapped: left child    | bits       | trapdoor,   |
-        // | a2     | state[2]       | b_swapped: right child   | bits       | tag,        |
-        // | a3     | partial S-box  | b: the sibling           | bits       | proposal    |
-        // | a4     | -              | swap: the position bit   | bits       |             |
+        // | column | Poseidon      | swap (1 row per level) | vote range | secrets (2 rows)      |
+        // |--------|---------------|------------------------|------------|-----------------------|
+        // | a0     | state[0]      | a: the running node    | vote       | nullifier_key         |
+        // | a1     | state[1]      | a_swapped: left child  | bits       | trapdoor; proposal    |
+        // | a2     | state[2]      | b_swapped: right child | bits       | the two domain tags   |
+        // | a3     | partial S-box | b: the sibling         | bits       |                       |
+        // | a4     |               | swap: the position bit | bits       |                       |
         //
         // a0..a2 are equality-enabled by the Poseidon chip: the swap's outputs and the
-        // secrets are copied from them into hashes, the instance rows into a0 and a1.
+        // secrets are copied from them into hashes, and the instance's proposal and vote
+        // are copied into a1 and a0. a3 and a4 hold only values used where they stand.
         // Six fixed columns hold Poseidon's round constants; rc_b[0] also holds the
         // constants (domain tags, the sponge's capacity) that `assign_advice_from_constant`
         // copies into advice cells.

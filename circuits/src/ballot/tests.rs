@@ -457,3 +457,26 @@ fn the_circuit_is_pinned() {
         "the ballot circuit changed: update K, PROOF_BYTES and this snapshot deliberately"
     );
 }
+
+#[test]
+fn domain_tags_and_the_proposal_are_not_free_witnesses() {
+    let (circuit, instance) = honest(1, 42, Vote::Option(2));
+    for tag_cell in ["VOTER_COMMITMENT", "NULLIFIER"] {
+        // A prover swapping a tag for another fails the copy from the fixed constant.
+        let failures =
+            mock_with_override(circuit.clone(), &instance, tag_cell, 0, Fp::from(99)).unwrap_err();
+        assert!(
+            failures.iter().any(|f| matches!(
+                f,
+                VerifyFailure::Permutation { location: FailureLocation::InRegion { region, .. }, .. }
+                    if region.to_string().contains("load secrets, tags and proposal")
+            )),
+            "{tag_cell}: {failures:?}"
+        );
+    }
+    let failures = mock_with_override(circuit, &instance, "proposal", 0, Fp::from(43)).unwrap_err();
+    assert!(
+        failures.contains(&instance_failure(PROPOSAL)),
+        "{failures:?}"
+    );
+}
