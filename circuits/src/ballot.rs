@@ -48,12 +48,15 @@ use crate::merkle::MerklePath;
 use crate::voter::{nullifier, Vote, VoterSecret};
 use slot::{SlotChip, SlotConfig};
 
-/// The ballot circuit has `2^K` rows: 24 Merkle levels, two three-input hashes and the
-/// vote's range check use 1,175 of them (see the `rows_fit_in_k` test).
-pub const K: u32 = 11;
+/// The ballot circuit has `2^K` rows. Its 28 Poseidon permutations (24 Merkle levels, two
+/// three-input hashes) run on two Poseidon chips side by side, so the 24 swaps, 26
+/// permutations' worth of hashing and the vote's range check take 604 rows (1,175 on one
+/// chip, which needs `K = 11` and proves about a third slower on one core, with a proof of
+/// 2,720 bytes instead of [`PROOF_BYTES`]).
+pub const K: u32 = 10;
 
 /// Bytes of every ballot proof (pinned: it only changes with the circuit).
-pub const PROOF_BYTES: usize = 2720;
+pub const PROOF_BYTES: usize = 3840;
 
 /// Instance row of the voter root.
 pub const VOTER_ROOT: usize = 0;
@@ -178,7 +181,10 @@ impl Instance {
 pub(crate) struct BallotConfig {
     instance: Column<InstanceColumn>,
     advices: [Column<Advice>; 5],
+    /// Hashes the commitment and the even levels.
     poseidon: Pow5Config<Fp, 3, 2>,
+    /// Hashes the odd levels and the nullifier, on columns of its own.
+    poseidon_b: Pow5Config<Fp, 3, 2>,
     swap: CondSwapConfig,
     slot: SlotConfig,
 }
@@ -186,6 +192,10 @@ pub(crate) struct BallotConfig {
 impl BallotConfig {
     fn poseidon_chip(&self) -> Pow5Chip<Fp, 3, 2> {
         Pow5Chip::construct(self.poseidon.clone())
+    }
+
+    fn poseidon_chip_b(&self) -> Pow5Chip<Fp, 3, 2> {
+        Pow5Chip::construct(self.poseidon_b.clone())
     }
 
     fn swap_chip(&self) -> CondSwapChip<Fp> {
@@ -237,10 +247,11 @@ impl Circuit<Fp> for BallotCircuit {
     }
 
     fn configure(meta: &mut ConstraintSystem<Fp>) -> BallotConfig {
-        // Five advice columns shared by every chip; regions never overlap, so a column
-        // serves whichever chip owns the current rows:
+        // Nine advice columns. a0..a4 are shared by every chip but the second Poseidon;
+        // regions never overlap in a column, so a column serves whichever chip owns the
+        // current rows:
         //
-        // | column | Poseidon      | swap (1 row per level) | vote range | secrets (2 rows)      |
+        // | column | Poseidon A    | swap (1 row per level) | vote range | secrets (2 rows)      |
         // |--------|---------------|------------------------|------------|-----------------------|
         // | a0     | state[0]      | a: the running node    | vote       | nullifier_key         |
         // | a1     | state[1]      | a_swapped: left child  | bits       | trapdoor; proposal    |
@@ -248,12 +259,16 @@ impl Circuit<Fp> for BallotCircuit {
         // | a3     | partial S-box | b: the sibling         | bits       |                       |
         // | a4     |               | swap: the position bit | bits       |                       |
         //
-        // a0..a2 are equality-enabled by the Poseidon chip: the swap's outputs and the
-        // secrets are copied from them into hashes, and the instance's proposal and vote
-        // are copied into a1 and a0. a3 and a4 hold only values used where they stand.
-        // Six fixed columns hold Poseidon's round constants; rc_b[0] also holds the
-        // constants (domain tags, the sponge's capacity) that `assign_advice_from_constant`
-        // copies into advice cells.
+        // b0..b3 are Poseidon B's state and partial S-box, so that B hashes the odd levels
+        // and the nullifier in the same rows as A hashes the even levels and the commitment
+        // (halving the rows: 2^10 instead of 2^11).
+        //
+        // a0..a2 and b0..b2 are equality-enabled by the Poseidon chips: the swap's outputs
+        // and the secrets are copied from them into hashes, and the instance's proposal
+        // and vote are copied into a1 and a0. a3 and a4 hold only values used where they
+        // stand. Each Poseidon chip has six fixed columns of round constants; A's rc_b[0]
+        // also holds the constants (domain tags, the sponges' capacity) that
+        // `assign_advice_from_constant` copies into advice cells.
         let advices: [Column<Advice>; 5] = std::array::from_fn(|_| meta.advice_column());
         let instance = meta.instance_column();
         meta.enable_equality(instance);
@@ -267,6 +282,16 @@ impl Circuit<Fp> for BallotCircuit {
             advices[3],
             rc_a,
             rc_b,
+        );
+        let b_state: [Column<Advice>; 4] = std::array::from_fn(|_| meta.advice_column());
+        let b_rc_a = std::array::from_fn(|_| meta.fixed_column());
+        let b_rc_b = std::array::from_fn(|_| meta.fixed_column());
+        let poseidon_b = Pow5Chip::configure::<P128Pow5T3>(
+            meta,
+            [b_state[0], b_state[1], b_state[2]],
+            b_state[3],
+            b_rc_a,
+            b_rc_b,
         );
         let swap = CondSwapChip::configure(
             meta,
@@ -282,6 +307,7 @@ impl Circuit<Fp> for BallotCircuit {
             instance,
             advices,
             poseidon,
+            poseidon_b,
             swap,
             slot,
         }
@@ -336,23 +362,28 @@ impl Circuit<Fp> for BallotCircuit {
 
         // The commitment is a leaf of the voter tree with root `VOTER_ROOT`: at each level,
         // (left, right) = bit ? (sibling, node) : (node, sibling); node = Poseidon(left, right).
+        // Levels alternate between the two Poseidon chips; the floor planner places each
+        // region at the first rows free in its own columns, so the chips fill rows in
+        // parallel while copy constraints carry each node to the next level.
         let mut node: AssignedCell<Fp, Fp> = commitment;
         for level in 0..VOTERS_DEPTH {
             let (left, right) = self.swap_level(&config, &mut layouter, level, node)?;
-            node = Poseidon::<2>::init(
-                config.poseidon_chip(),
-                layouter.namespace(|| format!("level {level} init")),
-            )?
-            .hash(
-                layouter.namespace(|| format!("level {level}: node = Poseidon(left, right)")),
-                [left, right],
-            )?;
+            let chip = if level % 2 == 0 {
+                config.poseidon_chip()
+            } else {
+                config.poseidon_chip_b()
+            };
+            node = Poseidon::<2>::init(chip, layouter.namespace(|| format!("level {level} init")))?
+                .hash(
+                    layouter.namespace(|| format!("level {level}: node = Poseidon(left, right)")),
+                    [left, right],
+                )?;
         }
         layouter.constrain_instance(node.cell(), config.instance, VOTER_ROOT)?;
 
         // nullifier = Poseidon(NULLIFIER, nullifier_key, proposal), the public NULLIFIER.
         let nullifier = Poseidon::<3>::init(
-            config.poseidon_chip(),
+            config.poseidon_chip_b(),
             layouter.namespace(|| "nullifier init"),
         )?
         .hash(
