@@ -48,11 +48,11 @@ use crate::merkle::MerklePath;
 use crate::voter::{nullifier, Vote, VoterSecret};
 use slot::{SlotChip, SlotConfig};
 
-/// The ballot circuit has `2^K` rows. Its 28 Poseidon permutations (24 Merkle levels, two
-/// three-input hashes) run on two Poseidon chips side by side, so the 24 swaps, 26
-/// permutations' worth of hashing and the vote's range check take 604 rows (1,175 on one
-/// chip, which needs `K = 11` and proves about a third slower on one core, with a proof of
-/// 2,720 bytes instead of [`PROOF_BYTES`]).
+/// The ballot circuit has `2^K` rows. Its 28 Poseidon permutations (one per Merkle level,
+/// two per three-input hash) run on two Poseidon chips side by side, so everything fits in
+/// 604 rows. On one chip it takes 1,175 rows, which needs `K = 11`, proves about a third
+/// slower on one core and verifies slower, for a proof of 2,720 bytes instead of
+/// [`PROOF_BYTES`].
 pub const K: u32 = 10;
 
 /// Bytes of every ballot proof (pinned: it only changes with the circuit).
