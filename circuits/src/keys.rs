@@ -166,23 +166,12 @@ impl From<PublicKey> for pallas::Affine {
 }
 
 /// The challenge `c = Poseidon(SIGNATURE, R.x, R.y, PK.x, PK.y, m)` as a scalar.
-fn challenge(
-    r: &pallas::Affine,
-    pk: &pallas::Affine,
-    message: Fp,
-) -> Result<Scalar, SignatureError> {
+fn challenge(r: &pallas::Affine, pk: &pallas::Affine, message: Fp) -> Result<Scalar, SignatureError> {
     let r: Option<Coordinates<pallas::Affine>> = r.coordinates().into();
     let r = r.ok_or(SignatureError::IdentityPoint)?;
     let pk: Option<Coordinates<pallas::Affine>> = pk.coordinates().into();
     let pk = pk.ok_or(SignatureError::IdentityPoint)?;
-    let c = poseidon([
-        tag(domain::SIGNATURE),
-        *r.x(),
-        *r.y(),
-        *pk.x(),
-        *pk.y(),
-        message,
-    ]);
+    let c = poseidon([tag(domain::SIGNATURE), *r.x(), *r.y(), *pk.x(), *pk.y(), message]);
     Ok(base_to_scalar(c))
 }
 

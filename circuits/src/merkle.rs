@@ -245,17 +245,11 @@ mod tests {
         out_of_range.index = 5 + 256;
         assert_eq!(
             out_of_range.verify(8, Fp::from(1), root),
-            Err(MerkleError::IndexOutOfRange {
-                index: 261,
-                depth: 8
-            })
+            Err(MerkleError::IndexOutOfRange { index: 261, depth: 8 })
         );
         assert_eq!(
             path.verify(9, Fp::from(1), root),
-            Err(MerkleError::WrongDepth {
-                expected: 9,
-                got: 8
-            })
+            Err(MerkleError::WrongDepth { expected: 9, got: 8 })
         );
     }
 

@@ -40,11 +40,7 @@ impl VoterSecret {
 
     /// The identity commitment the registrar registers.
     pub fn commitment(&self) -> Fp {
-        poseidon([
-            tag(domain::VOTER_COMMITMENT),
-            self.nullifier_key,
-            self.trapdoor,
-        ])
+        poseidon([tag(domain::VOTER_COMMITMENT), self.nullifier_key, self.trapdoor])
     }
 
     /// The nullifier of this voter for `proposal`.
