@@ -6,6 +6,7 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod ballot;
 pub mod chunk;
 pub mod constants;
 pub mod demo;

@@ -1,0 +1,483 @@
+//! MockProver tests of the ballot circuit: the honest witness, then one tampered value per
+//! rule, each failing the named constraint.
+
+use std::any::Any;
+use std::cell::RefCell;
+
+use halo2_proofs::{
+    circuit::SimpleFloorPlanner,
+    dev::{metadata, CircuitCost, FailureLocation, MockProver, VerifyFailure},
+    plonk::{Any as AnyColumn, Assigned, Assignment, FloorPlanner},
+};
+use rand::SeedableRng;
+use rand_chacha::ChaCha20Rng;
+
+use super::*;
+use crate::constants::MAX_DELEGATES;
+use crate::merkle::MerkleTree;
+
+/// A voter tree with a few registered voters; returns the tree and their secrets.
+fn fixture(seed: u64) -> (MerkleTree, Vec<(u64, VoterSecret)>) {
+    let mut rng = ChaCha20Rng::seed_from_u64(seed);
+    let mut tree = MerkleTree::new(VOTERS_DEPTH, Fp::zero());
+    let voters: Vec<_> = [0u64, 1, 5, (1 << VOTERS_DEPTH) - 1]
+        .into_iter()
+        .map(|index| (index, VoterSecret::random(&mut rng)))
+        .collect();
+    for (index, secret) in &voters {
+        tree.set(*index, secret.commitment());
+    }
+    (tree, voters)
+}
+
+fn honest(voter: usize, proposal: u64, vote: Vote) -> (BallotCircuit, Instance) {
+    let (tree, voters) = fixture(7);
+    let (index, secret) = &voters[voter];
+    let path = tree.path(*index);
+    let instance = Instance::new(tree.root(), proposal, secret.nullifier(proposal), vote);
+    (BallotCircuit::new(secret, &path), instance)
+}
+
+fn mock(circuit: &BallotCircuit, instance: &Instance) -> Result<(), Vec<VerifyFailure>> {
+    MockProver::run(K, circuit, vec![instance.to_halo2().to_vec()])
+        .expect("synthesis")
+        .verify()
+}
+
+fn instance_failure(row: usize) -> VerifyFailure {
+    VerifyFailure::Permutation {
+        column: metadata::Column::from((AnyColumn::Instance, 0)),
+        location: FailureLocation::OutsideRegion { row },
+    }
+}
+
+fn fails_constraint(failures: &[VerifyFailure], gate: &str, constraint: &str) -> bool {
+    failures.iter().any(|failure| match failure {
+        VerifyFailure::ConstraintNotSatisfied { constraint: c, .. } => {
+            let text = c.to_string();
+            text.contains(&format!("('{gate}')")) && text.contains(&format!("('{constraint}')"))
+        }
+        _ => false,
+    })
+}
+
+#[test]
+fn honest_ballots_satisfy_the_circuit() {
+    for (voter, vote) in [
+        (0, Vote::Option(0)),
+        (1, Vote::Option(MAX_OPTIONS - 1)),
+        (2, Vote::Delegate(0)),
+        (3, Vote::Delegate(MAX_DELEGATES - 1)),
+    ] {
+        let (circuit, instance) = honest(voter, 42, vote);
+        assert_eq!(mock(&circuit, &instance), Ok(()), "voter {voter}");
+    }
+}
+
+#[test]
+fn a_wrong_nullifier_input_fails_the_nullifier_equality() {
+    let (circuit, instance) = honest(0, 42, Vote::Option(1));
+    let (_, voters) = fixture(7);
+    for wrong in [
+        voters[0].1.nullifier(43),
+        voters[1].1.nullifier(42),
+        instance.nullifier() + Fp::one(),
+    ] {
+        let tampered = Instance {
+            nullifier: wrong,
+            ..instance
+        };
+        let failures = mock(&circuit, &tampered).unwrap_err();
+        assert!(
+            failures.contains(&instance_failure(NULLIFIER)),
+            "{failures:?}"
+        );
+        assert!(!failures.contains(&instance_failure(VOTER_ROOT)));
+    }
+}
+
+#[test]
+fn a_wrong_proposal_input_fails_the_nullifier_equality() {
+    let (circuit, instance) = honest(0, 42, Vote::Option(1));
+    let tampered = Instance {
+        proposal: 43,
+        ..instance
+    };
+    let failures = mock(&circuit, &tampered).unwrap_err();
+    assert!(
+        failures.contains(&instance_failure(NULLIFIER)),
+        "{failures:?}"
+    );
+}
+
+#[test]
+fn a_wrong_root_input_fails_the_root_equality() {
+    let (circuit, instance) = honest(2, 42, Vote::Option(1));
+    let (other_tree, _) = fixture(8);
+    for wrong in [other_tree.root(), Fp::zero(), -Fp::one()] {
+        let tampered = Instance {
+            voter_root: wrong,
+            ..instance
+        };
+        let failures = mock(&circuit, &tampered).unwrap_err();
+        assert!(
+            failures.contains(&instance_failure(VOTER_ROOT)),
+            "{failures:?}"
+        );
+        assert!(!failures.contains(&instance_failure(NULLIFIER)));
+    }
+}
+
+#[test]
+fn a_changed_sibling_or_secret_fails_the_root_equality() {
+    let (tree, voters) = fixture(7);
+    let (index, secret) = &voters[2];
+    let instance = Instance::new(tree.root(), 42, secret.nullifier(42), Vote::Option(3));
+    let mut path = tree.path(*index);
+    path.siblings[VOTERS_DEPTH - 1] += Fp::one();
+    let failures = mock(&BallotCircuit::new(secret, &path), &instance).unwrap_err();
+    assert!(
+        failures.contains(&instance_failure(VOTER_ROOT)),
+        "{failures:?}"
+    );
+    assert!(!failures.contains(&instance_failure(NULLIFIER)));
+
+    // Another voter's trapdoor: the nullifier still matches, the commitment does not.
+    let wrong = VoterSecret {
+        nullifier_key: secret.nullifier_key,
+        trapdoor: voters[1].1.trapdoor,
+    };
+    let failures = mock(&BallotCircuit::new(&wrong, &tree.path(*index)), &instance).unwrap_err();
+    assert!(
+        failures.contains(&instance_failure(VOTER_ROOT)),
+        "{failures:?}"
+    );
+    assert!(!failures.contains(&instance_failure(NULLIFIER)));
+}
+
+#[test]
+fn a_vote_slot_beyond_the_tally_bits_fails_the_range_gate() {
+    let gate = "vote < 2^TALLY_SLOT_BITS";
+    // The largest valid slot passes; the first invalid one and field edges fail.
+    let (circuit, instance) = honest(1, 42, Vote::Delegate(MAX_DELEGATES - 1));
+    assert_eq!(mock(&circuit, &instance), Ok(()));
+    for vote in [
+        Vote::Delegate(MAX_DELEGATES),
+        Vote::Option(1 << TALLY_SLOT_BITS),
+        Vote::Option(u64::MAX),
+        Vote::Delegate(u64::MAX),
+    ] {
+        let (circuit, instance) = honest(1, 42, vote);
+        let failures = mock(&circuit, &instance).unwrap_err();
+        assert!(
+            fails_constraint(&failures, gate, "vote = Σ 2^i · bit_i"),
+            "{vote:?}: {failures:?}"
+        );
+    }
+}
+
+// A witness override for MockProver: the n-th advice cell assigned under an annotation gets
+// another value. It wraps the constraint system the floor planner writes into, so the
+// circuit under test is the real one, with its real chips.
+/// The annotation of a cell to override, which of the cells so named (counting from 0),
+/// and its new value (of the circuit's field).
+type Override = (&'static str, usize, Box<dyn Any>);
+
+thread_local! {
+    static OVERRIDES: RefCell<Vec<Override>> = const { RefCell::new(Vec::new()) };
+}
+
+struct OverridePlanner;
+
+struct OverrideCs<'a, CS> {
+    inner: &'a mut CS,
+    /// Cells assigned so far under each overridden annotation.
+    seen: std::collections::HashMap<String, usize>,
+}
+
+impl FloorPlanner for OverridePlanner {
+    fn synthesize<F: ff::Field, CS: Assignment<F>, C: Circuit<F>>(
+        cs: &mut CS,
+        circuit: &C,
+        config: C::Config,
+        constants: Vec<Column<halo2_proofs::plonk::Fixed>>,
+    ) -> Result<(), plonk::Error> {
+        let mut wrapped = OverrideCs {
+            inner: cs,
+            seen: Default::default(),
+        };
+        SimpleFloorPlanner::synthesize(&mut wrapped, circuit, config, constants)
+    }
+}
+
+impl<F: ff::Field, CS: Assignment<F>> Assignment<F> for OverrideCs<'_, CS> {
+    fn enter_region<NR: Into<String>, N: FnOnce() -> NR>(&mut self, name_fn: N) {
+        self.inner.enter_region(name_fn)
+    }
+    fn exit_region(&mut self) {
+        self.inner.exit_region()
+    }
+    fn enable_selector<A: FnOnce() -> AR, AR: Into<String>>(
+        &mut self,
+        annotation: A,
+        selector: &halo2_proofs::plonk::Selector,
+        row: usize,
+    ) -> Result<(), plonk::Error> {
+        self.inner.enable_selector(annotation, selector, row)
+    }
+    fn query_instance(
+        &self,
+        column: Column<InstanceColumn>,
+        row: usize,
+    ) -> Result<Value<F>, plonk::Error> {
+        self.inner.query_instance(column, row)
+    }
+    fn assign_advice<V, VR, A, AR>(
+        &mut self,
+        annotation: A,
+        column: Column<Advice>,
+        row: usize,
+        to: V,
+    ) -> Result<(), plonk::Error>
+    where
+        V: FnOnce() -> Value<VR>,
+        VR: Into<Assigned<F>>,
+        A: FnOnce() -> AR,
+        AR: Into<String>,
+    {
+        let name: String = annotation().into();
+        let replacement = OVERRIDES.with(|o| {
+            let overrides = o.borrow();
+            if !overrides.iter().any(|(target, _, _)| *target == name) {
+                return None;
+            }
+            let seen = self.seen.entry(name.clone()).or_default();
+            let occurrence = *seen;
+            *seen += 1;
+            overrides
+                .iter()
+                .find(|(target, n, _)| *target == name && *n == occurrence)
+                .map(|(_, _, value)| *value.downcast_ref::<F>().expect("a value of the field"))
+        });
+        match replacement {
+            Some(value) => self.inner.assign_advice(
+                || name,
+                column,
+                row,
+                || Value::known(Assigned::from(value)),
+            ),
+            None => self.inner.assign_advice(|| name, column, row, to),
+        }
+    }
+    fn assign_fixed<V, VR, A, AR>(
+        &mut self,
+        annotation: A,
+        column: Column<halo2_proofs::plonk::Fixed>,
+        row: usize,
+        to: V,
+    ) -> Result<(), plonk::Error>
+    where
+        V: FnOnce() -> Value<VR>,
+        VR: Into<Assigned<F>>,
+        A: FnOnce() -> AR,
+        AR: Into<String>,
+    {
+        self.inner.assign_fixed(annotation, column, row, to)
+    }
+    fn copy(
+        &mut self,
+        left_column: Column<AnyColumn>,
+        left_row: usize,
+        right_column: Column<AnyColumn>,
+        right_row: usize,
+    ) -> Result<(), plonk::Error> {
+        self.inner
+            .copy(left_column, left_row, right_column, right_row)
+    }
+    fn fill_from_row(
+        &mut self,
+        column: Column<halo2_proofs::plonk::Fixed>,
+        row: usize,
+        to: Value<Assigned<F>>,
+    ) -> Result<(), plonk::Error> {
+        self.inner.fill_from_row(column, row, to)
+    }
+    fn push_namespace<NR: Into<String>, N: FnOnce() -> NR>(&mut self, name_fn: N) {
+        self.inner.push_namespace(name_fn)
+    }
+    fn pop_namespace(&mut self, gadget_name: Option<String>) {
+        self.inner.pop_namespace(gadget_name)
+    }
+}
+
+/// The ballot circuit laid out through [`OverridePlanner`].
+struct Overridden(BallotCircuit);
+
+impl Circuit<Fp> for Overridden {
+    type Config = BallotConfig;
+    type FloorPlanner = OverridePlanner;
+
+    fn without_witnesses(&self) -> Self {
+        Overridden(self.0.without_witnesses())
+    }
+    fn configure(meta: &mut ConstraintSystem<Fp>) -> BallotConfig {
+        BallotCircuit::configure(meta)
+    }
+    fn synthesize(
+        &self,
+        config: BallotConfig,
+        layouter: impl Layouter<Fp>,
+    ) -> Result<(), plonk::Error> {
+        self.0.synthesize(config, layouter)
+    }
+}
+
+/// MockProver on `circuit` with each `(annotation, occurrence, value)`: the
+/// `occurrence`-th advice cell named `annotation` holds `value`.
+fn mock_with_overrides(
+    circuit: BallotCircuit,
+    instance: &Instance,
+    overrides: &[(&'static str, usize, Fp)],
+) -> Result<(), Vec<VerifyFailure>> {
+    OVERRIDES.with(|o| {
+        *o.borrow_mut() = overrides
+            .iter()
+            .map(|(name, n, value)| (*name, *n, Box::new(*value) as Box<dyn Any>))
+            .collect()
+    });
+    let result = MockProver::run(K, &Overridden(circuit), vec![instance.to_halo2().to_vec()])
+        .expect("synthesis")
+        .verify();
+    OVERRIDES.with(|o| o.borrow_mut().clear());
+    result
+}
+
+fn mock_with_override(
+    circuit: BallotCircuit,
+    instance: &Instance,
+    annotation: &'static str,
+    occurrence: usize,
+    value: Fp,
+) -> Result<(), Vec<VerifyFailure>> {
+    mock_with_overrides(circuit, instance, &[(annotation, occurrence, value)])
+}
+
+#[test]
+fn the_override_changes_nothing_when_it_writes_the_honest_value() {
+    // Voter 0 sits at position 0: every position bit is 0.
+    let (circuit, instance) = honest(0, 42, Vote::Option(2));
+    assert_eq!(
+        mock_with_override(circuit, &instance, "swap", 5, Fp::zero()),
+        Ok(())
+    );
+}
+
+#[test]
+fn a_non_boolean_swap_bit_fails_the_swap_gate() {
+    let gate = "a' = b ⋅ swap + a ⋅ (1-swap)";
+    for (level, value) in [
+        (0, Fp::from(2)),
+        (11, -Fp::one()),
+        (VOTERS_DEPTH - 1, Fp::from(7)),
+    ] {
+        let (circuit, instance) = honest(0, 42, Vote::Option(2));
+        let failures = mock_with_override(circuit, &instance, "swap", level, value).unwrap_err();
+        assert!(
+            fails_constraint(&failures, gate, "swap is bool"),
+            "{failures:?}"
+        );
+    }
+}
+
+#[test]
+fn a_swap_bit_flipped_after_the_swap_fails_the_swap_gate() {
+    let (circuit, instance) = honest(0, 42, Vote::Option(2));
+    let failures = mock_with_override(circuit, &instance, "swap", 3, Fp::one()).unwrap_err();
+    let gate = "a' = b ⋅ swap + a ⋅ (1-swap)";
+    assert!(fails_constraint(&failures, gate, "a check"), "{failures:?}");
+    assert!(fails_constraint(&failures, gate, "b check"), "{failures:?}");
+}
+
+#[test]
+fn a_non_boolean_vote_bit_fails_the_range_gate() {
+    // Slot 1 with bit 0 set to 3 and bit 1 to -1: 3 - 2 = 1 recomposes, the bits are
+    // not bits.
+    let (circuit, instance) = honest(0, 42, Vote::Option(1));
+    let overrides = [("bit 0", 0, Fp::from(3)), ("bit 1", 0, -Fp::one())];
+    let failures = mock_with_overrides(circuit, &instance, &overrides).unwrap_err();
+    let gate = "vote < 2^TALLY_SLOT_BITS";
+    assert!(
+        fails_constraint(&failures, gate, "bit ∈ {0,1}"),
+        "{failures:?}"
+    );
+    assert!(!fails_constraint(&failures, gate, "vote = Σ 2^i · bit_i"));
+}
+
+#[test]
+fn a_slot_of_2_pow_bits_cannot_hide_behind_non_boolean_bits() {
+    // 4096 = 2 · 2^11: the sum holds with bit 11 = 2, the boolean check does not.
+    let (circuit, instance) = honest(0, 42, Vote::Option(1 << TALLY_SLOT_BITS));
+    let bits = format!("bit {}", TALLY_SLOT_BITS - 1).leak();
+    let failures = mock_with_override(circuit, &instance, bits, 0, Fp::from(2)).unwrap_err();
+    let gate = "vote < 2^TALLY_SLOT_BITS";
+    assert!(
+        fails_constraint(&failures, gate, "bit ∈ {0,1}"),
+        "{failures:?}"
+    );
+    assert!(!fails_constraint(&failures, gate, "vote = Σ 2^i · bit_i"));
+}
+
+#[test]
+fn the_circuit_fits_in_k_rows_and_not_fewer() {
+    let (circuit, instance) = honest(3, 42, Vote::Option(2));
+    let too_small = MockProver::run(K - 1, &circuit, vec![instance.to_halo2().to_vec()]);
+    assert!(
+        too_small.is_err(),
+        "the circuit would fit in 2^{} rows",
+        K - 1
+    );
+    let cost = CircuitCost::<pasta_curves::vesta::Point, _>::measure(K, &circuit);
+    let text = format!("{cost:?}");
+    assert!(text.contains("max_rows: 604,"), "{text}");
+    assert!(text.contains("num_advice_columns: 9,"), "{text}");
+}
+
+#[test]
+fn the_circuit_is_pinned() {
+    let mut meta = ConstraintSystem::<Fp>::default();
+    BallotCircuit::configure(&mut meta);
+    assert_eq!(meta.degree(), 6);
+    let keys = BallotKeys::setup(params()).expect("keys");
+    let pinned = format!("{:#?}", keys.verifying_key().pinned());
+    let digest = blake2b_simd::Params::new()
+        .hash_length(16)
+        .hash(pinned.as_bytes());
+    assert_eq!(
+        (pinned.len(), digest.to_hex().to_string()),
+        (241460, "2541a135b5d9914c0b32ebcf52e26e37".to_string()),
+        "the ballot circuit changed: update K, PROOF_BYTES and this snapshot deliberately"
+    );
+}
+
+#[test]
+fn domain_tags_and_the_proposal_are_not_free_witnesses() {
+    let (circuit, instance) = honest(1, 42, Vote::Option(2));
+    for tag_cell in ["VOTER_COMMITMENT", "NULLIFIER"] {
+        // A prover swapping a tag for another fails the copy from the fixed constant.
+        let failures =
+            mock_with_override(circuit.clone(), &instance, tag_cell, 0, Fp::from(99)).unwrap_err();
+        assert!(
+            failures.iter().any(|f| matches!(
+                f,
+                VerifyFailure::Permutation { location: FailureLocation::InRegion { region, .. }, .. }
+                    if region.to_string().contains("load secrets, tags and proposal")
+            )),
+            "{tag_cell}: {failures:?}"
+        );
+    }
+    let failures = mock_with_override(circuit, &instance, "proposal", 0, Fp::from(43)).unwrap_err();
+    assert!(
+        failures.contains(&instance_failure(PROPOSAL)),
+        "{failures:?}"
+    );
+}
