@@ -590,5 +590,52 @@ pub fn verify_batch(
     Err(BallotError::BatchRejected)
 }
 
+impl BallotProof {
+    /// The anonymous ballot transaction that carries this proof: what a voter's client
+    /// submits (no account, key or signature; the secret never leaves the voter's machine).
+    pub fn into_transaction(self) -> crate::tx::Ballot {
+        crate::tx::Ballot {
+            proposal: self.instance.proposal(),
+            voter_root: self.instance.voter_root(),
+            nullifier: self.instance.nullifier(),
+            vote: self.instance.vote(),
+            proof: self.proof,
+        }
+    }
+}
+
+/// The public inputs a ballot transaction claims its proof proves.
+pub fn instance_of(ballot: &crate::tx::Ballot) -> Instance {
+    Instance::new(ballot.voter_root, ballot.proposal, ballot.nullifier, ballot.vote)
+}
+
+/// Why a ballot is refused at ingest.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    /// The proposal's rules refuse it (window, voter root, option, delegate, nullifier).
+    #[error("{0}")]
+    Rules(#[from] crate::TxError),
+    /// Its proof does not verify.
+    #[error("ballot proof: {0}")]
+    Proof(#[from] BallotError),
+}
+
+/// Checks a ballot at ingest, reading `state` only: first the rules at batch time `now`
+/// (inside the window, against the proposal's voter-root snapshot, for an existing option
+/// or registered delegate, a free or matching nullifier slot), then its proof. The sequencer
+/// calls this before accepting a ballot; the verifier checks a batch's ballots together with
+/// [`verify_batch`] and replays the rules.
+pub fn check(
+    state: &crate::State,
+    ballot: &crate::tx::Ballot,
+    now: u64,
+    params: &Params<EqAffine>,
+    vk: &VerifyingKey<EqAffine>,
+) -> Result<(), IngestError> {
+    state.plan(&crate::Transaction::Ballot(ballot.clone()), now)?;
+    verify(params, vk, &instance_of(ballot), &ballot.proof)?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests;
