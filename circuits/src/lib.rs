@@ -16,6 +16,7 @@ pub mod matcher;
 pub mod merkle;
 pub mod records;
 pub mod rules;
+pub mod schnorr;
 pub mod state;
 pub mod tally;
 pub mod tx;
