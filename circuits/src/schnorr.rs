@@ -438,4 +438,64 @@ mod tests {
         let (pk, message, sig) = signed(b"alice", 42);
         assert_eq!(run(vec![Check::new(pk, message, sig)]), Ok(()));
     }
+
+    /// A real proof of one honest check at `K = 11` verifies (and has the pinned size); the
+    /// prover does not check its witness, so a proof made from a forged `s` is produced but
+    /// refused by the verifier.
+    #[test]
+    fn real_proof_of_one_check_verifies() {
+        use halo2_proofs::plonk::{
+            create_proof, keygen_pk, keygen_vk, verify_proof, SingleVerifier,
+        };
+        use halo2_proofs::poly::commitment::Params;
+        use halo2_proofs::transcript::{Blake2bRead, Blake2bWrite, Challenge255};
+        use pasta_curves::vesta;
+        use rand_core::SeedableRng;
+
+        let params = Params::<vesta::Affine>::new(K);
+        let shape = SignatureCircuit {
+            checks: vec![Check::unknown()],
+        };
+        let vk = keygen_vk(&params, &shape).unwrap();
+        let proving_key = keygen_pk(&params, vk.clone(), &shape).unwrap();
+
+        let prove_and_verify = |check: Check| {
+            let circuit = SignatureCircuit {
+                checks: vec![check],
+            };
+            let mut transcript = Blake2bWrite::<_, vesta::Affine, Challenge255<_>>::init(vec![]);
+            let rng = rand_chacha::ChaCha20Rng::seed_from_u64(7);
+            create_proof(
+                &params,
+                &proving_key,
+                &[circuit],
+                &[&[]],
+                rng,
+                &mut transcript,
+            )
+            .unwrap();
+            let proof = transcript.finalize();
+            let mut transcript = Blake2bRead::<_, vesta::Affine, Challenge255<_>>::init(&proof[..]);
+            let verified = verify_proof(
+                &params,
+                &vk,
+                SingleVerifier::new(&params),
+                &[&[]],
+                &mut transcript,
+            );
+            (proof.len(), verified)
+        };
+
+        let (pk, message, sig) = signed(b"alice", 42);
+        let honest = Check::new(pk, message, sig);
+        let (size, verified) = prove_and_verify(honest);
+        assert_eq!(size, 3872);
+        assert!(verified.is_ok());
+
+        let forged = Check {
+            s: Value::known(sig.s + pallas::Scalar::ONE),
+            ..honest
+        };
+        assert!(prove_and_verify(forged).1.is_err());
+    }
 }

@@ -18,8 +18,10 @@ pub(crate) const Z: [u64; NUM_WINDOWS] = [
     177089, 113359, 36185, 195431, 2923, 74622, 20536, 4210,
 ];
 
-/// `u` of each point of each window, as canonical little-endian bytes of a base-field element.
-pub(crate) const U: [[[u8; 32]; H]; NUM_WINDOWS] = [
+/// `u` of each point of each window, as canonical little-endian bytes of a base-field element
+/// (a `static`, not a `const`: 21 KiB that should exist once in the binary, not be inlined at
+/// each use).
+pub(crate) static U: [[[u8; 32]; H]; NUM_WINDOWS] = [
     [
         [
             0x87, 0x19, 0x24, 0x87, 0x08, 0x47, 0xfb, 0x5e, 0xb5, 0x53, 0x12, 0xe7, 0xf0, 0xe0,
