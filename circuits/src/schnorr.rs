@@ -70,7 +70,7 @@ impl SchnorrConfig {
     ///   other chips' fixed columns (e.g. Poseidon's round constants).
     /// - `constants`: a fixed column enabled for constants (the variable-base
     ///   multiplication loads its initial running sum from it); enabling it again elsewhere
-    ///   is harmless.
+    ///   is harmless, and it may be one of `lagrange_coeffs` (Orchard uses the first).
     /// - `table_idx`: the lookup table `0..2^10`. Load it exactly once per synthesis with
     ///   [`SchnorrConfig::load_range_check_table`]; other range checks configured on the
     ///   same column can share it.
