@@ -19,6 +19,7 @@ pub mod merkle;
 pub mod params;
 pub mod records;
 pub mod rules;
+pub mod schnorr;
 pub mod state;
 pub mod tally;
 pub mod tx;
