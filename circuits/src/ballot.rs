@@ -606,7 +606,12 @@ impl BallotProof {
 
 /// The public inputs a ballot transaction claims its proof proves.
 pub fn instance_of(ballot: &crate::tx::Ballot) -> Instance {
-    Instance::new(ballot.voter_root, ballot.proposal, ballot.nullifier, ballot.vote)
+    Instance::new(
+        ballot.voter_root,
+        ballot.proposal,
+        ballot.nullifier,
+        ballot.vote,
+    )
 }
 
 /// Why a ballot is refused at ingest.

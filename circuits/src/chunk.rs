@@ -16,12 +16,16 @@ pub mod proof;
 pub mod witness;
 
 use halo2_gadgets::poseidon::{primitives::P128Pow5T3, Pow5Chip, Pow5Config};
-use halo2_gadgets::utilities::lookup_range_check::{LookupRangeCheck, PallasLookupRangeCheckConfig};
+use halo2_gadgets::utilities::lookup_range_check::{
+    LookupRangeCheck, PallasLookupRangeCheckConfig,
+};
+
+use crate::schnorr::{self, SchnorrConfig};
 use halo2_proofs::{
     circuit::{AssignedCell, Layouter, SimpleFloorPlanner, Value},
     plonk::{
         Advice, Circuit, Column, ConstraintSystem, Constraints, Error, Expression, Fixed,
-        Instance as InstanceColumn, Selector, TableColumn,
+        Instance as InstanceColumn, Selector,
     },
     poly::Rotation,
 };
@@ -32,7 +36,7 @@ use crate::constants::{domain, ACCOUNTS_DEPTH, TX_FIELDS};
 use crate::hash::{node, tag, Fp};
 use crate::records::Owner;
 use crate::tx::kind;
-use merkle::{hash, hash2, MerkleUpdateChip, MerkleUpdateConfig};
+use merkle::{hash, hash2, Cell, MerkleUpdateChip, MerkleUpdateConfig};
 use witness::{ChunkWitness, SlotWitness};
 
 /// Offset of `root_old` in the instance column.
@@ -44,6 +48,42 @@ pub const DATA_HASH: usize = 2;
 
 /// Bits of one lookup word of the range-check table.
 const LOOKUP_BITS: usize = 10;
+
+/// Rows one transfer slot uses (pinned by a test: a change of layout is deliberate).
+pub const ROWS_PER_SLOT: usize = 2_993;
+/// Rows used once per chunk: the two state-root hashes and the data-hash start.
+pub const ROWS_FIXED: usize = 476;
+/// The constraint system's degree (the ECC gates set it).
+pub const DEGREE: usize = 9;
+/// Bytes of a one-slot chunk proof at k = 12 (pinned by a test); each extra `k` adds two
+/// curve points (64 bytes) to the inner-product argument.
+pub const PROOF_BYTES: usize = 4_704;
+/// Rows halo2 keeps for blinding at the end of every column, with margin.
+const BLINDING_ROWS: usize = 16;
+
+/// Rows a chunk of `slots` slots uses.
+pub fn rows(slots: usize) -> usize {
+    ROWS_FIXED + slots * ROWS_PER_SLOT
+}
+
+/// The smallest `k` whose `2^k` rows hold a chunk of `slots` slots (at least 11: the
+/// range-check table has 1,024 rows).
+pub fn k_for(slots: usize) -> u32 {
+    let needed = rows(slots) + BLINDING_ROWS;
+    (11..).find(|k| 1usize << k >= needed).expect("some k fits")
+}
+
+/// Slots that fit in `2^k` rows.
+pub fn slots_for(k: u32) -> usize {
+    ((1usize << k).saturating_sub(ROWS_FIXED + BLINDING_ROWS)) / ROWS_PER_SLOT
+}
+
+/// The degree of the circuit's constraint system.
+pub fn degree() -> usize {
+    let mut cs = ConstraintSystem::default();
+    ChunkCircuit::configure(&mut cs);
+    cs.degree()
+}
 
 /// The public inputs of a chunk proof.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -103,7 +143,17 @@ pub fn data_hash(txs: &[crate::tx::Transaction], slots: usize) -> Fp {
 
 /// The message of a padding slot: `Poseidon(TX_MESSAGE, 0, ..., 0)`.
 pub fn padding_message() -> Fp {
-    crate::hash::poseidon([tag(domain::TX_MESSAGE), Fp::zero(), Fp::zero(), Fp::zero(), Fp::zero(), Fp::zero(), Fp::zero(), Fp::zero(), Fp::zero()])
+    crate::hash::poseidon([
+        tag(domain::TX_MESSAGE),
+        Fp::zero(),
+        Fp::zero(),
+        Fp::zero(),
+        Fp::zero(),
+        Fp::zero(),
+        Fp::zero(),
+        Fp::zero(),
+        Fp::zero(),
+    ])
 }
 
 /// The owner hash of an account that does not exist (no key, no roles).
@@ -126,10 +176,10 @@ pub struct ChunkConfig {
     poseidon_a: Pow5Config<Fp, 3, 2>,
     poseidon_b: Pow5Config<Fp, 3, 2>,
     merkle: MerkleUpdateConfig,
-    range: PallasLookupRangeCheckConfig,
-    table_idx: TableColumn,
+    schnorr: SchnorrConfig,
     q_money: Selector,
     q_transfer: Selector,
+    q_signature: Selector,
 }
 
 /// A chunk of `slots` transaction slots, with its witness (absent for key generation).
@@ -202,8 +252,31 @@ impl Circuit<Fp> for ChunkCircuit {
             poseidon_a.clone(),
             poseidon_b.clone(),
         );
+        // The ECC chip (signatures) and its 10-bit lookup range check, which the amounts'
+        // range checks share.
         let table_idx = meta.lookup_table_column();
-        let range = PallasLookupRangeCheckConfig::configure(meta, advice[9], table_idx);
+        let schnorr = SchnorrConfig::configure(meta, advice, fixed, fixed[0], table_idx);
+
+        // A transfer's signature holds; padding carries none:
+        //
+        // | a0   | a1      | a2      | a3           | a4           |
+        // | flag | (s·G).x | (s·G).y | (R + c·PK).x | (R + c·PK).y |
+        let q_signature = meta.selector();
+        meta.create_gate("flag * (s·G - (R + c·PK)) = 0", |meta| {
+            let q = meta.query_selector(q_signature);
+            let [flag, lx, ly, rx, ry] =
+                [0, 1, 2, 3, 4].map(|i| meta.query_advice(advice[i], Rotation::cur()));
+            Constraints::with_selector(
+                q,
+                [
+                    (
+                        "flag * ((s·G).x - (R + c·PK).x) = 0",
+                        flag.clone() * (lx - rx),
+                    ),
+                    ("flag * ((s·G).y - (R + c·PK).y) = 0", flag * (ly - ry)),
+                ],
+            )
+        });
 
         // money = nonce + 2^64 balance + 2^128 energy
         //
@@ -233,8 +306,12 @@ impl Circuit<Fp> for ChunkCircuit {
         let q_transfer = meta.selector();
         meta.create_gate("transfer", |meta| {
             let q = meta.query_selector(q_transfer);
-            let cur = |meta: &mut halo2_proofs::plonk::VirtualCells<'_, Fp>, i: usize| meta.query_advice(advice[i], Rotation::cur());
-            let next = |meta: &mut halo2_proofs::plonk::VirtualCells<'_, Fp>, i: usize| meta.query_advice(advice[i], Rotation::next());
+            let cur = |meta: &mut halo2_proofs::plonk::VirtualCells<'_, Fp>, i: usize| {
+                meta.query_advice(advice[i], Rotation::cur())
+            };
+            let next = |meta: &mut halo2_proofs::plonk::VirtualCells<'_, Fp>, i: usize| {
+                meta.query_advice(advice[i], Rotation::next())
+            };
             let flag = cur(meta, 0);
             let kind = cur(meta, 1);
             let enc_nonce = cur(meta, 2);
@@ -292,7 +369,14 @@ impl Circuit<Fp> for ChunkCircuit {
                 ("padding: to = 0", not_flag * to),
             ];
             for (i, field) in unused.into_iter().enumerate() {
-                constraints.push((["unused field 5 = 0", "unused field 6 = 0", "unused field 7 = 0"][i], field));
+                constraints.push((
+                    [
+                        "unused field 5 = 0",
+                        "unused field 6 = 0",
+                        "unused field 7 = 0",
+                    ][i],
+                    field,
+                ));
             }
             Constraints::with_selector(q, constraints)
         });
@@ -303,15 +387,19 @@ impl Circuit<Fp> for ChunkCircuit {
             poseidon_a,
             poseidon_b,
             merkle,
-            range,
-            table_idx,
+            schnorr,
             q_money,
             q_transfer,
+            q_signature,
         }
     }
 
-    fn synthesize(&self, config: ChunkConfig, mut layouter: impl Layouter<Fp>) -> Result<(), Error> {
-        load_range_table(&config, &mut layouter)?;
+    fn synthesize(
+        &self,
+        config: ChunkConfig,
+        mut layouter: impl Layouter<Fp>,
+    ) -> Result<(), Error> {
+        config.schnorr.load_range_check_table(&mut layouter)?;
         let w = match &self.witness {
             Some(w) => Value::known(w),
             None => Value::unknown(),
@@ -331,19 +419,40 @@ impl Circuit<Fp> for ChunkCircuit {
                 });
                 for i in 0..11 {
                     let value = values.as_ref().map(|v| v[i]);
-                    cells.push(region.assign_advice(|| format!("header {i}"), config.advice[i % 8], i / 8, || value)?);
+                    cells.push(region.assign_advice(
+                        || format!("header {i}"),
+                        config.advice[i % 8],
+                        i / 8,
+                        || value,
+                    )?);
                 }
                 Ok(cells)
             },
         )?;
-        let root_old = state_root(&config, &config.poseidon_a, layouter.namespace(|| "root_old"), &header_cells)?;
+        let root_old = state_root(
+            &config,
+            &config.poseidon_a,
+            layouter.namespace(|| "root_old"),
+            &header_cells,
+        )?;
         layouter.constrain_instance(root_old.cell(), config.instance, ROOT_OLD)?;
 
         let mut accounts_root = header_cells[0].clone();
-        let mut data = constant(&config, layouter.namespace(|| "data hash start"), tag(domain::TX_DATA))?;
+        let mut data = constant(
+            &config,
+            layouter.namespace(|| "data hash start"),
+            tag(domain::TX_DATA),
+        )?;
         for i in 0..self.slots {
             let slot = w.map(|w| &w.slots[i]);
-            let (root, h) = self.slot(&config, &merkle, layouter.namespace(|| format!("slot {i}")), slot, accounts_root, data)?;
+            let (root, h) = self.slot(
+                &config,
+                &merkle,
+                layouter.namespace(|| format!("slot {i}")),
+                slot,
+                accounts_root,
+                data,
+            )?;
             accounts_root = root;
             data = h;
         }
@@ -351,7 +460,12 @@ impl Circuit<Fp> for ChunkCircuit {
         // root_new: the same header with the accounts root after the chunk.
         let mut header_new = header_cells.clone();
         header_new[0] = accounts_root;
-        let root_new = state_root(&config, &config.poseidon_b, layouter.namespace(|| "root_new"), &header_new)?;
+        let root_new = state_root(
+            &config,
+            &config.poseidon_b,
+            layouter.namespace(|| "root_new"),
+            &header_new,
+        )?;
         layouter.constrain_instance(root_new.cell(), config.instance, ROOT_NEW)?;
         layouter.constrain_instance(data.cell(), config.instance, DATA_HASH)?;
         Ok(())
@@ -368,7 +482,7 @@ impl ChunkCircuit {
         slot: Value<&SlotWitness>,
         accounts_root: AssignedCell<Fp, Fp>,
         data: AssignedCell<Fp, Fp>,
-    ) -> Result<(AssignedCell<Fp, Fp>, AssignedCell<Fp, Fp>), Error> {
+    ) -> Result<(Cell, Cell), Error> {
         let adv = &config.advice;
         let enc = slot.map(|s| s.encoding);
         let field = |i: usize| enc.map(|e| e[i]);
@@ -377,8 +491,14 @@ impl ChunkCircuit {
         let amount = field(4);
         let flag = slot.map(|s| Fp::from(u64::from(s.is_transfer)));
         let nonce_new = from.zip(flag).map(|(a, f)| Fp::from(a.nonce) + f);
-        let from_bal_new = from.zip(flag).zip(amount).map(|((a, f), x)| Fp::from(a.balance) - f * x);
-        let to_bal_new = to.zip(flag).zip(amount).map(|((a, f), x)| Fp::from(a.balance) + f * x);
+        let from_bal_new = from
+            .zip(flag)
+            .zip(amount)
+            .map(|((a, f), x)| Fp::from(a.balance) - f * x);
+        let to_bal_new = to
+            .zip(flag)
+            .zip(amount)
+            .map(|((a, f), x)| Fp::from(a.balance) + f * x);
 
         // The transfer rules: kind, nonce, balances, amount != 0, from != to, payee exists,
         // and a padding slot encodes zeros.
@@ -386,7 +506,11 @@ impl ChunkCircuit {
             || "transfer rules",
             |mut region| {
                 config.q_transfer.enable(&mut region, 0)?;
-                let a = |region: &mut halo2_proofs::circuit::Region<'_, Fp>, name: &'static str, col: usize, row: usize, v: Value<Fp>| {
+                let a = |region: &mut halo2_proofs::circuit::Region<'_, Fp>,
+                         name: &'static str,
+                         col: usize,
+                         row: usize,
+                         v: Value<Fp>| {
                     region.assign_advice(|| name, adv[col], row, || v)
                 };
                 let flag = a(&mut region, "flag", 0, 0, flag)?;
@@ -397,20 +521,60 @@ impl ChunkCircuit {
                 let to_id = a(&mut region, "to", 5, 0, field(3))?;
                 let nonce = a(&mut region, "nonce", 6, 0, from.map(|x| Fp::from(x.nonce)))?;
                 let nonce_new = a(&mut region, "nonce_new", 7, 0, nonce_new)?;
-                let from_bal = a(&mut region, "from balance", 8, 0, from.map(|x| Fp::from(x.balance)))?;
+                let from_bal = a(
+                    &mut region,
+                    "from balance",
+                    8,
+                    0,
+                    from.map(|x| Fp::from(x.balance)),
+                )?;
                 let from_bal_new = a(&mut region, "from balance_new", 9, 0, from_bal_new)?;
-                let to_bal = a(&mut region, "to balance", 0, 1, to.map(|x| Fp::from(x.balance)))?;
+                let to_bal = a(
+                    &mut region,
+                    "to balance",
+                    0,
+                    1,
+                    to.map(|x| Fp::from(x.balance)),
+                )?;
                 let to_bal_new = a(&mut region, "to balance_new", 1, 1, to_bal_new)?;
                 let inv = |v: Value<Fp>| v.map(|v| v.invert().unwrap_or(Fp::zero()));
                 a(&mut region, "1/amount", 2, 1, inv(field(4)))?;
                 a(&mut region, "1/(from - to)", 3, 1, inv(field(1) - field(3)))?;
-                let to_owner = a(&mut region, "to owner hash", 4, 1, to.map(|x| x.owner.hash()))?;
-                a(&mut region, "1/(to owner - empty)", 5, 1, inv(to.map(|x| x.owner.hash() - empty_owner_hash())))?;
+                let to_owner = a(
+                    &mut region,
+                    "to owner hash",
+                    4,
+                    1,
+                    to.map(|x| x.owner.hash()),
+                )?;
+                a(
+                    &mut region,
+                    "1/(to owner - empty)",
+                    5,
+                    1,
+                    inv(to.map(|x| x.owner.hash() - empty_owner_hash())),
+                )?;
                 let e5 = a(&mut region, "enc 5", 6, 1, field(5))?;
                 let e6 = a(&mut region, "enc 6", 7, 1, field(6))?;
                 let e7 = a(&mut region, "enc 7", 8, 1, field(7))?;
-                let _ = flag;
-                Ok(SlotCells { kind, from_id, enc_nonce, to_id, amount, e5, e6, e7, nonce, nonce_new, from_bal, from_bal_new, to_bal, to_bal_new, to_owner })
+                Ok(SlotCells {
+                    flag,
+                    kind,
+                    from_id,
+                    enc_nonce,
+                    to_id,
+                    amount,
+                    e5,
+                    e6,
+                    e7,
+                    nonce,
+                    nonce_new,
+                    from_bal,
+                    from_bal_new,
+                    to_bal,
+                    to_bal_new,
+                    to_owner,
+                })
             },
         )?;
 
@@ -424,17 +588,39 @@ impl ChunkCircuit {
             ("to balance", &cells.to_bal),
             ("to balance_new", &cells.to_bal_new),
         ] {
-            range64(&config.range, layouter.namespace(|| format!("{name} < 2^64")), cell.clone())?;
+            range64(
+                &config.schnorr.range_check(),
+                layouter.namespace(|| format!("{name} < 2^64")),
+                cell.clone(),
+            )?;
         }
 
         // The message signed: Poseidon(TX_MESSAGE, encoding); it extends the data hash.
-        let tag_msg = constant(config, layouter.namespace(|| "TX_MESSAGE"), tag(domain::TX_MESSAGE))?;
+        let tag_msg = constant(
+            config,
+            layouter.namespace(|| "TX_MESSAGE"),
+            tag(domain::TX_MESSAGE),
+        )?;
         let message = hash(
             &config.poseidon_a,
             layouter.namespace(|| "message"),
-            [tag_msg, cells.kind.clone(), cells.from_id.clone(), cells.enc_nonce.clone(), cells.to_id.clone(), cells.amount.clone(), cells.e5.clone(), cells.e6.clone(), cells.e7.clone()],
+            [
+                tag_msg,
+                cells.kind.clone(),
+                cells.from_id.clone(),
+                cells.enc_nonce.clone(),
+                cells.to_id.clone(),
+                cells.amount.clone(),
+                cells.e5.clone(),
+                cells.e6.clone(),
+                cells.e7.clone(),
+            ],
         )?;
-        let data = hash2(&config.poseidon_b, layouter.namespace(|| "data hash"), [data, message])?;
+        let data = hash2(
+            &config.poseidon_b,
+            layouter.namespace(|| "data hash"),
+            [data, message.clone()],
+        )?;
 
         // The payer: its owner record (key) and its leaf before and after.
         let owner_fields = from.map(|a| owner_fields(&a.owner));
@@ -442,7 +628,14 @@ impl ChunkCircuit {
             || "payer owner record",
             |mut region| {
                 (0..5)
-                    .map(|i| region.assign_advice(|| "owner field", adv[i], 0, || owner_fields.map(|f| f[i])))
+                    .map(|i| {
+                        region.assign_advice(
+                            || "owner field",
+                            adv[i],
+                            0,
+                            || owner_fields.map(|f| f[i]),
+                        )
+                    })
                     .collect::<Result<Vec<_>, _>>()
             },
         )?;
@@ -450,10 +643,84 @@ impl ChunkCircuit {
         let from_owner = hash(
             &config.poseidon_a,
             layouter.namespace(|| "payer owner hash"),
-            [tag_owner, owner_cells[0].clone(), owner_cells[1].clone(), owner_cells[2].clone(), owner_cells[3].clone(), owner_cells[4].clone()],
+            [
+                tag_owner,
+                owner_cells[0].clone(),
+                owner_cells[1].clone(),
+                owner_cells[2].clone(),
+                owner_cells[3].clone(),
+                owner_cells[4].clone(),
+            ],
         )?;
+        // The payer signed the message: s·G = R + c·PK with c = Poseidon(SIGNATURE, R, PK, m),
+        // PK the key in the payer's owner record (padding: the check is computed, not
+        // enforced).
+        let ecc = config.schnorr.ecc_chip();
+        let pk = schnorr::witness_point(
+            &ecc,
+            layouter.namespace(|| "PK"),
+            from.map(|a| a.owner.public_key.map_or(generator(), |pk| pk.point())),
+        )?;
+        let (pk_x, pk_y) = schnorr::coordinates(&pk);
+        layouter.assign_region(
+            || "PK is the payer's key",
+            |mut region| {
+                region.constrain_equal(pk_x.cell(), owner_cells[0].cell())?;
+                region.constrain_equal(pk_y.cell(), owner_cells[1].cell())
+            },
+        )?;
+        let sig = slot.map(|s| s.signature);
+        let r = schnorr::witness_point(&ecc, layouter.namespace(|| "R"), sig.map(|s| s.r))?;
+        let (r_x, r_y) = schnorr::coordinates(&r);
+        let tag_sig = constant(
+            config,
+            layouter.namespace(|| "SIGNATURE"),
+            tag(domain::SIGNATURE),
+        )?;
+        let challenge = hash(
+            &config.poseidon_a,
+            layouter.namespace(|| "challenge"),
+            [tag_sig, r_x, r_y, pk_x, pk_y, message],
+        )?;
+        let (s_g, rhs) = schnorr::signature_sides(
+            &ecc,
+            layouter.namespace(|| "signature"),
+            &pk,
+            &r,
+            challenge,
+            sig.map(|s| s.s),
+        )?;
+        layouter.assign_region(
+            || "signature holds for a transfer",
+            |mut region| {
+                config.q_signature.enable(&mut region, 0)?;
+                cells.flag.copy_advice(|| "flag", &mut region, adv[0], 0)?;
+                s_g.inner()
+                    .x()
+                    .copy_advice(|| "(s·G).x", &mut region, adv[1], 0)?;
+                s_g.inner()
+                    .y()
+                    .copy_advice(|| "(s·G).y", &mut region, adv[2], 0)?;
+                rhs.inner()
+                    .x()
+                    .copy_advice(|| "(R + c·PK).x", &mut region, adv[3], 0)?;
+                rhs.inner()
+                    .y()
+                    .copy_advice(|| "(R + c·PK).y", &mut region, adv[4], 0)?;
+                Ok(())
+            },
+        )?;
+
         let from_energy = from.map(|a| Fp::from(a.energy));
-        let (from_money_old, from_money_new) = self.money_words(config, layouter.namespace(|| "payer money"), &cells.nonce, &cells.nonce_new, &cells.from_bal, &cells.from_bal_new, from_energy)?;
+        let (from_money_old, from_money_new) = self.money_words(
+            config,
+            layouter.namespace(|| "payer money"),
+            &cells.nonce,
+            &cells.nonce_new,
+            &cells.from_bal,
+            &cells.from_bal_new,
+            from_energy,
+        )?;
         let from_rider = from.map(rider_words);
         let root_mid = self.account_update(
             config,
@@ -472,10 +739,29 @@ impl ChunkCircuit {
         let to_energy = to.map(|a| Fp::from(a.energy));
         let to_nonce = layouter.assign_region(
             || "payee nonce",
-            |mut region| region.assign_advice(|| "payee nonce", adv[0], 0, || to.map(|a| Fp::from(a.nonce))),
+            |mut region| {
+                region.assign_advice(
+                    || "payee nonce",
+                    adv[0],
+                    0,
+                    || to.map(|a| Fp::from(a.nonce)),
+                )
+            },
         )?;
-        range64(&config.range, layouter.namespace(|| "payee nonce < 2^64"), to_nonce.clone())?;
-        let (to_money_old, to_money_new) = self.money_words(config, layouter.namespace(|| "payee money"), &to_nonce, &to_nonce, &cells.to_bal, &cells.to_bal_new, to_energy)?;
+        range64(
+            &config.schnorr.range_check(),
+            layouter.namespace(|| "payee nonce < 2^64"),
+            to_nonce.clone(),
+        )?;
+        let (to_money_old, to_money_new) = self.money_words(
+            config,
+            layouter.namespace(|| "payee money"),
+            &to_nonce,
+            &to_nonce,
+            &cells.to_bal,
+            &cells.to_bal_new,
+            to_energy,
+        )?;
         let to_rider = to.map(rider_words);
         let root_after = self.account_update(
             config,
@@ -504,7 +790,7 @@ impl ChunkCircuit {
         balance: &AssignedCell<Fp, Fp>,
         balance_new: &AssignedCell<Fp, Fp>,
         energy: Value<Fp>,
-    ) -> Result<(AssignedCell<Fp, Fp>, AssignedCell<Fp, Fp>), Error> {
+    ) -> Result<(Cell, Cell), Error> {
         let adv = &config.advice;
         let two64 = Fp::from(2).pow([64]);
         let two128 = two64.square();
@@ -520,7 +806,11 @@ impl ChunkCircuit {
                     || "money",
                     adv[3],
                     0,
-                    || n.value().copied() + b.value().map(|b| *b * two64) + e.value().map(|e| *e * two128),
+                    || {
+                        n.value().copied()
+                            + b.value().map(|b| *b * two64)
+                            + e.value().map(|e| *e * two128)
+                    },
                 )?;
                 let n2 = nonce_new.copy_advice(|| "nonce_new", &mut region, adv[0], 1)?;
                 let b2 = balance_new.copy_advice(|| "balance_new", &mut region, adv[1], 1)?;
@@ -529,12 +819,20 @@ impl ChunkCircuit {
                     || "money_new",
                     adv[3],
                     1,
-                    || n2.value().copied() + b2.value().map(|b| *b * two64) + e.value().map(|e| *e * two128),
+                    || {
+                        n2.value().copied()
+                            + b2.value().map(|b| *b * two64)
+                            + e.value().map(|e| *e * two128)
+                    },
                 )?;
                 Ok((old, new, e))
             },
         )?;
-        range64(&config.range, layouter.namespace(|| "energy < 2^64"), energy)?;
+        range64(
+            &config.schnorr.range_check(),
+            layouter.namespace(|| "energy < 2^64"),
+            energy,
+        )?;
         Ok((old, new))
     }
 
@@ -564,18 +862,35 @@ impl ChunkCircuit {
                 Ok((a, b))
             },
         )?;
-        let tag_a = constant(config, layouter.namespace(|| "ACCOUNT"), tag(domain::ACCOUNT))?;
+        let tag_a = constant(
+            config,
+            layouter.namespace(|| "ACCOUNT"),
+            tag(domain::ACCOUNT),
+        )?;
         let leaf_old = hash(
             &config.poseidon_a,
             layouter.namespace(|| "leaf old"),
-            [tag_a.clone(), owner.clone(), money_old, rider_a.clone(), rider_b.clone()],
+            [
+                tag_a.clone(),
+                owner.clone(),
+                money_old,
+                rider_a.clone(),
+                rider_b.clone(),
+            ],
         )?;
         let leaf_new = hash(
             &config.poseidon_b,
             layouter.namespace(|| "leaf new"),
             [tag_a, owner, money_new, rider_a, rider_b],
         )?;
-        let (old_root, new_root) = merkle.update(layouter.namespace(|| "path"), index, path, ACCOUNTS_DEPTH, leaf_old, leaf_new)?;
+        let (old_root, new_root) = merkle.update(
+            layouter.namespace(|| "path"),
+            index,
+            path,
+            ACCOUNTS_DEPTH,
+            leaf_old,
+            leaf_new,
+        )?;
         layouter.assign_region(
             || "root before = running accounts root",
             |mut region| region.constrain_equal(old_root.cell(), root_before.cell()),
@@ -586,6 +901,7 @@ impl ChunkCircuit {
 
 /// The cells of a slot's rule region that later blocks use.
 struct SlotCells {
+    flag: AssignedCell<Fp, Fp>,
     kind: AssignedCell<Fp, Fp>,
     from_id: AssignedCell<Fp, Fp>,
     enc_nonce: AssignedCell<Fp, Fp>,
@@ -613,10 +929,19 @@ fn owner_fields(owner: &Owner) -> [Fp; 5] {
     [
         x,
         y,
-        crate::hash::pack(&[owner.delegate.map_or(0, |d| d + 1), u64::from(owner.fares.is_some())]),
+        crate::hash::pack(&[
+            owner.delegate.map_or(0, |d| d + 1),
+            u64::from(owner.fares.is_some()),
+        ]),
         crate::hash::pack(&fares[..2]),
         crate::hash::pack(&fares[2..]),
     ]
+}
+
+/// The generator: the `R` and key a padding slot witnesses (any valid point would do).
+pub(crate) fn generator() -> pasta_curves::pallas::Affine {
+    use group::{Curve, Group};
+    pasta_curves::pallas::Point::generator().to_affine()
 }
 
 /// The two packed rider words of an account leaf.
@@ -640,12 +965,29 @@ fn state_root(
     hash(
         chip,
         layouter.namespace(|| "state root"),
-        [tag_cell, h[0].clone(), h[1].clone(), h[2].clone(), h[3].clone(), h[4].clone(), h[5].clone(), h[6].clone(), h[7].clone(), h[8].clone(), h[9].clone(), h[10].clone()],
+        [
+            tag_cell,
+            h[0].clone(),
+            h[1].clone(),
+            h[2].clone(),
+            h[3].clone(),
+            h[4].clone(),
+            h[5].clone(),
+            h[6].clone(),
+            h[7].clone(),
+            h[8].clone(),
+            h[9].clone(),
+            h[10].clone(),
+        ],
     )
 }
 
 /// A constant (a domain tag) assigned in a cell fixed by the constants column.
-fn constant(config: &ChunkConfig, mut layouter: impl Layouter<Fp>, value: Fp) -> Result<AssignedCell<Fp, Fp>, Error> {
+fn constant(
+    config: &ChunkConfig,
+    mut layouter: impl Layouter<Fp>,
+    value: Fp,
+) -> Result<AssignedCell<Fp, Fp>, Error> {
     layouter.assign_region(
         || "constant",
         |mut region| region.assign_advice_from_constant(|| "constant", config.advice[8], 0, value),
@@ -653,21 +995,16 @@ fn constant(config: &ChunkConfig, mut layouter: impl Layouter<Fp>, value: Fp) ->
 }
 
 /// Constrains `cell < 2^64`: six 10-bit lookup words, then the top four bits.
-fn range64(range: &PallasLookupRangeCheckConfig, mut layouter: impl Layouter<Fp>, cell: AssignedCell<Fp, Fp>) -> Result<(), Error> {
+fn range64(
+    range: &PallasLookupRangeCheckConfig,
+    mut layouter: impl Layouter<Fp>,
+    cell: AssignedCell<Fp, Fp>,
+) -> Result<(), Error> {
     let zs = range.copy_check(layouter.namespace(|| "60 bits"), cell, 6, false)?;
-    range.copy_short_check(layouter.namespace(|| "top 4 bits"), zs[6].clone(), 64 - 6 * LOOKUP_BITS)
-}
-
-/// The range-check table: `0..2^10` in `table_idx`.
-fn load_range_table(config: &ChunkConfig, layouter: &mut impl Layouter<Fp>) -> Result<(), Error> {
-    layouter.assign_table(
-        || "range check table",
-        |mut table| {
-            for i in 0..(1 << LOOKUP_BITS) {
-                table.assign_cell(|| "word", config.table_idx, i, || Value::known(Fp::from(i as u64)))?;
-            }
-            Ok(())
-        },
+    range.copy_short_check(
+        layouter.namespace(|| "top 4 bits"),
+        zs[6].clone(),
+        64 - 6 * LOOKUP_BITS,
     )
 }
 

@@ -17,7 +17,11 @@ pub fn path(dir: &Path, k: u32) -> PathBuf {
 
 /// Reads the parameters of size `2^k` from `dir`, or makes and writes them (calling
 /// `on_make` first, for example to show progress) if the file is absent or unusable.
-pub fn load_or_make(dir: &Path, k: u32, on_make: impl FnOnce(u32)) -> io::Result<Params<vesta::Affine>> {
+pub fn load_or_make(
+    dir: &Path,
+    k: u32,
+    on_make: impl FnOnce(u32),
+) -> io::Result<Params<vesta::Affine>> {
     let file = path(dir, k);
     if let Some(params) = read(&file, k) {
         return Ok(params);
@@ -82,7 +86,11 @@ mod tests {
         assert_eq!(made.get(), 3, "a corrupted file is remade");
         fs::copy(path(&dir, 4), path(&dir, 5)).unwrap();
         let p5 = load_or_make(&dir, 5, |_| made.set(made.get() + 1)).unwrap();
-        assert_eq!((p5.k(), made.get()), (5, 4), "a file of another size is remade");
+        assert_eq!(
+            (p5.k(), made.get()),
+            (5, 4),
+            "a file of another size is remade"
+        );
         fs::remove_dir_all(&dir).unwrap();
     }
 }

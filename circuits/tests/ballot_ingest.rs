@@ -33,12 +33,21 @@ fn election() -> City {
 
 /// Voter `v`'s ballot proved against the tree as it was when the proposal opened.
 fn cast(c: &City, v: u64, vote: Vote, seed: u64) -> circuits::tx::Ballot {
-    let mut snapshot = circuits::merkle::MerkleTree::new(circuits::constants::VOTERS_DEPTH, circuits::Fp::zero());
+    let mut snapshot =
+        circuits::merkle::MerkleTree::new(circuits::constants::VOTERS_DEPTH, circuits::Fp::zero());
     for i in 0..3 {
         snapshot.set(i, c.state.voter(i).unwrap());
     }
     assert_eq!(snapshot.root(), c.state.proposal(0).unwrap().voter_root);
-    let proof = ballot::prove(keys(), &demo_voter(v), &snapshot.path(v), 0, vote, ChaCha20Rng::seed_from_u64(seed)).unwrap();
+    let proof = ballot::prove(
+        keys(),
+        &demo_voter(v),
+        &snapshot.path(v),
+        0,
+        vote,
+        ChaCha20Rng::seed_from_u64(seed),
+    )
+    .unwrap();
     proof.into_transaction()
 }
 
@@ -46,7 +55,14 @@ fn cast(c: &City, v: u64, vote: Vote, seed: u64) -> circuits::tx::Ballot {
 fn an_honest_ballot_passes_ingest_and_counts() {
     let mut c = election();
     let b = cast(&c, 1, Vote::Option(1), 1);
-    ballot::check(&c.state, &b, T + 100, keys().params(), keys().verifying_key()).unwrap();
+    ballot::check(
+        &c.state,
+        &b,
+        T + 100,
+        keys().params(),
+        keys().verifying_key(),
+    )
+    .unwrap();
     c.apply(&circuits::Transaction::Ballot(b), T + 100).unwrap();
     assert_eq!(c.state.tally_result(0).unwrap().direct, vec![0, 1]);
 }
@@ -58,7 +74,10 @@ fn ingest_refuses_bad_proofs_wrong_roots_and_closed_windows() {
     let good = cast(&c, 0, Vote::Option(0), 2);
     // Outside the window: the rules refuse before the proof is even checked.
     let err = ballot::check(&c.state, &good, T + 1_000, params, vk).unwrap_err();
-    assert!(matches!(err, IngestError::Rules(TxError::OutsideWindow { .. })), "{err}");
+    assert!(
+        matches!(err, IngestError::Rules(TxError::OutsideWindow { .. })),
+        "{err}"
+    );
     // The vote changed after proving.
     let mut changed = good.clone();
     changed.vote = Vote::Option(1);
@@ -70,11 +89,28 @@ fn ingest_refuses_bad_proofs_wrong_roots_and_closed_windows() {
     let err = ballot::check(&c.state, &borrowed, T + 100, params, vk).unwrap_err();
     assert!(matches!(err, IngestError::Proof(_)), "{err}");
     // A voter registered after the proposal opened proves against the current root.
-    let late = ballot::prove(keys(), &demo_voter(3), &c.state.voter_path(3), 0, Vote::Option(0), ChaCha20Rng::seed_from_u64(4)).unwrap();
+    let late = ballot::prove(
+        keys(),
+        &demo_voter(3),
+        &c.state.voter_path(3),
+        0,
+        Vote::Option(0),
+        ChaCha20Rng::seed_from_u64(4),
+    )
+    .unwrap();
     let err = ballot::check(&c.state, &late.into_transaction(), T + 100, params, vk).unwrap_err();
-    assert!(matches!(err, IngestError::Rules(TxError::VoterRootMismatch { .. })), "{err}");
+    assert!(
+        matches!(err, IngestError::Rules(TxError::VoterRootMismatch { .. })),
+        "{err}"
+    );
     // An unknown delegate.
     let b = cast(&c, 2, Vote::Delegate(0), 5);
     let err = ballot::check(&c.state, &b, T + 100, params, vk).unwrap_err();
-    assert!(matches!(err, IngestError::Rules(TxError::UnknownDelegate { delegate: 0 })), "{err}");
+    assert!(
+        matches!(
+            err,
+            IngestError::Rules(TxError::UnknownDelegate { delegate: 0 })
+        ),
+        "{err}"
+    );
 }

@@ -34,6 +34,9 @@ use halo2_proofs::{
 use crate::hash::Fp;
 use crate::merkle::MerklePath;
 
+/// A cell of the circuit's field.
+pub(crate) type Cell = AssignedCell<Fp, Fp>;
+
 /// Columns and selectors of the path-update chip.
 #[derive(Clone, Debug)]
 pub(crate) struct MerkleUpdateConfig {
@@ -52,7 +55,12 @@ pub(crate) struct MerkleUpdateChip {
     config: MerkleUpdateConfig,
 }
 
-fn swap_gate(meta: &mut ConstraintSystem<Fp>, name: &'static str, cols: [Column<Advice>; 4], q: Selector) {
+fn swap_gate(
+    meta: &mut ConstraintSystem<Fp>,
+    name: &'static str,
+    cols: [Column<Advice>; 4],
+    q: Selector,
+) {
     meta.create_gate(name, |meta| {
         let q = meta.query_selector(q);
         let current = meta.query_advice(cols[0], Rotation::cur());
@@ -69,7 +77,10 @@ fn swap_gate(meta: &mut ConstraintSystem<Fp>, name: &'static str, cols: [Column<
                     "left = current + bit * (sibling - current)",
                     left.clone() - current.clone() - bit * (sibling.clone() - current.clone()),
                 ),
-                ("left + right = current + sibling", left + right - current - sibling),
+                (
+                    "left + right = current + sibling",
+                    left + right - current - sibling,
+                ),
             ],
         )
     });
@@ -130,7 +141,7 @@ impl MerkleUpdateChip {
         depth: usize,
         leaf_old: AssignedCell<Fp, Fp>,
         leaf_new: AssignedCell<Fp, Fp>,
-    ) -> Result<(AssignedCell<Fp, Fp>, AssignedCell<Fp, Fp>), Error> {
+    ) -> Result<(Cell, Cell), Error> {
         let cfg = &self.config;
         let mut cur_old = leaf_old;
         let mut cur_new = leaf_new;
@@ -151,7 +162,11 @@ impl MerkleUpdateChip {
                         || "z_next",
                         cfg.old[3],
                         1,
-                        || z.value().zip(bit).map(|(z, b)| (*z - b) * Fp::from(2).invert().unwrap()),
+                        || {
+                            z.value()
+                                .zip(bit)
+                                .map(|(z, b)| (*z - b) * Fp::from(2).invert().unwrap())
+                        },
                     )?;
                     let swap = |cur: Value<Fp>| {
                         cur.zip(sibling)
@@ -182,8 +197,16 @@ impl MerkleUpdateChip {
                     Ok((l, r))
                 },
             )?;
-            cur_old = hash2(&cfg.poseidon_old, layouter.namespace(|| format!("old node {level}")), [left_old, right_old])?;
-            cur_new = hash2(&cfg.poseidon_new, layouter.namespace(|| format!("new node {level}")), [left_new, right_new])?;
+            cur_old = hash2(
+                &cfg.poseidon_old,
+                layouter.namespace(|| format!("old node {level}")),
+                [left_old, right_old],
+            )?;
+            cur_new = hash2(
+                &cfg.poseidon_new,
+                layouter.namespace(|| format!("new node {level}")),
+                [left_new, right_new],
+            )?;
             z = z_next;
         }
         // Every bit of the position is consumed: it fits in `depth` bits.

@@ -92,16 +92,27 @@ pub fn build(
             return Err(WitnessError::Unsupported(tx.kind_name()));
         };
         let refused = |source| WitnessError::Refused { index, source };
-        let from = state.account(t.from).ok_or(refused(TxError::UnknownAccount { account: t.from }))?;
-        let to = state.account(t.to).ok_or(refused(TxError::UnknownAccount { account: t.to }))?;
+        let from = state
+            .account(t.from)
+            .ok_or(refused(TxError::UnknownAccount { account: t.from }))?;
+        let to = state
+            .account(t.to)
+            .ok_or(refused(TxError::UnknownAccount { account: t.to }))?;
         let plan = state.plan(tx, now).map_err(refused)?;
         let (_, paths) = state.commit_traced(plan);
-        let [from_path, to_path] = <[MerklePath; 2]>::try_from(paths).expect("a transfer writes two leaves");
+        let [from_path, to_path] =
+            <[MerklePath; 2]>::try_from(paths).expect("a transfer writes two leaves");
         witness_slots.push(SlotWitness {
             encoding: tx.encode(),
             is_transfer: true,
-            from: AccountWitness { account: from, path: from_path },
-            to: AccountWitness { account: to, path: to_path },
+            from: AccountWitness {
+                account: from,
+                path: from_path,
+            },
+            to: AccountWitness {
+                account: to,
+                path: to_path,
+            },
             signature: t.signature,
         });
     }
@@ -128,6 +139,10 @@ fn padding(state: &State) -> SlotWitness {
         is_transfer: false,
         from: touch.clone(),
         to: touch,
-        signature: Signature::default(),
+        // Not checked (the slot's flag is 0), but the points must be valid to be witnessed.
+        signature: Signature {
+            r: super::generator(),
+            s: pasta_curves::pallas::Scalar::one(),
+        },
     }
 }
