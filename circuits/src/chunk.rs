@@ -50,7 +50,7 @@ pub const DATA_HASH: usize = 2;
 const LOOKUP_BITS: usize = 10;
 
 /// Rows one transfer slot uses (pinned by a test: a change of layout is deliberate).
-pub const ROWS_PER_SLOT: usize = 2_993;
+pub const ROWS_PER_SLOT: usize = 2_871;
 /// Rows used once per chunk: the two state-root hashes and the data-hash start.
 pub const ROWS_FIXED: usize = 476;
 /// The constraint system's degree (the ECC gates set it).
@@ -595,6 +595,36 @@ impl ChunkCircuit {
             )?;
         }
 
+        // The payer's owner record (its key), hashed on chip B while chip A hashes the message.
+        let owner_fields = from.map(|a| owner_fields(&a.owner));
+        let owner_cells = layouter.assign_region(
+            || "payer owner record",
+            |mut region| {
+                (0..5)
+                    .map(|i| {
+                        region.assign_advice(
+                            || "owner field",
+                            adv[4 + i],
+                            0,
+                            || owner_fields.map(|f| f[i]),
+                        )
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+            },
+        )?;
+        let tag_owner = constant(config, layouter.namespace(|| "OWNER"), tag(domain::OWNER))?;
+        let from_owner = hash(
+            &config.poseidon_b,
+            layouter.namespace(|| "payer owner hash"),
+            [
+                tag_owner,
+                owner_cells[0].clone(),
+                owner_cells[1].clone(),
+                owner_cells[2].clone(),
+                owner_cells[3].clone(),
+                owner_cells[4].clone(),
+            ],
+        )?;
         // The message signed: Poseidon(TX_MESSAGE, encoding); it extends the data hash.
         let tag_msg = constant(
             config,
@@ -622,36 +652,6 @@ impl ChunkCircuit {
             [data, message.clone()],
         )?;
 
-        // The payer: its owner record (key) and its leaf before and after.
-        let owner_fields = from.map(|a| owner_fields(&a.owner));
-        let owner_cells = layouter.assign_region(
-            || "payer owner record",
-            |mut region| {
-                (0..5)
-                    .map(|i| {
-                        region.assign_advice(
-                            || "owner field",
-                            adv[i],
-                            0,
-                            || owner_fields.map(|f| f[i]),
-                        )
-                    })
-                    .collect::<Result<Vec<_>, _>>()
-            },
-        )?;
-        let tag_owner = constant(config, layouter.namespace(|| "OWNER"), tag(domain::OWNER))?;
-        let from_owner = hash(
-            &config.poseidon_a,
-            layouter.namespace(|| "payer owner hash"),
-            [
-                tag_owner,
-                owner_cells[0].clone(),
-                owner_cells[1].clone(),
-                owner_cells[2].clone(),
-                owner_cells[3].clone(),
-                owner_cells[4].clone(),
-            ],
-        )?;
         // The payer signed the message: s·G = R + c·PK with c = Poseidon(SIGNATURE, R, PK, m),
         // PK the key in the payer's owner record (padding: the check is computed, not
         // enforced).

@@ -39,7 +39,7 @@ fn rows_k_and_degree_are_pinned() {
     assert_eq!(circuits::chunk::k_for(1), 12);
     assert_eq!(circuits::chunk::k_for(5), 14);
     assert_eq!(circuits::chunk::slots_for(14), 5);
-    assert_eq!(circuits::chunk::slots_for(15), 10);
+    assert_eq!(circuits::chunk::slots_for(15), 11);
 }
 
 fn build(city: &City, txs: &[Transaction], slots: usize) -> (ChunkWitness, Instance) {
@@ -79,7 +79,12 @@ fn honest_chunks_pass_full_partly_filled_and_empty() {
     let t2 = c.transfer(c.resident(2), c.resident(0), 10_000);
     for txs in [vec![t1.clone(), t2], vec![t1], vec![]] {
         let (w, instance) = build(&c, &txs, SLOTS);
-        assert_eq!(failures(w, instance), Vec::<String>::new(), "{} transfers", txs.len());
+        assert_eq!(
+            failures(w, instance),
+            Vec::<String>::new(),
+            "{} transfers",
+            txs.len()
+        );
     }
     // An empty chunk leaves the root as it was.
     let (_, instance) = build(&c, &[], SLOTS);
