@@ -33,6 +33,14 @@ fn refused(city: &mut City, tx: &Transaction, now: u64, expected: TxError) {
     assert_eq!(city.state.counters(), &counters);
 }
 
+/// `tx` re-signed by `account` as its own (`from` replaced): an impostor authority.
+fn impostor(c: &City, tx: Transaction, account: u64) -> Transaction {
+    let mut json = serde_json::to_value(&tx).unwrap();
+    json["from"] = account.into();
+    json["nonce"] = c.nonce(account).into();
+    c.sign(serde_json::from_value(json).unwrap())
+}
+
 #[track_caller]
 fn ok(city: &mut City, tx: &Transaction, now: u64) -> Event {
     city.apply(tx, now)
@@ -225,14 +233,9 @@ fn meter_registration_is_the_grid_operators() {
     let owner = c.resident(0);
     let meter = with_meter(&mut c, owner);
     assert_eq!(meter, 0);
-    // Signed by a resident, claiming to be the grid operator's transaction: bad signature.
+    // A resident signing a meter registration as its own.
     let (tx, _) = c.register_meter(owner, "x");
-    let Transaction::RegisterMeter(mut t) = tx else {
-        unreachable!()
-    };
-    t.from = owner;
-    t.nonce = 0;
-    let tx = Transaction::RegisterMeter(t).signed(c.key(owner));
+    let tx = impostor(&c, tx, owner);
     refused(
         &mut c,
         &tx,
@@ -568,12 +571,7 @@ fn fill_refusals() {
             taker: own_buy,
         },
     );
-    let Transaction::Fill(mut f) = c.fill(sell, buy, 100) else {
-        unreachable!()
-    };
-    f.from = buyer;
-    f.nonce = c.nonce(buyer);
-    let tx = c.sign(Transaction::Fill(f));
+    let tx = impostor(&c, c.fill(sell, buy, 100), buyer);
     refused(
         &mut c,
         &tx,
@@ -669,12 +667,7 @@ fn a_tap_pays_the_class_fare_to_the_operator() {
 fn operator_and_concession_registration_belong_to_the_transit_authority() {
     let (mut c, metro, _) = transit();
     let rider = c.resident(0);
-    let Transaction::SetConcession(mut t) = c.concession(rider, 50) else {
-        unreachable!()
-    };
-    t.from = rider;
-    t.nonce = 0;
-    let tx = c.sign(Transaction::SetConcession(t));
+    let tx = impostor(&c, c.concession(rider, 50), rider);
     refused(
         &mut c,
         &tx,
@@ -872,12 +865,7 @@ fn ballot(c: &mut City, voter: u64, vote: Vote, now: u64) -> Event {
 fn voter_delegate_and_proposal_registration_rules() {
     let mut c = election(1);
     let r = c.resident(0);
-    let Transaction::RegisterVoter(mut t) = c.register_voter(Fp::from(5)) else {
-        unreachable!()
-    };
-    t.from = r;
-    t.nonce = 0;
-    let tx = c.sign(Transaction::RegisterVoter(t));
+    let tx = impostor(&c, c.register_voter(Fp::from(5)), r);
     refused(
         &mut c,
         &tx,
