@@ -29,7 +29,7 @@ fn chunks(c: &mut Criterion) {
     let mut proving = c.benchmark_group("proving");
     proving.sample_size(10);
     let mut setups = Vec::new();
-    for slots in [1usize, 5, 11] {
+    for slots in [1usize, 6, 12] {
         let k = k_for(slots);
         let params =
             circuits::params::load_or_make(&params_dir(), k, |k| eprintln!("making params k={k}"))

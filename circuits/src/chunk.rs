@@ -50,7 +50,7 @@ pub const DATA_HASH: usize = 2;
 const LOOKUP_BITS: usize = 10;
 
 /// Rows one transfer slot uses (pinned by a test: a change of layout is deliberate).
-pub const ROWS_PER_SLOT: usize = 2_871;
+pub const ROWS_PER_SLOT: usize = 2_599;
 /// Rows used once per chunk: the two state-root hashes and the data-hash start.
 pub const ROWS_FIXED: usize = 476;
 /// The constraint system's degree (the ECC gates set it).
@@ -58,8 +58,9 @@ pub const DEGREE: usize = 9;
 /// Bytes of a one-slot chunk proof at k = 12 (pinned by a test); each extra `k` adds two
 /// curve points (64 bytes) to the inner-product argument.
 pub const PROOF_BYTES: usize = 4_704;
-/// Rows halo2 keeps for blinding at the end of every column, with margin.
-const BLINDING_ROWS: usize = 16;
+/// Rows halo2 keeps for blinding at the end of every column, with margin (a test checks it
+/// covers the constraint system's blinding factors).
+pub const BLINDING_ROWS: usize = 16;
 
 /// Rows a chunk of `slots` slots uses.
 pub fn rows(slots: usize) -> usize {
@@ -80,9 +81,18 @@ pub fn slots_for(k: u32) -> usize {
 
 /// The degree of the circuit's constraint system.
 pub fn degree() -> usize {
+    constraint_system().degree()
+}
+
+/// Rows at the end of every column that halo2 reserves (blinding factors and one more).
+pub fn reserved_rows() -> usize {
+    constraint_system().blinding_factors() + 1
+}
+
+fn constraint_system() -> ConstraintSystem<Fp> {
     let mut cs = ConstraintSystem::default();
     ChunkCircuit::configure(&mut cs);
-    cs.degree()
+    cs
 }
 
 /// The public inputs of a chunk proof.
@@ -647,7 +657,7 @@ impl ChunkCircuit {
             ],
         )?;
         let data = hash2(
-            &config.poseidon_b,
+            &config.poseidon_a,
             layouter.namespace(|| "data hash"),
             [data, message.clone()],
         )?;
@@ -678,7 +688,7 @@ impl ChunkCircuit {
             tag(domain::SIGNATURE),
         )?;
         let challenge = hash(
-            &config.poseidon_a,
+            &config.poseidon_b,
             layouter.namespace(|| "challenge"),
             [tag_sig, r_x, r_y, pk_x, pk_y, message],
         )?;

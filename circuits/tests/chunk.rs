@@ -35,11 +35,12 @@ fn rows_k_and_degree_are_pinned() {
     };
     assert_eq!(measured(1), circuits::chunk::rows(1));
     assert_eq!(measured(2), circuits::chunk::rows(2));
+    assert!(circuits::chunk::reserved_rows() <= circuits::chunk::BLINDING_ROWS);
     assert_eq!(circuits::chunk::k_for(SLOTS), K);
     assert_eq!(circuits::chunk::k_for(1), 12);
-    assert_eq!(circuits::chunk::k_for(5), 14);
-    assert_eq!(circuits::chunk::slots_for(14), 5);
-    assert_eq!(circuits::chunk::slots_for(15), 11);
+    assert_eq!(circuits::chunk::k_for(6), 14);
+    assert_eq!(circuits::chunk::slots_for(14), 6);
+    assert_eq!(circuits::chunk::slots_for(15), 12);
 }
 
 fn build(city: &City, txs: &[Transaction], slots: usize) -> (ChunkWitness, Instance) {

@@ -20,10 +20,10 @@
 //! What this chip does not constrain: that the old root is the tree's root, or what the
 //! leaves are; the caller equates the roots and computes the leaves.
 
-use ff::Field;
+use ff::{Field, PrimeField};
 use halo2_gadgets::poseidon::{
     primitives::{ConstantLength, P128Pow5T3},
-    Hash as PoseidonHash, Pow5Chip, Pow5Config,
+    Hash as PoseidonHash, PoseidonInstructions, Pow5Chip, Pow5Config, StateWord,
 };
 use halo2_proofs::{
     circuit::{AssignedCell, Layouter, Value},
@@ -149,37 +149,51 @@ impl MerkleUpdateChip {
         for level in 0..depth {
             let sibling = path.map(|p| p.siblings.get(level).copied().unwrap_or_default());
             let bit = path.map(|p| Fp::from((p.index >> level) & 1));
-            let (left_old, right_old, sib_cell, bit_cell, z_next) = layouter.assign_region(
-                || format!("swap old, level {level}"),
-                |mut region| {
-                    cfg.q_swap_old.enable(&mut region, 0)?;
-                    cfg.q_index.enable(&mut region, 0)?;
-                    let current = cur_old.copy_advice(|| "current", &mut region, cfg.old[0], 0)?;
-                    let sib = region.assign_advice(|| "sibling", cfg.old[1], 0, || sibling)?;
-                    let b = region.assign_advice(|| "bit", cfg.old[2], 0, || bit)?;
-                    z.copy_advice(|| "z", &mut region, cfg.old[3], 0)?;
-                    let z_next = region.assign_advice(
-                        || "z_next",
-                        cfg.old[3],
-                        1,
-                        || {
-                            z.value()
-                                .zip(bit)
-                                .map(|(z, b)| (*z - b) * Fp::from(2).invert().unwrap())
-                        },
-                    )?;
-                    let swap = |cur: Value<Fp>| {
-                        cur.zip(sibling)
-                            .zip(bit)
-                            .map(|((c, s), b)| if b == Fp::one() { (s, c) } else { (c, s) })
-                    };
-                    let lr = swap(current.value().copied());
-                    let l = region.assign_advice(|| "left", cfg.old[0], 1, || lr.map(|v| v.0))?;
-                    let r = region.assign_advice(|| "right", cfg.old[1], 1, || lr.map(|v| v.1))?;
-                    Ok((l, r, sib, b, z_next))
-                },
-            )?;
-            let (left_new, right_new) = layouter.assign_region(
+            let (left_old, right_old, cap_old, sib_cell, bit_cell, z_next) = layouter
+                .assign_region(
+                    || format!("swap old, level {level}"),
+                    |mut region| {
+                        cfg.q_swap_old.enable(&mut region, 0)?;
+                        cfg.q_index.enable(&mut region, 0)?;
+                        let current =
+                            cur_old.copy_advice(|| "current", &mut region, cfg.old[0], 0)?;
+                        let sib = region.assign_advice(|| "sibling", cfg.old[1], 0, || sibling)?;
+                        let b = region.assign_advice(|| "bit", cfg.old[2], 0, || bit)?;
+                        z.copy_advice(|| "z", &mut region, cfg.old[3], 0)?;
+                        let z_next = region.assign_advice(
+                            || "z_next",
+                            cfg.old[3],
+                            1,
+                            || {
+                                z.value()
+                                    .zip(bit)
+                                    .map(|(z, b)| (*z - b) * Fp::from(2).invert().unwrap())
+                            },
+                        )?;
+                        let swap = |cur: Value<Fp>| {
+                            cur.zip(sibling).zip(bit).map(|((c, s), b)| {
+                                if b == Fp::one() {
+                                    (s, c)
+                                } else {
+                                    (c, s)
+                                }
+                            })
+                        };
+                        let lr = swap(current.value().copied());
+                        let l =
+                            region.assign_advice(|| "left", cfg.old[0], 1, || lr.map(|v| v.0))?;
+                        let r =
+                            region.assign_advice(|| "right", cfg.old[1], 1, || lr.map(|v| v.1))?;
+                        let cap = region.assign_advice_from_constant(
+                            || "capacity",
+                            cfg.old[2],
+                            1,
+                            node_capacity(),
+                        )?;
+                        Ok((l, r, cap, sib, b, z_next))
+                    },
+                )?;
+            let (left_new, right_new, cap_new) = layouter.assign_region(
                 || format!("swap new, level {level}"),
                 |mut region| {
                     cfg.q_swap_new.enable(&mut region, 0)?;
@@ -194,18 +208,24 @@ impl MerkleUpdateChip {
                         .map(|((c, s), b)| if b == Fp::one() { (s, c) } else { (c, s) });
                     let l = region.assign_advice(|| "left", cfg.new[0], 1, || lr.map(|v| v.0))?;
                     let r = region.assign_advice(|| "right", cfg.new[1], 1, || lr.map(|v| v.1))?;
-                    Ok((l, r))
+                    let cap = region.assign_advice_from_constant(
+                        || "capacity",
+                        cfg.new[2],
+                        1,
+                        node_capacity(),
+                    )?;
+                    Ok((l, r, cap))
                 },
             )?;
-            cur_old = hash2(
+            cur_old = node(
                 &cfg.poseidon_old,
                 layouter.namespace(|| format!("old node {level}")),
-                [left_old, right_old],
+                [left_old, right_old, cap_old],
             )?;
-            cur_new = hash2(
+            cur_new = node(
                 &cfg.poseidon_new,
                 layouter.namespace(|| format!("new node {level}")),
-                [left_new, right_new],
+                [left_new, right_new, cap_new],
             )?;
             z = z_next;
         }
@@ -219,6 +239,30 @@ impl MerkleUpdateChip {
         )?;
         Ok((cur_old, cur_new))
     }
+}
+
+/// The capacity word a `ConstantLength<2>` Poseidon sponge starts with: `2 · 2^64`.
+fn node_capacity() -> Fp {
+    Fp::from_u128(2u128 << 64)
+}
+
+/// A Merkle node `Poseidon(left, right)` as one permutation of `[left, right, 2·2^64]`:
+/// exactly what the `ConstantLength<2>` sponge computes (it absorbs both inputs into the
+/// rate of `[0, 0, 2·2^64]` and permutes once), without the sponge's separate regions for
+/// its initial state and its absorption: four rows fewer per node.
+fn node(
+    config: &Pow5Config<Fp, 3, 2>,
+    mut layouter: impl Layouter<Fp>,
+    state: [Cell; 3],
+) -> Result<Cell, Error> {
+    let chip = Pow5Chip::construct(config.clone());
+    let out = <Pow5Chip<Fp, 3, 2> as PoseidonInstructions<Fp, P128Pow5T3, 3, 2>>::permute(
+        &chip,
+        &mut layouter,
+        &state.map(StateWord::from),
+    )?;
+    let [first, _, _] = out;
+    Ok(first.into())
 }
 
 /// `Poseidon(a, b)` on one chip.
