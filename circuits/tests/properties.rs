@@ -130,7 +130,7 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(48))]
 
     #[test]
-    fn random_workloads_conserve_value_and_refusals_change_nothing(ops in proptest::collection::vec(op(), 1..40)) {
+    fn random_workloads_conserve_value_and_refusals_change_nothing(ops in proptest::collection::vec(op(), 10..60)) {
         let mut city = setup();
         let operators = ["operator-metro", "operator-bus", "operator-tram"].map(|n| city.id(n));
         let (money0, energy0) = totals(&city);
@@ -147,7 +147,9 @@ proptest! {
                 }
                 Op::Order { who, sell, amount, price, matched } => {
                     let side = if sell { Side::Sell } else { Side::Buy };
-                    let tx = city.order(city.resident(who), side, amount, price, now + 50);
+                    // Sellers are the meter owners (residents 0..3), who have energy.
+                    let who = if sell { who % 3 } else { who };
+                    let tx = city.order(city.resident(who), side, amount, price, now + 10_000_000);
                     if matched {
                         let root = city.state.root();
                         match city.place_and_match(&tx, now) {
@@ -165,8 +167,18 @@ proptest! {
                         vec![tx]
                     }
                 }
-                Op::Cancel { who, order } => vec![city.cancel(city.resident(who), order)],
-                Op::Fill { maker, taker, quantity } => vec![city.fill(maker, taker, quantity)],
+                Op::Cancel { who, order } => {
+                    // Mostly a real order by its owner; sometimes someone else's.
+                    let orders = city.state.counters().orders.max(1);
+                    let order = order % orders;
+                    let owner = city.state.order(order).map_or(city.resident(who), |o| o.owner);
+                    let canceller = if who == 0 { city.resident(1) } else { owner };
+                    vec![city.cancel(canceller, order)]
+                }
+                Op::Fill { maker, taker, quantity } => {
+                    let orders = city.state.counters().orders.max(1);
+                    vec![city.fill(maker % orders, taker % orders, quantity)]
+                }
                 Op::Tap { rider, operator, class, wait } => {
                     let time = last_tap[rider] + wait;
                     now = now.max(time);
