@@ -49,42 +49,40 @@ enum Op {
 
 fn op() -> impl Strategy<Value = Op> {
     let who = 0..RESIDENTS;
-    prop_oneof![
-        (who.clone(), 0..RESIDENTS, 0u64..12_000).prop_map(|(from, to, amount)| Op::Transfer {
-            from,
-            to,
-            amount
-        }),
-        (0u64..3, 0u64..5_000).prop_map(|(meter, increase)| Op::Reading { meter, increase }),
-        (
-            who.clone(),
-            any::<bool>(),
-            0u64..6_000,
-            0u64..40,
-            any::<bool>()
-        )
-            .prop_map(|(who, sell, amount, price, matched)| Op::Order {
-                who,
-                sell,
-                amount,
-                price,
-                matched
-            }),
-        (who.clone(), 0u64..12).prop_map(|(who, order)| Op::Cancel { who, order }),
-        (0u64..12, 0u64..12, 0u64..5_000).prop_map(|(maker, taker, quantity)| Op::Fill {
-            maker,
-            taker,
-            quantity
-        }),
-        (who, 0usize..3, 0u64..5, 0u64..20_000).prop_map(|(rider, operator, class, wait)| {
-            Op::Tap {
-                rider,
-                operator,
-                class,
-                wait,
-            }
-        }),
-    ]
+    let transfer = (who.clone(), 0..RESIDENTS, 0u64..12_000)
+        .prop_map(|(from, to, amount)| Op::Transfer { from, to, amount });
+    let reading =
+        (0u64..3, 0u64..5_000).prop_map(|(meter, increase)| Op::Reading { meter, increase });
+    let order = (
+        who.clone(),
+        any::<bool>(),
+        0u64..6_000,
+        0u64..40,
+        any::<bool>(),
+    )
+        .prop_map(|(who, sell, amount, price, matched)| Op::Order {
+            who,
+            sell,
+            amount,
+            price,
+            matched,
+        });
+    let cancel = (who.clone(), 0u64..12).prop_map(|(who, order)| Op::Cancel { who, order });
+    let fill = (0u64..12, 0u64..12, 0u64..5_000).prop_map(|(maker, taker, quantity)| Op::Fill {
+        maker,
+        taker,
+        quantity,
+    });
+    let tap = (who, 0usize..3, 0u64..5, 0u64..20_000).prop_map(|(rider, operator, class, wait)| {
+        Op::Tap {
+            rider,
+            operator,
+            class,
+            wait,
+        }
+    });
+    // Orders weigh most, so that resting orders meet and trade.
+    prop_oneof![2 => transfer, 2 => reading, 5 => order, 1 => cancel, 1 => fill, 2 => tap]
 }
 
 /// (money, energy): balances plus what open orders lock.
