@@ -10,6 +10,21 @@
 //! encoding is all zeros). Each slot: the signature, the nonce, both accounts' old and new
 //! leaves and one Merkle pass per account computing old and new root with shared siblings,
 //! and 64-bit range checks on every amount and every field unpacked from a leaf.
+//!
+//! # How the slot extends to every kind
+//!
+//! The slot is universal: every slot has the same regions, and what a slot does is chosen by
+//! witness flags, not by fixed selectors (a chunk's kinds are not known at key generation).
+//! Today `flag` (boolean) selects "transfer" and `kind = flag · TRANSFER`; with more kinds,
+//! each gets a boolean flag, `kind = Σ code_k · flag_k` and `Σ flag_k ≤ 1` (all zero is
+//! padding), and each kind's rule gate is multiplied by its flag. The blocks that are not
+//! rules are shared by every signed kind and stay as they are: the message hash and data
+//! hash, the signer's owner opening and signature, and two account touches (old and new leaf
+//! and one Merkle pass each) — the signer's and a second account's (payee, operator,
+//! rider, new account, seller/buyer). Kinds that write other trees (meters, orders, fleet,
+//! voters, proposals, ballots, tallies) add touches of those trees, each an instance of the
+//! same [`merkle::MerkleUpdateChip`] with its depth, enabled by the kinds that use it and
+//! otherwise rewriting a leaf unchanged, as padding does today.
 
 pub mod merkle;
 pub mod proof;
