@@ -23,7 +23,7 @@
 //! and one Merkle pass each) — the signer's and a second account's (payee, operator,
 //! rider, new account, seller/buyer). Kinds that write other trees (meters, orders, fleet,
 //! voters, proposals, ballots, tallies) add touches of those trees, each an instance of the
-//! same [`merkle::MerkleUpdateChip`] with its depth, enabled by the kinds that use it and
+//! same Merkle update chip (`chunk/merkle.rs`) with its depth, enabled by the kinds that use it and
 //! otherwise rewriting a leaf unchanged, as padding does today.
 
 pub mod merkle;
