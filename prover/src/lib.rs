@@ -81,8 +81,8 @@ pub enum Split {
     ChunksInSequence,
 }
 
-/// How to prove.
-#[derive(Clone, Copy, Debug)]
+/// How to prove (default: one thread per core, chunks in parallel, no progress bar).
+#[derive(Clone, Copy, Debug, Default)]
 pub struct Options {
     /// Threads in all (0: one per core).
     pub threads: usize,
@@ -90,16 +90,6 @@ pub struct Options {
     pub split: Split,
     /// Show a progress bar on standard error.
     pub progress: bool,
-}
-
-impl Default for Options {
-    fn default() -> Self {
-        Options {
-            threads: 0,
-            split: Split::default(),
-            progress: false,
-        }
-    }
 }
 
 impl Options {
