@@ -256,6 +256,20 @@ fn millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_f64(d.as_secs_f64() * 1e3)
 }
 
+/// How long a verifier's cold start took: reading the parameters from the cache and
+/// generating a verifying key from the circuit.
+#[derive(Clone, Copy, Debug, Default, Serialize)]
+pub struct ColdStart {
+    /// Reading (or making) the commitment parameters.
+    #[serde(rename = "params_ms")]
+    #[serde(serialize_with = "millis")]
+    pub params: Duration,
+    /// Generating the verifying key.
+    #[serde(rename = "verifying_key_ms")]
+    #[serde(serialize_with = "millis")]
+    pub verifying_key: Duration,
+}
+
 /// A chain verified from genesis: the batches and the state they reach.
 #[derive(Debug)]
 pub struct ChainReport {
@@ -298,12 +312,15 @@ impl Keys {
         }
     }
 
-    /// Reads (or makes) the parameters and verifying key for chunks of `slots` slots.
-    pub fn load_chunk(&mut self, slots: usize) -> Result<(), VerifyError> {
+    /// Reads (or makes) the parameters and verifying key for chunks of `slots` slots, and
+    /// says how long each took (zero for what was already loaded).
+    pub fn load_chunk(&mut self, slots: usize) -> Result<ColdStart, VerifyError> {
+        let mut cold = ColdStart::default();
         if self.vks.contains_key(&slots) {
-            return Ok(());
+            return Ok(cold);
         }
         let k = chunk::k_for(slots);
+        let started = Instant::now();
         if !self.params.contains_key(&k) {
             let params = circuits::params::load_or_make(&self.data_dir, k, |k| {
                 eprintln!("making the commitment parameters for k = {k} (cached afterwards)…")
@@ -314,10 +331,13 @@ impl Keys {
             })?;
             self.params.insert(k, params);
         }
+        cold.params = started.elapsed();
+        let started = Instant::now();
         let vk = keygen_vk(&self.params[&k], &ChunkCircuit::blank(slots))
             .map_err(|source| VerifyError::Keygen { slots, source })?;
         self.vks.insert(slots, vk);
-        Ok(())
+        cold.verifying_key = started.elapsed();
+        Ok(cold)
     }
 
     /// Makes the ballot parameters and keys (k = 10: well under a second).

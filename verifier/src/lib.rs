@@ -12,4 +12,4 @@ pub mod artifact;
 pub mod check;
 
 pub use artifact::{ArtifactError, BatchArtifact, ChunkArtifact, FIRST_BATCH, VERSION};
-pub use check::{BatchSummary, ChainReport, Keys, VerifyError};
+pub use check::{BatchSummary, ChainReport, ColdStart, Keys, VerifyError};
