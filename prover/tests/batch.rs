@@ -320,6 +320,13 @@ fn corrupt_truncated_or_foreign_files_give_errors_not_panics() {
     assert!(matches!(e, ArtifactError::NoVersion { .. }), "{e}");
     let e = read("[1, 2, 3]").unwrap_err();
     assert!(matches!(e, ArtifactError::NoVersion { .. }), "{e}");
+    // Chunks too large to check, or of no slots: refused before any parameters are made.
+    for slots in [0, 1 << 40] {
+        let mut huge = chain().batches.clone();
+        huge[0].chunk_slots = slots;
+        let e = refused(&huge);
+        assert!(matches!(e, VerifyError::Slots { batch: 1, .. }), "{e}");
+    }
     let e = read(&text.replacen("\"number\"", "\"numbr\"", 1)).unwrap_err();
     assert!(matches!(e, ArtifactError::Json { .. }), "{e}");
     // Bytes that are not text.

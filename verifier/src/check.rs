@@ -28,6 +28,10 @@ use serde::Serialize;
 
 use crate::artifact::{ArtifactError, BatchArtifact, FIRST_BATCH};
 
+/// The largest chunk circuit this verifier makes parameters and keys for (2^18 rows: 91
+/// slots), so an artifact cannot make it build enormous parameters.
+pub const MAX_K: u32 = 18;
+
 /// What is wrong with the published data, or why it could not be checked.
 #[derive(Debug, thiserror::Error)]
 pub enum VerifyError {
@@ -92,11 +96,15 @@ pub enum VerifyError {
         /// The artifact's root_old.
         found: String,
     },
-    /// Chunks of zero slots.
-    #[error("batch {batch}: chunk_slots is 0")]
-    ZeroSlots {
+    /// Chunks of zero slots, or more than [`MAX_K`] allows.
+    #[error("batch {batch}: chunk_slots is {slots}, not in 1..={max} (k <= {MAX_K})")]
+    Slots {
         /// The batch.
         batch: u64,
+        /// The artifact's chunk_slots.
+        slots: usize,
+        /// The most this verifier accepts.
+        max: usize,
     },
     /// The chunk count does not fit the transactions.
     #[error("batch {batch}: {found} chunks for {txs} transactions in chunks of {slots} slots (expected {expected})")]
@@ -386,8 +394,9 @@ impl Keys {
         }
         // 2. Shape.
         let slots = artifact.chunk_slots;
-        if slots == 0 {
-            return Err(VerifyError::ZeroSlots { batch });
+        let max = chunk::slots_for(MAX_K);
+        if slots == 0 || slots > max {
+            return Err(VerifyError::Slots { batch, slots, max });
         }
         if artifact.chunks.len() != artifact.expected_chunks() {
             return Err(VerifyError::ChunkCount {

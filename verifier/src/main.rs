@@ -134,7 +134,13 @@ fn run(cli: Cli) -> Result<(), Failure> {
             let mut state = genesis_state(&genesis)?;
             let genesis_root = state.root();
             let artifact = BatchArtifact::load(&file).map_err(VerifyError::from)?;
-            let cold = keys.load_chunk(artifact.chunk_slots.max(1))?;
+            let slots = artifact.chunk_slots;
+            let cold = if (1..=circuits::chunk::slots_for(verifier::check::MAX_K)).contains(&slots)
+            {
+                keys.load_chunk(slots)?
+            } else {
+                verifier::ColdStart::default()
+            };
             let summary = match prev_root {
                 None => keys.verify_batch(
                     &artifact,

@@ -74,3 +74,39 @@ fn a_missing_genesis_or_directory_exits_3_and_bad_usage_2() {
     let out = verifier(&d, &["--help"]);
     assert_exit(&out, 0, "Exit status");
 }
+
+#[test]
+fn a_ballot_file_verifies_and_a_changed_vote_does_not() {
+    use circuits::demo::{demo_voter, City};
+    use rand::SeedableRng;
+    let d = dir("ballot");
+    let mut city = City::new(2);
+    let tx = city.register_voter(demo_voter(0).commitment());
+    city.apply(&tx, 0).unwrap();
+    let keys = circuits::ballot::BallotKeys::setup(circuits::ballot::params()).unwrap();
+    let ballot = circuits::ballot::prove(
+        &keys,
+        &demo_voter(0),
+        &city.state.voter_path(0),
+        0,
+        circuits::voter::Vote::Option(1),
+        rand_chacha::ChaCha20Rng::seed_from_u64(1),
+    )
+    .unwrap()
+    .into_transaction();
+    let json = serde_json::to_string(&circuits::Transaction::Ballot(ballot.clone())).unwrap();
+    std::fs::write(d.join("ballot.json"), json).unwrap();
+    assert_exit(&verifier(&d, &["ballot", "ballot.json"]), 0, "OK");
+    let mut changed = ballot;
+    changed.vote = circuits::voter::Vote::Option(0);
+    std::fs::write(
+        d.join("changed.json"),
+        serde_json::to_string(&changed).unwrap(),
+    )
+    .unwrap();
+    assert_exit(
+        &verifier(&d, &["ballot", "changed.json"]),
+        1,
+        "the ballot proof does not verify",
+    );
+}
