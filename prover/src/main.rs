@@ -1,0 +1,200 @@
+//! `prover`: proves a batch of transactions and writes its artifact for the auditors.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use prover::{Options, Prover, Split};
+
+/// The city rollup's batch prover.
+///
+/// Splits a batch into chunks of a fixed number of slots, builds the chunks' witnesses in
+/// order from the state (genesis, then the previous batches), proves the chunks in parallel
+/// and writes the batch artifact that `verifier` checks. Commitment parameters are cached
+/// under the data directory (made once, with progress shown).
+///
+/// Exit status: 0 the artifact was written; 1 the batch cannot be proved (a refused or
+/// unsupported transaction, a previous batch that does not chain); 2 bad usage; 3 an input
+/// or output file cannot be read or written.
+#[derive(Parser)]
+#[command(version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Proves one batch and writes its artifact.
+    Prove(ProveArgs),
+    /// Writes a demo genesis and a batch of signed demo transfers (for trying the prover).
+    Sample {
+        /// Where to write the genesis JSON.
+        #[arg(long)]
+        genesis: PathBuf,
+        /// Where to write the transactions (a JSON array).
+        #[arg(long)]
+        out: PathBuf,
+        /// How many transfers.
+        #[arg(long, default_value_t = 10)]
+        count: usize,
+    },
+}
+
+#[derive(clap::Args)]
+struct ProveArgs {
+    /// The genesis file (JSON).
+    #[arg(long)]
+    genesis: PathBuf,
+    /// The batch's transactions: a JSON array, in order.
+    #[arg(long)]
+    batch: PathBuf,
+    /// The batch time (seconds since the epoch): every transaction is applied at it.
+    #[arg(long)]
+    time: u64,
+    /// Slots per chunk (1 → k = 12, 2 → 13, 5 → 14, 11 → 15).
+    #[arg(long, default_value_t = 5)]
+    slots: usize,
+    /// Data directory: the commitment parameter cache.
+    #[arg(long, default_value = ".city-data")]
+    data: PathBuf,
+    /// Where to write the artifact.
+    #[arg(long)]
+    out: PathBuf,
+    /// Directory of the previous batches' artifacts: the batch starts from the state they
+    /// reach (replayed natively) and is numbered after the last. Without it the batch is the
+    /// first after genesis.
+    #[arg(long)]
+    after: Option<PathBuf>,
+    /// Threads in all (default: one per core).
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
+    /// How the threads are shared: all chunks at once (each proof gets its share of the
+    /// threads; fastest measured on 2 cores) or one chunk after another with all threads.
+    #[arg(long, value_enum, default_value_t = SplitArg::Parallel)]
+    split: SplitArg,
+    /// No progress bars.
+    #[arg(long)]
+    quiet: bool,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum SplitArg {
+    /// All chunks at once.
+    Parallel,
+    /// One chunk after another.
+    Sequence,
+}
+
+/// A failure and its exit code.
+struct Failure(u8, String);
+
+fn input(e: impl std::fmt::Display) -> Failure {
+    Failure(3, e.to_string())
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure(code, message)) => {
+            eprintln!("error: {message}");
+            ExitCode::from(code)
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<(), Failure> {
+    match cli.command {
+        Command::Prove(args) => prove(args),
+        Command::Sample {
+            genesis,
+            out,
+            count,
+        } => {
+            // Signed with the nonces of the state as it goes: the batch applies in order.
+            let mut city = circuits::demo::City::new(10);
+            let mut txs = Vec::with_capacity(count);
+            for i in 0..count {
+                let tx = city.transfer(city.resident(i % 10), city.resident((i + 1) % 10), 1);
+                city.apply(&tx, 0).map_err(|e| Failure(1, e.to_string()))?;
+                txs.push(tx);
+            }
+            std::fs::write(&genesis, city.genesis.to_json()).map_err(input)?;
+            let json = serde_json::to_string_pretty(&txs).expect("transactions serialize");
+            std::fs::write(&out, json).map_err(input)?;
+            Ok(())
+        }
+    }
+}
+
+fn prove(args: ProveArgs) -> Result<(), Failure> {
+    let genesis = circuits::Genesis::load(&args.genesis).map_err(input)?;
+    let text = std::fs::read_to_string(&args.batch)
+        .map_err(|e| input(format!("{}: {e}", args.batch.display())))?;
+    let txs: Vec<circuits::Transaction> =
+        serde_json::from_str(&text).map_err(|e| input(format!("{}: {e}", args.batch.display())))?;
+    let mut state = genesis.state();
+    let number = match &args.after {
+        Some(dir) => replay(dir, &mut state)? + 1,
+        None => verifier::FIRST_BATCH,
+    };
+    let started = Instant::now();
+    let prover = Prover::setup(&args.data, args.slots, !args.quiet)
+        .map_err(|e| Failure(3, e.to_string()))?;
+    let setup = started.elapsed();
+    let options = Options {
+        threads: args.threads,
+        split: match args.split {
+            SplitArg::Parallel => Split::ChunksInParallel,
+            SplitArg::Sequence => Split::ChunksInSequence,
+        },
+        progress: !args.quiet,
+    };
+    let started = Instant::now();
+    let artifact = prover
+        .prove_batch(&mut state, number, args.time, &txs, options)
+        .map_err(|e| Failure(1, e.to_string()))?;
+    let proving = started.elapsed();
+    artifact.save(&args.out).map_err(input)?;
+    eprintln!(
+        "batch {number}: {} transactions in {} chunks of {} slots proved in {:.2} s ({:.2} tx/s; setup {:.2} s) → {}",
+        txs.len(),
+        artifact.chunks.len(),
+        args.slots,
+        proving.as_secs_f64(),
+        txs.len() as f64 / proving.as_secs_f64(),
+        setup.as_secs_f64(),
+        args.out.display()
+    );
+    Ok(())
+}
+
+/// Replays the artifacts in `dir` (the prover's own published batches; their proofs are the
+/// verifier's business) onto `state`; returns the last batch number.
+fn replay(dir: &Path, state: &mut circuits::State) -> Result<u64, Failure> {
+    let mut batches = verifier::check::read_dir(dir).map_err(input)?;
+    batches.sort_by_key(|(_, a)| a.number);
+    let mut last = verifier::FIRST_BATCH - 1;
+    for (origin, a) in &batches {
+        if a.number != last + 1 || a.root_old != state.root() {
+            return Err(Failure(
+                1,
+                format!("{origin}: batch {} does not follow batch {last}", a.number),
+            ));
+        }
+        for (i, tx) in a.transactions.iter().enumerate() {
+            state
+                .apply(tx, a.time)
+                .map_err(|e| Failure(1, format!("{origin}: transaction {i}: {e}")))?;
+        }
+        if state.root() != a.root_new {
+            return Err(Failure(
+                1,
+                format!("{origin}: root_new differs from replay"),
+            ));
+        }
+        last = a.number;
+    }
+    Ok(last)
+}

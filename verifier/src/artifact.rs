@@ -1,0 +1,176 @@
+//! The batch artifact: everything an auditor needs to check one batch, as versioned JSON.
+//!
+//! The format lives in the verifier crate because the auditors' side defines what a batch
+//! must prove; the prover depends on it to write artifacts, so an auditor's build never pulls
+//! in the prover (rayon pools, progress bars, proving keys).
+//!
+//! ```json
+//! { "version": 1, "number": 1, "time": 1767230000, "chunk_slots": 5,
+//!   "root_old": "…", "root_new": "…",
+//!   "transactions": [ { "transfer": { … } }, { "ballot": { …, "proof": "…" } } ],
+//!   "chunks": [ { "root_old": "…", "root_new": "…", "data_hash": "…", "proof": "…" } ] }
+//! ```
+//!
+//! Chunk `i` covers `transactions[i·chunk_slots .. (i+1)·chunk_slots]` (the last one may be
+//! short; its remaining slots are padding). Field elements are hex strings, proofs hex bytes.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use circuits::chunk::Instance;
+use circuits::{Fp, Transaction};
+use serde::{Deserialize, Serialize};
+
+/// The format version this crate reads and writes.
+pub const VERSION: u32 = 1;
+
+/// The number of the first batch after genesis; batches count up from it with no gap.
+pub const FIRST_BATCH: u64 = 1;
+
+/// A proved batch.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BatchArtifact {
+    /// The format version ([`VERSION`]).
+    pub version: u32,
+    /// The batch number: [`FIRST_BATCH`] for the first after genesis, then one more each.
+    pub number: u64,
+    /// The batch time: the `now` at which every transaction of the batch was applied.
+    pub time: u64,
+    /// Slots per chunk (the chunk circuit's size, which fixes its keys).
+    pub chunk_slots: usize,
+    /// The state root before the batch.
+    pub root_old: Fp,
+    /// The state root after the batch.
+    pub root_new: Fp,
+    /// The batch's transactions in order (ballots carry their proofs).
+    pub transactions: Vec<Transaction>,
+    /// The chunk proofs, in order.
+    pub chunks: Vec<ChunkArtifact>,
+}
+
+/// One chunk's public inputs and proof.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChunkArtifact {
+    /// The state root before the chunk.
+    pub root_old: Fp,
+    /// The state root after the chunk.
+    pub root_new: Fp,
+    /// The Poseidon fold of the chunk's transaction messages and padding.
+    pub data_hash: Fp,
+    /// The halo2 proof (hex in JSON).
+    #[serde(with = "hex::serde")]
+    pub proof: Vec<u8>,
+}
+
+impl ChunkArtifact {
+    /// The public inputs this chunk's proof claims.
+    pub fn instance(&self) -> Instance {
+        Instance::new(self.root_old, self.root_new, self.data_hash)
+    }
+}
+
+/// Why an artifact cannot be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum ArtifactError {
+    /// The file cannot be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// What failed.
+        source: std::io::Error,
+    },
+    /// The text is not JSON, is cut short, or lacks a field or has a wrong one.
+    #[error("{origin}: not a readable batch artifact: {source}")]
+    Json {
+        /// Where the text came from.
+        origin: String,
+        /// What the JSON reader said (with line and column).
+        source: serde_json::Error,
+    },
+    /// The artifact has no `version` field.
+    #[error("{origin}: not a batch artifact (no \"version\" field)")]
+    NoVersion {
+        /// Where the text came from.
+        origin: String,
+    },
+    /// The artifact is of a version this verifier does not read.
+    #[error("{origin}: batch artifact version {found}, this verifier reads version {VERSION}")]
+    Version {
+        /// Where the text came from.
+        origin: String,
+        /// The version in the file.
+        found: u64,
+    },
+}
+
+impl BatchArtifact {
+    /// Slices of the transactions, one per chunk, in order.
+    pub fn chunk_transactions(&self) -> impl Iterator<Item = &[Transaction]> {
+        self.transactions.chunks(self.chunk_slots.max(1))
+    }
+
+    /// The number of chunks a batch of these transactions has.
+    pub fn expected_chunks(&self) -> usize {
+        self.transactions.len().div_ceil(self.chunk_slots.max(1))
+    }
+
+    /// Reads an artifact from JSON text; `origin` names it in errors (a path, "stdin").
+    /// The version is checked before the rest, so a future format gets a version error
+    /// rather than a confusing field error.
+    pub fn from_json(text: &str, origin: &str) -> Result<Self, ArtifactError> {
+        let json = |source| ArtifactError::Json {
+            origin: origin.to_string(),
+            source,
+        };
+        let value: serde_json::Value = serde_json::from_str(text).map_err(json)?;
+        let found = value
+            .get("version")
+            .ok_or_else(|| ArtifactError::NoVersion {
+                origin: origin.to_string(),
+            })?;
+        match found.as_u64() {
+            Some(v) if v == u64::from(VERSION) => {}
+            Some(found) => {
+                return Err(ArtifactError::Version {
+                    origin: origin.to_string(),
+                    found,
+                })
+            }
+            None => {
+                return Err(ArtifactError::NoVersion {
+                    origin: origin.to_string(),
+                })
+            }
+        }
+        serde_json::from_value(value).map_err(json)
+    }
+
+    /// Reads an artifact file.
+    pub fn load(path: &Path) -> Result<Self, ArtifactError> {
+        let text = fs::read_to_string(path).map_err(|source| ArtifactError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::from_json(&text, &path.display().to_string())
+    }
+
+    /// The artifact as pretty JSON.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("an artifact always serializes")
+    }
+
+    /// Writes the artifact to `path` (through a temporary file and a rename, so a crash
+    /// never leaves a half-written artifact under the final name).
+    pub fn save(&self, path: &Path) -> Result<(), ArtifactError> {
+        let io = |source| ArtifactError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let tmp = path.with_extension("json.tmp");
+        fs::write(&tmp, self.to_json()).map_err(io)?;
+        fs::rename(&tmp, path).map_err(io)
+    }
+}

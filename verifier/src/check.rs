@@ -1,0 +1,613 @@
+//! The checks of a batch and of a chain of batches, in the order they run (cheapest first,
+//! so a tampered artifact is named by its most specific fault):
+//!
+//! 1. the batch's number follows the previous one and its `root_old` is where the previous
+//!    batch (or genesis) ended;
+//! 2. the chunk count fits the transactions and slots;
+//! 3. every ballot's proof against the ballot's own public inputs (one batch check);
+//! 4. each chunk's `data_hash` recomputed from its transactions, chunks chaining by roots
+//!    from the batch's `root_old` to its `root_new`;
+//! 5. a native replay of every transaction at the batch time with the rules
+//!    (`State::plan` / `commit`), each chunk's `root_new` equal to the replayed root;
+//! 6. every chunk proof against its public inputs, with halo2's `BatchVerifier` over the
+//!    batch's chunks (and one by one to name the bad chunk when the batch fails).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use circuits::ballot::{self, BallotError, BallotKeys};
+use circuits::chunk::{self, ChunkCircuit};
+use circuits::hash::to_hex;
+use circuits::state::Plan;
+use circuits::{Fp, State, Transaction, TxError};
+use halo2_proofs::plonk::{keygen_vk, BatchVerifier, VerifyingKey};
+use halo2_proofs::poly::commitment::Params;
+use pasta_curves::vesta;
+use serde::Serialize;
+
+use crate::artifact::{ArtifactError, BatchArtifact, FIRST_BATCH};
+
+/// The largest chunk circuit this verifier makes parameters and keys for (2^18 rows: 91
+/// slots), so an artifact cannot make it build enormous parameters.
+pub const MAX_K: u32 = 18;
+
+/// What is wrong with the published data, or why it could not be checked.
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyError {
+    /// An artifact cannot be read (corrupt, truncated, wrong version, missing).
+    #[error(transparent)]
+    Artifact(#[from] ArtifactError),
+    /// A batch directory cannot be listed.
+    #[error("{path}: {source}")]
+    Dir {
+        /// The directory.
+        path: PathBuf,
+        /// What failed.
+        source: std::io::Error,
+    },
+    /// A batch directory holds no artifact.
+    #[error("{0}: no batch artifacts (*.json)")]
+    Empty(PathBuf),
+    /// The commitment parameters cannot be read or written.
+    #[error("parameters under {dir}: {source}")]
+    Params {
+        /// The data directory.
+        dir: PathBuf,
+        /// What failed.
+        source: std::io::Error,
+    },
+    /// halo2 could not make a verifying key.
+    #[error("verifying key for chunks of {slots} slots: {source}")]
+    Keygen {
+        /// Slots per chunk.
+        slots: usize,
+        /// What halo2 said.
+        source: halo2_proofs::plonk::Error,
+    },
+    /// The ballot keys could not be made.
+    #[error("ballot keys: {0}")]
+    BallotKeys(BallotError),
+    /// Two artifacts claim the same batch number.
+    #[error("batch {number} appears twice: {first} and {second}")]
+    Duplicate {
+        /// The number.
+        number: u64,
+        /// One file.
+        first: String,
+        /// The other.
+        second: String,
+    },
+    /// A batch is not the next one.
+    #[error("batch {found} where batch {expected} was expected (a batch is missing or replayed)")]
+    Number {
+        /// The next number.
+        expected: u64,
+        /// The artifact's.
+        found: u64,
+    },
+    /// A batch does not start where the previous one (or genesis) ended.
+    #[error("batch {batch}: root_old {found} is not the previous state root {expected}")]
+    RootOld {
+        /// The batch.
+        batch: u64,
+        /// Where the previous batch ended.
+        expected: String,
+        /// The artifact's root_old.
+        found: String,
+    },
+    /// Chunks of zero slots, or more than [`MAX_K`] allows.
+    #[error("batch {batch}: chunk_slots is {slots}, not in 1..={max} (k <= {MAX_K})")]
+    Slots {
+        /// The batch.
+        batch: u64,
+        /// The artifact's chunk_slots.
+        slots: usize,
+        /// The most this verifier accepts.
+        max: usize,
+    },
+    /// The chunk count does not fit the transactions.
+    #[error("batch {batch}: {found} chunks for {txs} transactions in chunks of {slots} slots (expected {expected})")]
+    ChunkCount {
+        /// The batch.
+        batch: u64,
+        /// Transactions.
+        txs: usize,
+        /// Slots per chunk.
+        slots: usize,
+        /// Chunks expected.
+        expected: usize,
+        /// Chunks in the artifact.
+        found: usize,
+    },
+    /// A ballot's proof does not verify against its public inputs.
+    #[error("batch {batch}, transaction {tx} (ballot on proposal {proposal}): the ballot proof does not verify against its public inputs")]
+    BallotProof {
+        /// The batch.
+        batch: u64,
+        /// Its position in the batch.
+        tx: usize,
+        /// The proposal it claims.
+        proposal: u64,
+    },
+    /// The ballot batch failed but each ballot verified alone (should not happen).
+    #[error("batch {batch}: the batch of ballot proofs does not verify")]
+    BallotBatch {
+        /// The batch.
+        batch: u64,
+    },
+    /// A chunk's data hash is not the hash of its transactions.
+    #[error("batch {batch}, chunk {chunk}: data_hash is not the hash of transactions {first}..{end} (the data was changed, reordered, or the chunks swapped)")]
+    DataHash {
+        /// The batch.
+        batch: u64,
+        /// The chunk.
+        chunk: usize,
+        /// Its first transaction.
+        first: usize,
+        /// One past its last.
+        end: usize,
+    },
+    /// A chunk does not start where the previous one ended.
+    #[error("batch {batch}, chunk {chunk}: root_old {found} is not the previous chunk's root_new {expected}")]
+    ChunkChain {
+        /// The batch.
+        batch: u64,
+        /// The chunk.
+        chunk: usize,
+        /// Where the previous chunk (or the batch) started.
+        expected: String,
+        /// The chunk's root_old.
+        found: String,
+    },
+    /// The last chunk does not end at the batch's root_new.
+    #[error("batch {batch}: root_new {found} is not the last chunk's root_new {expected}")]
+    BatchRootNew {
+        /// The batch.
+        batch: u64,
+        /// The last chunk's root_new (or root_old for an empty batch).
+        expected: String,
+        /// The batch's root_new.
+        found: String,
+    },
+    /// The rules refuse a transaction on replay.
+    #[error("batch {batch}, transaction {tx} ({kind}): refused on replay: {source}")]
+    Refused {
+        /// The batch.
+        batch: u64,
+        /// Its position in the batch.
+        tx: usize,
+        /// Its kind.
+        kind: &'static str,
+        /// Why.
+        source: TxError,
+    },
+    /// A chunk's root_new is not the root the rules reach.
+    #[error(
+        "batch {batch}, chunk {chunk}: root_new {found} but replaying the rules gives {replayed}"
+    )]
+    ReplayRoot {
+        /// The batch.
+        batch: u64,
+        /// The chunk.
+        chunk: usize,
+        /// The replayed root.
+        replayed: String,
+        /// The chunk's root_new.
+        found: String,
+    },
+    /// A chunk proof does not verify against its public inputs.
+    #[error(
+        "batch {batch}, chunk {chunk}: the chunk proof does not verify against its public inputs"
+    )]
+    ChunkProof {
+        /// The batch.
+        batch: u64,
+        /// The chunk.
+        chunk: usize,
+    },
+    /// The batch of chunk proofs failed but each verified alone (should not happen).
+    #[error("batch {batch}: the batch of chunk proofs does not verify")]
+    ChunkBatch {
+        /// The batch.
+        batch: u64,
+    },
+}
+
+impl VerifyError {
+    /// Whether the published data is at fault (as opposed to the verifier's environment:
+    /// parameters, key generation, an unreadable directory). The CLI exits 1 for the first
+    /// and 3 for the second.
+    pub fn is_data_fault(&self) -> bool {
+        !matches!(
+            self,
+            VerifyError::Params { .. }
+                | VerifyError::Keygen { .. }
+                | VerifyError::BallotKeys(_)
+                | VerifyError::Dir { .. }
+        )
+    }
+}
+
+/// What was checked of one batch.
+#[derive(Clone, Debug, Serialize)]
+pub struct BatchSummary {
+    /// The batch number.
+    pub number: u64,
+    /// The batch time.
+    pub time: u64,
+    /// Transactions.
+    pub transactions: usize,
+    /// Chunks (all proofs verified).
+    pub chunks: usize,
+    /// Slots per chunk.
+    pub chunk_slots: usize,
+    /// Ballots (all proofs verified).
+    pub ballots: usize,
+    /// The root before.
+    pub root_old: Fp,
+    /// The root after.
+    pub root_new: Fp,
+    /// Whether the rules were replayed (false only for a lone batch after an unknown state).
+    pub replayed: bool,
+    /// Time spent verifying the chunk proofs (batched).
+    #[serde(rename = "chunk_proofs_ms")]
+    #[serde(serialize_with = "millis")]
+    pub chunk_proofs: Duration,
+    /// Time spent verifying the ballot proofs (batched).
+    #[serde(rename = "ballot_proofs_ms")]
+    #[serde(serialize_with = "millis")]
+    pub ballot_proofs: Duration,
+}
+
+fn millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64(d.as_secs_f64() * 1e3)
+}
+
+/// How long a verifier's cold start took: reading the parameters from the cache and
+/// generating a verifying key from the circuit.
+#[derive(Clone, Copy, Debug, Default, Serialize)]
+pub struct ColdStart {
+    /// Reading (or making) the commitment parameters.
+    #[serde(rename = "params_ms")]
+    #[serde(serialize_with = "millis")]
+    pub params: Duration,
+    /// Generating the verifying key.
+    #[serde(rename = "verifying_key_ms")]
+    #[serde(serialize_with = "millis")]
+    pub verifying_key: Duration,
+}
+
+/// A chain verified from genesis: the batches and the state they reach.
+#[derive(Debug)]
+pub struct ChainReport {
+    /// The batches, in order.
+    pub batches: Vec<BatchSummary>,
+    /// The state after the last batch, replayed from genesis; its root is every proof's.
+    pub state: State,
+}
+
+/// Each replayed transaction, for reports (an account's history).
+pub struct Replayed<'a> {
+    /// The batch.
+    pub batch: u64,
+    /// The position in the batch.
+    pub index: usize,
+    /// The transaction.
+    pub tx: &'a Transaction,
+    /// Its effect (its leaf writes and event).
+    pub plan: &'a Plan,
+}
+
+/// Parameters and verifying keys, made or read once per process. Cold start is reading the
+/// parameters from the cache under the data directory (making them the first time) and
+/// generating the verifying keys from the circuits, which needs no proving key.
+pub struct Keys {
+    data_dir: PathBuf,
+    params: BTreeMap<u32, Params<vesta::Affine>>,
+    vks: BTreeMap<usize, VerifyingKey<vesta::Affine>>,
+    ballot: Option<BallotKeys>,
+}
+
+impl Keys {
+    /// Keys with the parameter cache under `data_dir`; nothing is read until needed.
+    pub fn new(data_dir: &Path) -> Self {
+        Keys {
+            data_dir: data_dir.to_path_buf(),
+            params: BTreeMap::new(),
+            vks: BTreeMap::new(),
+            ballot: None,
+        }
+    }
+
+    /// Reads (or makes) the parameters and verifying key for chunks of `slots` slots, and
+    /// says how long each took (zero for what was already loaded).
+    pub fn load_chunk(&mut self, slots: usize) -> Result<ColdStart, VerifyError> {
+        let mut cold = ColdStart::default();
+        if self.vks.contains_key(&slots) {
+            return Ok(cold);
+        }
+        let k = chunk::k_for(slots);
+        let started = Instant::now();
+        if !self.params.contains_key(&k) {
+            let params = circuits::params::load_or_make(&self.data_dir, k, |k| {
+                eprintln!("making the commitment parameters for k = {k} (cached afterwards)…")
+            })
+            .map_err(|source| VerifyError::Params {
+                dir: self.data_dir.clone(),
+                source,
+            })?;
+            self.params.insert(k, params);
+        }
+        cold.params = started.elapsed();
+        let started = Instant::now();
+        let vk = keygen_vk(&self.params[&k], &ChunkCircuit::blank(slots))
+            .map_err(|source| VerifyError::Keygen { slots, source })?;
+        self.vks.insert(slots, vk);
+        cold.verifying_key = started.elapsed();
+        Ok(cold)
+    }
+
+    /// Makes the ballot parameters and keys (k = 10: well under a second).
+    pub fn load_ballot(&mut self) -> Result<&BallotKeys, VerifyError> {
+        if self.ballot.is_none() {
+            let keys = BallotKeys::setup(ballot::params()).map_err(VerifyError::BallotKeys)?;
+            self.ballot = Some(keys);
+        }
+        Ok(self.ballot.as_ref().expect("just set"))
+    }
+
+    /// The parameters and verifying key for chunks of `slots` slots, once loaded.
+    fn chunk(&self, slots: usize) -> (&Params<vesta::Affine>, &VerifyingKey<vesta::Affine>) {
+        (&self.params[&chunk::k_for(slots)], &self.vks[&slots])
+    }
+
+    /// Checks one batch (see the module's list). `state` is the state before the batch, which
+    /// is replayed through it; `None` skips the replay (a lone batch after an unknown state),
+    /// and then only the proofs, data hashes and chaining are checked. `expected_root` is
+    /// where the batch must start, `expected_number` its number if known. `observe` sees every
+    /// replayed transaction.
+    pub fn verify_batch(
+        &mut self,
+        artifact: &BatchArtifact,
+        state: Option<&mut State>,
+        expected_root: Fp,
+        expected_number: Option<u64>,
+        observe: &mut dyn FnMut(Replayed<'_>),
+    ) -> Result<BatchSummary, VerifyError> {
+        let batch = artifact.number;
+        // 1. Place in the chain.
+        if let Some(expected) = expected_number {
+            if batch != expected {
+                return Err(VerifyError::Number {
+                    expected,
+                    found: batch,
+                });
+            }
+        }
+        if artifact.root_old != expected_root {
+            return Err(VerifyError::RootOld {
+                batch,
+                expected: to_hex(&expected_root),
+                found: to_hex(&artifact.root_old),
+            });
+        }
+        // 2. Shape.
+        let slots = artifact.chunk_slots;
+        let max = chunk::slots_for(MAX_K);
+        if slots == 0 || slots > max {
+            return Err(VerifyError::Slots { batch, slots, max });
+        }
+        if artifact.chunks.len() != artifact.expected_chunks() {
+            return Err(VerifyError::ChunkCount {
+                batch,
+                txs: artifact.transactions.len(),
+                slots,
+                expected: artifact.expected_chunks(),
+                found: artifact.chunks.len(),
+            });
+        }
+        // 3. Ballot proofs.
+        let ballots: Vec<(usize, &circuits::tx::Ballot)> = artifact
+            .transactions
+            .iter()
+            .enumerate()
+            .filter_map(|(i, tx)| match tx {
+                Transaction::Ballot(b) => Some((i, b)),
+                _ => None,
+            })
+            .collect();
+        if !ballots.is_empty() {
+            self.load_ballot()?;
+        }
+        let started = Instant::now();
+        if let Some(keys) = self.ballot.as_ref().filter(|_| !ballots.is_empty()) {
+            let claimed: Vec<_> = ballots
+                .iter()
+                .map(|(_, b)| (ballot::instance_of(b), b.proof.clone()))
+                .collect();
+            match ballot::verify_batch(keys.params(), keys.verifying_key(), &claimed) {
+                Ok(()) => {}
+                Err(BallotError::InvalidBallotInBatch { index }) => {
+                    let (tx, b) = ballots[index];
+                    return Err(VerifyError::BallotProof {
+                        batch,
+                        tx,
+                        proposal: b.proposal,
+                    });
+                }
+                Err(_) => return Err(VerifyError::BallotBatch { batch }),
+            }
+        }
+        let ballot_proofs = started.elapsed();
+        // 4. Data hashes and chaining.
+        let mut root = artifact.root_old;
+        for (i, (c, txs)) in artifact
+            .chunks
+            .iter()
+            .zip(artifact.chunk_transactions())
+            .enumerate()
+        {
+            if chunk::data_hash(txs, slots) != c.data_hash {
+                return Err(VerifyError::DataHash {
+                    batch,
+                    chunk: i,
+                    first: i * slots,
+                    end: i * slots + txs.len(),
+                });
+            }
+            if c.root_old != root {
+                return Err(VerifyError::ChunkChain {
+                    batch,
+                    chunk: i,
+                    expected: to_hex(&root),
+                    found: to_hex(&c.root_old),
+                });
+            }
+            root = c.root_new;
+        }
+        if artifact.root_new != root {
+            return Err(VerifyError::BatchRootNew {
+                batch,
+                expected: to_hex(&root),
+                found: to_hex(&artifact.root_new),
+            });
+        }
+        // 5. Native replay.
+        let replayed = state.is_some();
+        if let Some(state) = state {
+            for (i, (c, txs)) in artifact
+                .chunks
+                .iter()
+                .zip(artifact.chunk_transactions())
+                .enumerate()
+            {
+                for (j, tx) in txs.iter().enumerate() {
+                    let index = i * slots + j;
+                    let plan =
+                        state
+                            .plan(tx, artifact.time)
+                            .map_err(|source| VerifyError::Refused {
+                                batch,
+                                tx: index,
+                                kind: tx.kind_name(),
+                                source,
+                            })?;
+                    observe(Replayed {
+                        batch,
+                        index,
+                        tx,
+                        plan: &plan,
+                    });
+                    state.commit(plan);
+                }
+                if state.root() != c.root_new {
+                    return Err(VerifyError::ReplayRoot {
+                        batch,
+                        chunk: i,
+                        replayed: to_hex(&state.root()),
+                        found: to_hex(&c.root_new),
+                    });
+                }
+            }
+        }
+        // 6. Chunk proofs.
+        if !artifact.chunks.is_empty() {
+            self.load_chunk(slots)?;
+        }
+        let started = Instant::now();
+        if !artifact.chunks.is_empty() {
+            let (params, vk) = self.chunk(slots);
+            let mut verifier = BatchVerifier::new();
+            for c in &artifact.chunks {
+                verifier.add_proof(vec![vec![c.instance().to_halo2()]], c.proof.clone());
+            }
+            if !verifier.finalize(params, vk) {
+                for (i, c) in artifact.chunks.iter().enumerate() {
+                    if chunk::proof::verify(params, vk, &c.instance(), &c.proof).is_err() {
+                        return Err(VerifyError::ChunkProof { batch, chunk: i });
+                    }
+                }
+                return Err(VerifyError::ChunkBatch { batch });
+            }
+        }
+        let chunk_proofs = started.elapsed();
+        Ok(BatchSummary {
+            number: batch,
+            time: artifact.time,
+            transactions: artifact.transactions.len(),
+            chunks: artifact.chunks.len(),
+            chunk_slots: slots,
+            ballots: ballots.len(),
+            root_old: artifact.root_old,
+            root_new: artifact.root_new,
+            replayed,
+            chunk_proofs,
+            ballot_proofs,
+        })
+    }
+
+    /// Checks a chain of batches from `genesis` (the state at genesis): sorted by number,
+    /// starting at [`FIRST_BATCH`] with no gap or repeat, each checked by
+    /// [`Keys::verify_batch`] with a full replay.
+    pub fn verify_chain(
+        &mut self,
+        genesis: State,
+        artifacts: Vec<(String, BatchArtifact)>,
+        observe: &mut dyn FnMut(Replayed<'_>),
+    ) -> Result<ChainReport, VerifyError> {
+        let mut artifacts = artifacts;
+        artifacts.sort_by_key(|(_, a)| a.number);
+        for pair in artifacts.windows(2) {
+            if pair[0].1.number == pair[1].1.number {
+                return Err(VerifyError::Duplicate {
+                    number: pair[0].1.number,
+                    first: pair[0].0.clone(),
+                    second: pair[1].0.clone(),
+                });
+            }
+        }
+        let mut state = genesis;
+        let mut batches = Vec::with_capacity(artifacts.len());
+        for (i, (_, artifact)) in artifacts.iter().enumerate() {
+            let root = state.root();
+            let summary = self.verify_batch(
+                artifact,
+                Some(&mut state),
+                root,
+                Some(FIRST_BATCH + i as u64),
+                observe,
+            )?;
+            batches.push(summary);
+        }
+        Ok(ChainReport { batches, state })
+    }
+}
+
+/// Reads every `*.json` file in `dir` as a batch artifact (other files are ignored), each
+/// named by its path.
+pub fn read_dir(dir: &Path) -> Result<Vec<(String, BatchArtifact)>, VerifyError> {
+    let listing = std::fs::read_dir(dir).map_err(|source| VerifyError::Dir {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let mut paths = Vec::new();
+    for entry in listing {
+        let entry = entry.map_err(|source| VerifyError::Dir {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        let path = entry.path();
+        if path.extension().is_some_and(|e| e == "json") && path.is_file() {
+            paths.push(path);
+        }
+    }
+    if paths.is_empty() {
+        return Err(VerifyError::Empty(dir.to_path_buf()));
+    }
+    paths.sort();
+    paths
+        .into_iter()
+        .map(|p| Ok((p.display().to_string(), BatchArtifact::load(&p)?)))
+        .collect()
+}

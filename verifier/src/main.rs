@@ -1,0 +1,350 @@
+//! `verifier`: the auditors' command line.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use circuits::hash::to_hex;
+use circuits::state::{TreeId, Write};
+use circuits::{Fp, Genesis, State};
+use clap::{Parser, Subcommand};
+use serde_json::json;
+use verifier::check::{read_dir, Replayed};
+use verifier::{BatchArtifact, Keys, VerifyError};
+
+/// The city rollup's verifier, for auditors.
+///
+/// Checks published batch artifacts: every chunk proof (batched), every ballot proof, the
+/// proofs' public inputs against the published transactions (data hashes recomputed), the
+/// roots against a native replay of the rules from genesis, chunks and batches chaining, and
+/// batch numbers consecutive. Tallies and accounts are recomputed from verified data only.
+///
+/// Exit status: 0 everything holds; 1 something does not (the message names the batch,
+/// chunk or transaction); 2 bad usage; 3 the check could not run (unreadable genesis,
+/// parameter cache, directory).
+#[derive(Parser)]
+#[command(version)]
+struct Cli {
+    /// Data directory: the commitment parameter cache (shared with the prover).
+    #[arg(long, global = true, default_value = ".city-data")]
+    data: PathBuf,
+    /// Machine-readable JSON on standard output instead of text.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Checks one batch artifact. Without --prev-root it must be the first batch after
+    /// genesis and is replayed from genesis; with --prev-root (the root the previous batch
+    /// ended at) the proofs, data and chaining are checked but the rules are not replayed.
+    Batch {
+        /// The artifact.
+        file: PathBuf,
+        /// The genesis file.
+        #[arg(long)]
+        genesis: PathBuf,
+        /// The state root the batch must start from (hex), if not genesis.
+        #[arg(long)]
+        prev_root: Option<String>,
+    },
+    /// Checks every batch artifact (*.json) in a directory, in order from genesis.
+    Chain {
+        /// The directory of artifacts.
+        dir: PathBuf,
+        /// The genesis file.
+        #[arg(long)]
+        genesis: PathBuf,
+    },
+    /// Checks the chain, then prints a proposal's result (followers resolved).
+    Tally {
+        /// The directory of artifacts.
+        dir: PathBuf,
+        /// The genesis file.
+        #[arg(long)]
+        genesis: PathBuf,
+        /// The proposal id.
+        #[arg(long)]
+        proposal: u64,
+    },
+    /// Checks the chain, then prints an account's state, its history and the Merkle
+    /// inclusion of its leaf in the verified final root.
+    Account {
+        /// The directory of artifacts.
+        dir: PathBuf,
+        /// The genesis file.
+        #[arg(long)]
+        genesis: PathBuf,
+        /// The account id.
+        account: u64,
+    },
+    /// Checks one ballot transaction's proof (a JSON ballot, as `client ballot` writes it).
+    Ballot {
+        /// The ballot file.
+        file: PathBuf,
+    },
+}
+
+/// A failure and its exit code.
+struct Failure(u8, String);
+
+impl From<VerifyError> for Failure {
+    fn from(e: VerifyError) -> Self {
+        Failure(if e.is_data_fault() { 1 } else { 3 }, e.to_string())
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let json = cli.json;
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure(code, message)) => {
+            if json {
+                println!("{}", json!({ "ok": false, "error": message }));
+            } else {
+                eprintln!("FAILED: {message}");
+            }
+            ExitCode::from(code)
+        }
+    }
+}
+
+fn genesis_state(path: &Path) -> Result<State, Failure> {
+    Genesis::load(path)
+        .map(|g| g.state())
+        .map_err(|e| Failure(3, format!("{}: {e}", path.display())))
+}
+
+fn parse_root(hex: &str) -> Result<Fp, Failure> {
+    serde_json::from_value(serde_json::Value::String(hex.to_string()))
+        .map_err(|e| Failure(2, format!("--prev-root {hex}: {e}")))
+}
+
+fn run(cli: Cli) -> Result<(), Failure> {
+    let mut keys = Keys::new(&cli.data);
+    let json = cli.json;
+    match cli.command {
+        Command::Batch {
+            file,
+            genesis,
+            prev_root,
+        } => {
+            let mut state = genesis_state(&genesis)?;
+            let genesis_root = state.root();
+            let artifact = BatchArtifact::load(&file).map_err(VerifyError::from)?;
+            let slots = artifact.chunk_slots;
+            let cold = if (1..=circuits::chunk::slots_for(verifier::check::MAX_K)).contains(&slots)
+            {
+                keys.load_chunk(slots)?
+            } else {
+                verifier::ColdStart::default()
+            };
+            let summary = match prev_root {
+                None => keys.verify_batch(
+                    &artifact,
+                    Some(&mut state),
+                    genesis_root,
+                    Some(verifier::FIRST_BATCH),
+                    &mut |_| {},
+                )?,
+                Some(hex) => {
+                    keys.verify_batch(&artifact, None, parse_root(&hex)?, None, &mut |_| {})?
+                }
+            };
+            if json {
+                println!(
+                    "{}",
+                    json!({ "ok": true, "cold_start": cold, "batches": [summary] })
+                );
+            } else {
+                print_batch(&summary);
+                println!(
+                    "  cold start: parameters {:.0} ms, verifying key {:.0} ms",
+                    cold.params.as_secs_f64() * 1e3,
+                    cold.verifying_key.as_secs_f64() * 1e3
+                );
+                if !summary.replayed {
+                    println!("  (rules not replayed: the state before this batch is unknown)");
+                }
+                println!("OK: batch {} holds", summary.number);
+            }
+            Ok(())
+        }
+        Command::Chain { dir, genesis } => {
+            let report = chain(&mut keys, &dir, &genesis, &mut |_| {})?;
+            if json {
+                println!(
+                    "{}",
+                    json!({ "ok": true, "batches": report.batches, "root": report.state.root() })
+                );
+            } else {
+                for b in &report.batches {
+                    print_batch(b);
+                }
+                let txs: usize = report.batches.iter().map(|b| b.transactions).sum();
+                println!(
+                    "OK: {} batches, {txs} transactions, from genesis to root {}",
+                    report.batches.len(),
+                    to_hex(&report.state.root())
+                );
+            }
+            Ok(())
+        }
+        Command::Tally {
+            dir,
+            genesis,
+            proposal,
+        } => {
+            let report = chain(&mut keys, &dir, &genesis, &mut |_| {})?;
+            let result = report
+                .state
+                .tally_result(proposal)
+                .ok_or_else(|| Failure(1, format!("proposal {proposal} does not exist")))?;
+            if json {
+                println!("{}", json!({ "ok": true, "tally": result }));
+            } else {
+                println!(
+                    "proposal {proposal} (from {} verified batches):",
+                    report.batches.len()
+                );
+                for (option, (direct, total)) in
+                    result.direct.iter().zip(&result.totals).enumerate()
+                {
+                    println!("  option {option}: {total} ({direct} direct)");
+                }
+                for d in &result.delegates {
+                    let choice = d
+                        .choice
+                        .map_or("did not vote".to_string(), |c| format!("voted option {c}"));
+                    println!(
+                        "  delegate {}: {} followers, {choice}",
+                        d.delegate, d.followers
+                    );
+                }
+                println!(
+                    "  abstained (followers of delegates who did not vote): {}",
+                    result.abstained
+                );
+            }
+            Ok(())
+        }
+        Command::Account {
+            dir,
+            genesis,
+            account,
+        } => {
+            let mut history = Vec::new();
+            let report = chain(&mut keys, &dir, &genesis, &mut |r: Replayed<'_>| {
+                let touches = r
+                    .plan
+                    .writes
+                    .iter()
+                    .any(|w| matches!(w, Write::Account(id, _) if *id == account));
+                if touches {
+                    history.push(json!({
+                        "batch": r.batch,
+                        "index": r.index,
+                        "kind": r.tx.kind_name(),
+                        "event": r.plan.event,
+                    }));
+                }
+            })?;
+            let root = report.state.root();
+            let record = report.state.account(account);
+            let inclusion = report.state.inclusion(TreeId::Accounts, account);
+            inclusion
+                .verify(root)
+                .map_err(|e| Failure(1, format!("account {account}: {e}")))?;
+            if json {
+                println!(
+                    "{}",
+                    json!({ "ok": true, "account": account, "record": record,
+                            "history": history, "root": root, "inclusion": inclusion })
+                );
+            } else {
+                match &record {
+                    Some(a) => println!("account {account}: {a:?}"),
+                    None => println!("account {account}: does not exist (its leaf is empty)"),
+                }
+                println!("history ({} transactions):", history.len());
+                for h in &history {
+                    println!(
+                        "  batch {} tx {}: {} {}",
+                        h["batch"], h["index"], h["kind"], h["event"]
+                    );
+                }
+                println!(
+                    "OK: its leaf is included in the verified root {} ({} batches)",
+                    to_hex(&root),
+                    report.batches.len()
+                );
+            }
+            Ok(())
+        }
+        Command::Ballot { file } => {
+            let text = std::fs::read_to_string(&file)
+                .map_err(|e| Failure(3, format!("{}: {e}", file.display())))?;
+            let ballot: circuits::tx::Ballot = serde_json::from_str(&text)
+                .or_else(|_| {
+                    serde_json::from_str::<circuits::Transaction>(&text).and_then(|tx| match tx {
+                        circuits::Transaction::Ballot(b) => Ok(b),
+                        other => Err(serde::de::Error::custom(format!(
+                            "a {} transaction, not a ballot",
+                            other.kind_name()
+                        ))),
+                    })
+                })
+                .map_err(|e| Failure(1, format!("{}: not a ballot: {e}", file.display())))?;
+            let keys = keys.load_ballot()?;
+            circuits::ballot::verify(
+                keys.params(),
+                keys.verifying_key(),
+                &circuits::ballot::instance_of(&ballot),
+                &ballot.proof,
+            )
+            .map_err(|e| Failure(1, format!("{}: {e}", file.display())))?;
+            if json {
+                println!(
+                    "{}",
+                    json!({ "ok": true, "proposal": ballot.proposal, "vote": ballot.vote, "nullifier": ballot.nullifier })
+                );
+            } else {
+                println!(
+                    "OK: the ballot proof holds (proposal {}, vote {:?}, nullifier {})",
+                    ballot.proposal,
+                    ballot.vote,
+                    to_hex(&ballot.nullifier)
+                );
+            }
+            Ok(())
+        }
+    }
+}
+
+fn chain(
+    keys: &mut Keys,
+    dir: &Path,
+    genesis: &Path,
+    observe: &mut dyn FnMut(Replayed<'_>),
+) -> Result<verifier::ChainReport, Failure> {
+    let state = genesis_state(genesis)?;
+    let artifacts = read_dir(dir)?;
+    Ok(keys.verify_chain(state, artifacts, observe)?)
+}
+
+fn print_batch(b: &verifier::BatchSummary) {
+    println!(
+        "batch {}: {} transactions ({} ballots) in {} chunks of {} slots, root {} → {}; chunk proofs {:.1} ms, ballot proofs {:.1} ms",
+        b.number,
+        b.transactions,
+        b.ballots,
+        b.chunks,
+        b.chunk_slots,
+        &to_hex(&b.root_old)[..12],
+        &to_hex(&b.root_new)[..12],
+        b.chunk_proofs.as_secs_f64() * 1e3,
+        b.ballot_proofs.as_secs_f64() * 1e3,
+    );
+}
