@@ -51,7 +51,7 @@ use crate::constants::{domain, ACCOUNTS_DEPTH, TX_FIELDS};
 use crate::hash::{node, tag, Fp};
 use crate::records::Owner;
 use crate::tx::kind;
-use merkle::{hash, hash2, Cell, MerkleUpdateChip, MerkleUpdateConfig};
+use merkle::{hash, Cell, MerkleUpdateChip, MerkleUpdateConfig};
 use witness::{ChunkWitness, SlotWitness};
 
 /// Offset of `root_old` in the instance column.
@@ -671,7 +671,7 @@ impl ChunkCircuit {
                 cells.e7.clone(),
             ],
         )?;
-        let data = hash2(
+        let data = hash(
             &config.poseidon_a,
             layouter.namespace(|| "data hash"),
             [data, message.clone()],

@@ -265,15 +265,6 @@ fn node(
     Ok(first.into())
 }
 
-/// `Poseidon(a, b)` on one chip.
-pub(crate) fn hash2(
-    config: &Pow5Config<Fp, 3, 2>,
-    layouter: impl Layouter<Fp>,
-    message: [AssignedCell<Fp, Fp>; 2],
-) -> Result<AssignedCell<Fp, Fp>, Error> {
-    hash(config, layouter, message)
-}
-
 /// `Poseidon` of `L` cells on one chip (`ConstantLength<L>`).
 pub(crate) fn hash<const L: usize>(
     config: &Pow5Config<Fp, 3, 2>,
