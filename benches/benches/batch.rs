@@ -110,7 +110,7 @@ fn batches(c: &mut Criterion) {
                 b.iter(|| {
                     let mut batch = halo2_proofs::plonk::BatchVerifier::new();
                     for c in &artifact.chunks {
-                        batch.add_proof(vec![vec![c.instance().to_halo2()]], c.proof.clone());
+                        batch.add_proof(vec![vec![c.instance(artifact.time).to_halo2()]], c.proof.clone());
                     }
                     assert!(batch.finalize(&params, &vk));
                 })
@@ -122,7 +122,7 @@ fn batches(c: &mut Criterion) {
             |b, artifact| {
                 b.iter(|| {
                     for c in &artifact.chunks {
-                        circuits::chunk::proof::verify(&params, &vk, &c.instance(), &c.proof)
+                        circuits::chunk::proof::verify(&params, &vk, &c.instance(artifact.time), &c.proof)
                             .unwrap();
                     }
                 })

@@ -1,7 +1,8 @@
 //! The chunk statement: a chunk of `C` transaction slots takes the state from `root_old` to
 //! `root_new`, and its transaction data hashes to `data_hash`.
 //!
-//! Public inputs ([`Instance`]): `root_old`, `root_new`, `data_hash`. Consecutive chunks chain
+//! Public inputs ([`Instance`]): `root_old`, `root_new`, `data_hash`, `now` (the batch time;
+//! the transfer rules do not read it, the time-bound rules of other kinds do). Consecutive chunks chain
 //! by `root_new` of one being `root_old` of the next (the verifier checks); `data_hash` binds
 //! the ordered transactions (`fold(TX_DATA, |h, tx| Poseidon(h, message(tx)))`, padding
 //! slots hashing the all-zero encoding), so a proof cannot be reused for other data.
@@ -26,32 +27,25 @@
 //! same Merkle update chip (`chunk/merkle.rs`) with its depth, enabled by the kinds that use it and
 //! otherwise rewriting a leaf unchanged, as padding does today.
 
+pub(crate) mod base;
 pub mod merkle;
 pub mod proof;
 pub mod witness;
 
-use halo2_gadgets::poseidon::{primitives::P128Pow5T3, Pow5Chip, Pow5Config};
-use halo2_gadgets::utilities::lookup_range_check::{
-    LookupRangeCheck, PallasLookupRangeCheckConfig,
-};
-
-use crate::schnorr::{self, SchnorrConfig};
 use halo2_proofs::{
-    circuit::{AssignedCell, Layouter, SimpleFloorPlanner, Value},
-    plonk::{
-        Advice, Circuit, Column, ConstraintSystem, Constraints, Error, Expression, Fixed,
-        Instance as InstanceColumn, Selector,
-    },
+    circuit::{Layouter, SimpleFloorPlanner, Value},
+    plonk::{Circuit, ConstraintSystem, Constraints, Error, Expression, Selector},
     poly::Rotation,
 };
 
 use ff::Field;
 
-use crate::constants::{domain, ACCOUNTS_DEPTH, TX_FIELDS};
+use crate::constants::{domain, TX_FIELDS};
 use crate::hash::{node, tag, Fp};
 use crate::records::Owner;
 use crate::tx::kind;
-use merkle::{hash, Cell, MerkleUpdateChip, MerkleUpdateConfig};
+use base::{rider_words, AccountWords, Base, Chip};
+use merkle::Cell;
 use witness::{ChunkWitness, SlotWitness};
 
 /// Offset of `root_old` in the instance column.
@@ -60,14 +54,16 @@ pub const ROOT_OLD: usize = 0;
 pub const ROOT_NEW: usize = 1;
 /// Offset of `data_hash`.
 pub const DATA_HASH: usize = 2;
+/// Offset of `now`, the batch time every transaction of the chunk is applied at.
+pub const NOW: usize = 3;
 
 /// Bits of one lookup word of the range-check table.
 const LOOKUP_BITS: usize = 10;
 
 /// Rows one transfer slot uses (pinned by a test: a change of layout is deliberate).
-pub const ROWS_PER_SLOT: usize = 2_599;
+pub const ROWS_PER_SLOT: usize = 2_598;
 /// Rows used once per chunk: the two state-root hashes and the data-hash start.
-pub const ROWS_FIXED: usize = 476;
+pub const ROWS_FIXED: usize = 478;
 /// The constraint system's degree (the ECC gates set it).
 pub const DEGREE: usize = 9;
 /// Bytes of a one-slot chunk proof at k = 12 (pinned by a test); each extra `k` adds two
@@ -116,17 +112,24 @@ pub struct Instance {
     root_old: Fp,
     root_new: Fp,
     data_hash: Fp,
+    now: u64,
 }
 
 impl Instance {
     /// The public inputs of a chunk from `root_old` to `root_new` over data hashing to
-    /// `data_hash`.
-    pub fn new(root_old: Fp, root_new: Fp, data_hash: Fp) -> Self {
+    /// `data_hash`, applied at batch time `now`.
+    pub fn new(root_old: Fp, root_new: Fp, data_hash: Fp, now: u64) -> Self {
         Instance {
             root_old,
             root_new,
             data_hash,
+            now,
         }
+    }
+
+    /// The batch time the chunk's transactions are applied at.
+    pub fn now(&self) -> u64 {
+        self.now
     }
 
     /// The state root before the chunk.
@@ -146,10 +149,11 @@ impl Instance {
 
     /// The instance column, in offset order.
     pub fn to_halo2(&self) -> Vec<Fp> {
-        let mut column = vec![Fp::zero(); 3];
+        let mut column = vec![Fp::zero(); 4];
         column[ROOT_OLD] = self.root_old;
         column[ROOT_NEW] = self.root_new;
         column[DATA_HASH] = self.data_hash;
+        column[NOW] = Fp::from(self.now);
         column
     }
 }
@@ -186,25 +190,12 @@ pub fn empty_owner_hash() -> Fp {
     Owner::default().hash()
 }
 
-/// The circuit's columns and chips.
-///
-/// Column sharing: ten advice columns. Poseidon chip A uses advice 0–3 (state and partial
-/// S-box) with the fixed columns `fixed[2..8]` for its round constants; chip B uses advice
-/// 4–7 with fixed columns of its own, so that the two hash side by side (old and new
-/// paths). The Merkle swap gates sit on their chip's columns. Advice 9 is the lookup
-/// range check's running sum. The slot's rule gates ("transfer", "money word") span the
-/// advice columns in short regions. `fixed[0]` holds constants.
+/// The transfer circuit's configuration: the shared columns and chips, and the transfer
+/// rule gate.
 #[derive(Clone, Debug)]
 pub struct ChunkConfig {
-    advice: [Column<Advice>; 10],
-    instance: Column<InstanceColumn>,
-    poseidon_a: Pow5Config<Fp, 3, 2>,
-    poseidon_b: Pow5Config<Fp, 3, 2>,
-    merkle: MerkleUpdateConfig,
-    schnorr: SchnorrConfig,
-    q_money: Selector,
+    base: Base,
     q_transfer: Selector,
-    q_signature: Selector,
 }
 
 /// A chunk of `slots` transaction slots, with its witness (absent for key generation).
@@ -246,82 +237,8 @@ impl Circuit<Fp> for ChunkCircuit {
     }
 
     fn configure(meta: &mut ConstraintSystem<Fp>) -> ChunkConfig {
-        let advice: [Column<Advice>; 10] = std::array::from_fn(|_| meta.advice_column());
-        let fixed: [Column<Fixed>; 8] = std::array::from_fn(|_| meta.fixed_column());
-        let fixed_b: [Column<Fixed>; 6] = std::array::from_fn(|_| meta.fixed_column());
-        let instance = meta.instance_column();
-        meta.enable_equality(instance);
-        meta.enable_constant(fixed[0]);
-        for col in advice {
-            meta.enable_equality(col);
-        }
-
-        let poseidon_a = Pow5Chip::configure::<P128Pow5T3>(
-            meta,
-            [advice[0], advice[1], advice[2]],
-            advice[3],
-            [fixed[2], fixed[3], fixed[4]],
-            [fixed[5], fixed[6], fixed[7]],
-        );
-        let poseidon_b = Pow5Chip::configure::<P128Pow5T3>(
-            meta,
-            [advice[4], advice[5], advice[6]],
-            advice[7],
-            [fixed_b[0], fixed_b[1], fixed_b[2]],
-            [fixed_b[3], fixed_b[4], fixed_b[5]],
-        );
-        let merkle = MerkleUpdateChip::configure(
-            meta,
-            [advice[0], advice[1], advice[2], advice[3]],
-            [advice[4], advice[5], advice[6], advice[7]],
-            poseidon_a.clone(),
-            poseidon_b.clone(),
-        );
-        // The ECC chip (signatures) and its 10-bit lookup range check, which the amounts'
-        // range checks share.
-        let table_idx = meta.lookup_table_column();
-        let schnorr = SchnorrConfig::configure(meta, advice, fixed, fixed[0], table_idx);
-
-        // A transfer's signature holds; padding carries none:
-        //
-        // | a0   | a1      | a2      | a3           | a4           |
-        // | flag | (s·G).x | (s·G).y | (R + c·PK).x | (R + c·PK).y |
-        let q_signature = meta.selector();
-        meta.create_gate("flag * (s·G - (R + c·PK)) = 0", |meta| {
-            let q = meta.query_selector(q_signature);
-            let [flag, lx, ly, rx, ry] =
-                [0, 1, 2, 3, 4].map(|i| meta.query_advice(advice[i], Rotation::cur()));
-            Constraints::with_selector(
-                q,
-                [
-                    (
-                        "flag * ((s·G).x - (R + c·PK).x) = 0",
-                        flag.clone() * (lx - rx),
-                    ),
-                    ("flag * ((s·G).y - (R + c·PK).y) = 0", flag * (ly - ry)),
-                ],
-            )
-        });
-
-        // money = nonce + 2^64 balance + 2^128 energy
-        //
-        // | a0    | a1      | a2     | a3    |
-        // | nonce | balance | energy | money |
-        let q_money = meta.selector();
-        meta.create_gate("money = nonce + 2^64 balance + 2^128 energy", |meta| {
-            let q = meta.query_selector(q_money);
-            let [nonce, balance, energy, money] =
-                [0, 1, 2, 3].map(|i| meta.query_advice(advice[i], Rotation::cur()));
-            let two64 = Fp::from(2).pow([64]);
-            let two128 = two64.square();
-            Constraints::with_selector(
-                q,
-                [(
-                    "money = nonce + 2^64 balance + 2^128 energy",
-                    money - nonce - balance * two64 - energy * two128,
-                )],
-            )
-        });
+        let base = Base::configure(meta);
+        let advice = base.advice;
 
         // The transfer rules of one slot (`flag` is 1 for a transfer, 0 for padding):
         //
@@ -406,17 +323,7 @@ impl Circuit<Fp> for ChunkCircuit {
             Constraints::with_selector(q, constraints)
         });
 
-        ChunkConfig {
-            advice,
-            instance,
-            poseidon_a,
-            poseidon_b,
-            merkle,
-            schnorr,
-            q_money,
-            q_transfer,
-            q_signature,
-        }
+        ChunkConfig { base, q_transfer }
     }
 
     fn synthesize(
@@ -424,55 +331,27 @@ impl Circuit<Fp> for ChunkCircuit {
         config: ChunkConfig,
         mut layouter: impl Layouter<Fp>,
     ) -> Result<(), Error> {
-        config.schnorr.load_range_check_table(&mut layouter)?;
+        let base = &config.base;
+        base.load(&mut layouter)?;
         let w = match &self.witness {
             Some(w) => Value::known(w),
             None => Value::unknown(),
         };
-        let merkle = MerkleUpdateChip::construct(config.merkle.clone());
 
         // root_old = Poseidon(STATE, tree roots, counters): open the header.
-        let header_old = w.map(|w| &w.header_old);
-        let header_cells = layouter.assign_region(
-            || "state header",
-            |mut region| {
-                let mut cells = Vec::new();
-                let values: Value<Vec<Fp>> = header_old.map(|h| {
-                    let mut v = h.roots.to_vec();
-                    v.extend(h.counters.words());
-                    v
-                });
-                for i in 0..11 {
-                    let value = values.as_ref().map(|v| v[i]);
-                    cells.push(region.assign_advice(
-                        || format!("header {i}"),
-                        config.advice[i % 8],
-                        i / 8,
-                        || value,
-                    )?);
-                }
-                Ok(cells)
-            },
+        let header_cells = base.header(
+            layouter.namespace(|| "header"),
+            w.map(|w| &w.header_old),
         )?;
-        let root_old = state_root(
-            &config,
-            &config.poseidon_a,
-            layouter.namespace(|| "root_old"),
-            &header_cells,
-        )?;
-        layouter.constrain_instance(root_old.cell(), config.instance, ROOT_OLD)?;
+        let root_old = base.state_root(Chip::A, layouter.namespace(|| "root_old"), &header_cells)?;
+        layouter.constrain_instance(root_old.cell(), base.instance, ROOT_OLD)?;
 
         let mut accounts_root = header_cells[0].clone();
-        let mut data = constant(
-            &config,
-            layouter.namespace(|| "data hash start"),
-            tag(domain::TX_DATA),
-        )?;
+        let mut data = base.tag(layouter.namespace(|| "data hash start"), domain::TX_DATA)?;
         for i in 0..self.slots {
             let slot = w.map(|w| &w.slots[i]);
             let (root, h) = self.slot(
                 &config,
-                &merkle,
                 layouter.namespace(|| format!("slot {i}")),
                 slot,
                 accounts_root,
@@ -485,14 +364,9 @@ impl Circuit<Fp> for ChunkCircuit {
         // root_new: the same header with the accounts root after the chunk.
         let mut header_new = header_cells.clone();
         header_new[0] = accounts_root;
-        let root_new = state_root(
-            &config,
-            &config.poseidon_b,
-            layouter.namespace(|| "root_new"),
-            &header_new,
-        )?;
-        layouter.constrain_instance(root_new.cell(), config.instance, ROOT_NEW)?;
-        layouter.constrain_instance(data.cell(), config.instance, DATA_HASH)?;
+        let root_new = base.state_root(Chip::B, layouter.namespace(|| "root_new"), &header_new)?;
+        layouter.constrain_instance(root_new.cell(), base.instance, ROOT_NEW)?;
+        layouter.constrain_instance(data.cell(), base.instance, DATA_HASH)?;
         Ok(())
     }
 }
@@ -502,13 +376,13 @@ impl ChunkCircuit {
     fn slot(
         &self,
         config: &ChunkConfig,
-        merkle: &MerkleUpdateChip,
         mut layouter: impl Layouter<Fp>,
         slot: Value<&SlotWitness>,
-        accounts_root: AssignedCell<Fp, Fp>,
-        data: AssignedCell<Fp, Fp>,
+        accounts_root: Cell,
+        data: Cell,
     ) -> Result<(Cell, Cell), Error> {
-        let adv = &config.advice;
+        let base = &config.base;
+        let adv = &base.advice;
         let enc = slot.map(|s| s.encoding);
         let field = |i: usize| enc.map(|e| e[i]);
         let from = slot.map(|s| &s.from.account);
@@ -584,14 +458,16 @@ impl ChunkCircuit {
                 let e7 = a(&mut region, "enc 7", 8, 1, field(7))?;
                 Ok(SlotCells {
                     flag,
-                    kind,
-                    from_id,
-                    enc_nonce,
-                    to_id,
-                    amount,
-                    e5,
-                    e6,
-                    e7,
+                    encoding: [
+                        kind,
+                        from_id,
+                        enc_nonce,
+                        to_id,
+                        amount,
+                        e5,
+                        e6,
+                        e7,
+                    ],
                     nonce,
                     nonce_new,
                     from_bal,
@@ -602,10 +478,11 @@ impl ChunkCircuit {
                 })
             },
         )?;
+        let [_, from_id, _, to_id, amount, ..] = &cells.encoding;
 
         // Every amount, and every value unpacked from a leaf, is below 2^64.
         for (name, cell) in [
-            ("amount", &cells.amount),
+            ("amount", amount),
             ("nonce", &cells.nonce),
             ("nonce_new", &cells.nonce_new),
             ("from balance", &cells.from_bal),
@@ -613,424 +490,115 @@ impl ChunkCircuit {
             ("to balance", &cells.to_bal),
             ("to balance_new", &cells.to_bal_new),
         ] {
-            range64(
-                &config.schnorr.range_check(),
-                layouter.namespace(|| format!("{name} < 2^64")),
-                cell.clone(),
-            )?;
+            base.range64(layouter.namespace(|| format!("{name} < 2^64")), cell.clone())?;
         }
 
-        // The payer's owner record (its key), hashed on chip B while chip A hashes the message.
-        let owner_fields = from.map(|a| owner_fields(&a.owner));
-        let owner_cells = layouter.assign_region(
-            || "payer owner record",
-            |mut region| {
-                (0..5)
-                    .map(|i| {
-                        region.assign_advice(
-                            || "owner field",
-                            adv[4 + i],
-                            0,
-                            || owner_fields.map(|f| f[i]),
-                        )
-                    })
-                    .collect::<Result<Vec<_>, _>>()
-            },
-        )?;
-        let tag_owner = constant(config, layouter.namespace(|| "OWNER"), tag(domain::OWNER))?;
-        let from_owner = hash(
-            &config.poseidon_b,
-            layouter.namespace(|| "payer owner hash"),
-            [
-                tag_owner,
-                owner_cells[0].clone(),
-                owner_cells[1].clone(),
-                owner_cells[2].clone(),
-                owner_cells[3].clone(),
-                owner_cells[4].clone(),
-            ],
-        )?;
-        // The message signed: Poseidon(TX_MESSAGE, encoding); it extends the data hash.
-        let tag_msg = constant(
-            config,
-            layouter.namespace(|| "TX_MESSAGE"),
-            tag(domain::TX_MESSAGE),
-        )?;
-        let message = hash(
-            &config.poseidon_a,
-            layouter.namespace(|| "message"),
-            [
-                tag_msg,
-                cells.kind.clone(),
-                cells.from_id.clone(),
-                cells.enc_nonce.clone(),
-                cells.to_id.clone(),
-                cells.amount.clone(),
-                cells.e5.clone(),
-                cells.e6.clone(),
-                cells.e7.clone(),
-            ],
-        )?;
-        let data = hash(
-            &config.poseidon_a,
-            layouter.namespace(|| "data hash"),
-            [data, message.clone()],
+        // The payer signed the message (its key from its owner record); the message
+        // extends the data hash.
+        let signed = base.signed(
+            layouter.namespace(|| "payer signs"),
+            &cells.flag,
+            &cells.encoding,
+            from.map(|a| &a.owner),
+            slot.map(|s| s.signature),
+            data,
         )?;
 
-        // The payer signed the message: s·G = R + c·PK with c = Poseidon(SIGNATURE, R, PK, m),
-        // PK the key in the payer's owner record (padding: the check is computed, not
-        // enforced).
-        let ecc = config.schnorr.ecc_chip();
-        let pk = schnorr::witness_point(
-            &ecc,
-            layouter.namespace(|| "PK"),
-            from.map(|a| a.owner.public_key.map_or(generator(), |pk| pk.point())),
-        )?;
-        let (pk_x, pk_y) = schnorr::coordinates(&pk);
-        layouter.assign_region(
-            || "PK is the payer's key",
-            |mut region| {
-                region.constrain_equal(pk_x.cell(), owner_cells[0].cell())?;
-                region.constrain_equal(pk_y.cell(), owner_cells[1].cell())
-            },
-        )?;
-        let sig = slot.map(|s| s.signature);
-        let r = schnorr::witness_point(&ecc, layouter.namespace(|| "R"), sig.map(|s| s.r))?;
-        let (r_x, r_y) = schnorr::coordinates(&r);
-        let tag_sig = constant(
-            config,
-            layouter.namespace(|| "SIGNATURE"),
-            tag(domain::SIGNATURE),
-        )?;
-        let challenge = hash(
-            &config.poseidon_b,
-            layouter.namespace(|| "challenge"),
-            [tag_sig, r_x, r_y, pk_x, pk_y, message],
-        )?;
-        let (s_g, rhs) = schnorr::signature_sides(
-            &ecc,
-            layouter.namespace(|| "signature"),
-            &pk,
-            &r,
-            challenge,
-            sig.map(|s| s.s),
-        )?;
-        layouter.assign_region(
-            || "signature holds for a transfer",
-            |mut region| {
-                config.q_signature.enable(&mut region, 0)?;
-                cells.flag.copy_advice(|| "flag", &mut region, adv[0], 0)?;
-                s_g.inner()
-                    .x()
-                    .copy_advice(|| "(s·G).x", &mut region, adv[1], 0)?;
-                s_g.inner()
-                    .y()
-                    .copy_advice(|| "(s·G).y", &mut region, adv[2], 0)?;
-                rhs.inner()
-                    .x()
-                    .copy_advice(|| "(R + c·PK).x", &mut region, adv[3], 0)?;
-                rhs.inner()
-                    .y()
-                    .copy_advice(|| "(R + c·PK).y", &mut region, adv[4], 0)?;
-                Ok(())
-            },
-        )?;
+        // The payer's and payee's unchanged fields: energy, rider words; the payee's nonce.
+        let [from_energy, from_rider_a, from_rider_b, to_nonce, to_energy, to_rider_a, to_rider_b] =
+            base.witness(
+                layouter.namespace(|| "unchanged fields"),
+                "unchanged field",
+                [
+                    from.map(|a| Fp::from(a.energy)),
+                    from.map(|a| rider_words(a)[0]),
+                    from.map(|a| rider_words(a)[1]),
+                    to.map(|a| Fp::from(a.nonce)),
+                    to.map(|a| Fp::from(a.energy)),
+                    to.map(|a| rider_words(a)[0]),
+                    to.map(|a| rider_words(a)[1]),
+                ],
+            )?;
+        for (name, cell) in [
+            ("payer energy", &from_energy),
+            ("payee nonce", &to_nonce),
+            ("payee energy", &to_energy),
+        ] {
+            base.range64(layouter.namespace(|| format!("{name} < 2^64")), cell.clone())?;
+        }
 
-        let from_energy = from.map(|a| Fp::from(a.energy));
-        let (from_money_old, from_money_new) = self.money_words(
-            config,
+        let (from_money_old, from_money_new) = base.money_words(
             layouter.namespace(|| "payer money"),
             &cells.nonce,
             &cells.nonce_new,
             &cells.from_bal,
             &cells.from_bal_new,
-            from_energy,
+            &from_energy,
+            &from_energy,
         )?;
-        let from_rider = from.map(rider_words);
-        let root_mid = self.account_update(
-            config,
-            merkle,
+        let root_mid = base.account_update(
             layouter.namespace(|| "payer leaf"),
-            &cells.from_id,
+            from_id,
             slot.map(|s| &s.from.path),
-            from_owner,
-            from_money_old,
-            from_money_new,
-            from_rider,
-            accounts_root,
+            AccountWords {
+                owner: signed.owner.clone(),
+                money: from_money_old,
+                rider_a: from_rider_a.clone(),
+                rider_b: from_rider_b.clone(),
+            },
+            AccountWords {
+                owner: signed.owner,
+                money: from_money_new,
+                rider_a: from_rider_a,
+                rider_b: from_rider_b,
+            },
+            &accounts_root,
         )?;
 
         // The payee: its leaf before and after, in the tree after the payer's update.
-        let to_energy = to.map(|a| Fp::from(a.energy));
-        let to_nonce = layouter.assign_region(
-            || "payee nonce",
-            |mut region| {
-                region.assign_advice(
-                    || "payee nonce",
-                    adv[0],
-                    0,
-                    || to.map(|a| Fp::from(a.nonce)),
-                )
-            },
-        )?;
-        range64(
-            &config.schnorr.range_check(),
-            layouter.namespace(|| "payee nonce < 2^64"),
-            to_nonce.clone(),
-        )?;
-        let (to_money_old, to_money_new) = self.money_words(
-            config,
+        let (to_money_old, to_money_new) = base.money_words(
             layouter.namespace(|| "payee money"),
             &to_nonce,
             &to_nonce,
             &cells.to_bal,
             &cells.to_bal_new,
-            to_energy,
+            &to_energy,
+            &to_energy,
         )?;
-        let to_rider = to.map(rider_words);
-        let root_after = self.account_update(
-            config,
-            merkle,
+        let root_after = base.account_update(
             layouter.namespace(|| "payee leaf"),
-            &cells.to_id,
+            to_id,
             slot.map(|s| &s.to.path),
-            cells.to_owner.clone(),
-            to_money_old,
-            to_money_new,
-            to_rider,
-            root_mid,
-        )?;
-        let _ = &cells.kind;
-        Ok((root_after, data))
-    }
-
-    /// The packed money words before and after; range-checks the energy (unchanged).
-    #[allow(clippy::too_many_arguments)]
-    fn money_words(
-        &self,
-        config: &ChunkConfig,
-        mut layouter: impl Layouter<Fp>,
-        nonce: &AssignedCell<Fp, Fp>,
-        nonce_new: &AssignedCell<Fp, Fp>,
-        balance: &AssignedCell<Fp, Fp>,
-        balance_new: &AssignedCell<Fp, Fp>,
-        energy: Value<Fp>,
-    ) -> Result<(Cell, Cell), Error> {
-        let adv = &config.advice;
-        let two64 = Fp::from(2).pow([64]);
-        let two128 = two64.square();
-        let (old, new, energy) = layouter.assign_region(
-            || "money words",
-            |mut region| {
-                config.q_money.enable(&mut region, 0)?;
-                config.q_money.enable(&mut region, 1)?;
-                let n = nonce.copy_advice(|| "nonce", &mut region, adv[0], 0)?;
-                let b = balance.copy_advice(|| "balance", &mut region, adv[1], 0)?;
-                let e = region.assign_advice(|| "energy", adv[2], 0, || energy)?;
-                let old = region.assign_advice(
-                    || "money",
-                    adv[3],
-                    0,
-                    || {
-                        n.value().copied()
-                            + b.value().map(|b| *b * two64)
-                            + e.value().map(|e| *e * two128)
-                    },
-                )?;
-                let n2 = nonce_new.copy_advice(|| "nonce_new", &mut region, adv[0], 1)?;
-                let b2 = balance_new.copy_advice(|| "balance_new", &mut region, adv[1], 1)?;
-                e.copy_advice(|| "energy", &mut region, adv[2], 1)?;
-                let new = region.assign_advice(
-                    || "money_new",
-                    adv[3],
-                    1,
-                    || {
-                        n2.value().copied()
-                            + b2.value().map(|b| *b * two64)
-                            + e.value().map(|e| *e * two128)
-                    },
-                )?;
-                Ok((old, new, e))
+            AccountWords {
+                owner: cells.to_owner.clone(),
+                money: to_money_old,
+                rider_a: to_rider_a.clone(),
+                rider_b: to_rider_b.clone(),
             },
-        )?;
-        range64(
-            &config.schnorr.range_check(),
-            layouter.namespace(|| "energy < 2^64"),
-            energy,
-        )?;
-        Ok((old, new))
-    }
-
-    /// Hashes an account's leaf before and after (same owner and rider words, money words
-    /// changed) and runs its Merkle update; returns the accounts root after it, having
-    /// constrained the root before it to `root_before`.
-    #[allow(clippy::too_many_arguments)]
-    fn account_update(
-        &self,
-        config: &ChunkConfig,
-        merkle: &MerkleUpdateChip,
-        mut layouter: impl Layouter<Fp>,
-        index: &AssignedCell<Fp, Fp>,
-        path: Value<&crate::merkle::MerklePath>,
-        owner: AssignedCell<Fp, Fp>,
-        money_old: AssignedCell<Fp, Fp>,
-        money_new: AssignedCell<Fp, Fp>,
-        rider: Value<[Fp; 2]>,
-        root_before: AssignedCell<Fp, Fp>,
-    ) -> Result<AssignedCell<Fp, Fp>, Error> {
-        let adv = &config.advice;
-        let (rider_a, rider_b) = layouter.assign_region(
-            || "rider words",
-            |mut region| {
-                let a = region.assign_advice(|| "rider a", adv[0], 0, || rider.map(|r| r[0]))?;
-                let b = region.assign_advice(|| "rider b", adv[1], 0, || rider.map(|r| r[1]))?;
-                Ok((a, b))
+            AccountWords {
+                owner: cells.to_owner,
+                money: to_money_new,
+                rider_a: to_rider_a,
+                rider_b: to_rider_b,
             },
+            &root_mid,
         )?;
-        let tag_a = constant(
-            config,
-            layouter.namespace(|| "ACCOUNT"),
-            tag(domain::ACCOUNT),
-        )?;
-        let leaf_old = hash(
-            &config.poseidon_a,
-            layouter.namespace(|| "leaf old"),
-            [
-                tag_a.clone(),
-                owner.clone(),
-                money_old,
-                rider_a.clone(),
-                rider_b.clone(),
-            ],
-        )?;
-        let leaf_new = hash(
-            &config.poseidon_b,
-            layouter.namespace(|| "leaf new"),
-            [tag_a, owner, money_new, rider_a, rider_b],
-        )?;
-        let (old_root, new_root) = merkle.update(
-            layouter.namespace(|| "path"),
-            index,
-            path,
-            ACCOUNTS_DEPTH,
-            leaf_old,
-            leaf_new,
-        )?;
-        layouter.assign_region(
-            || "root before = running accounts root",
-            |mut region| region.constrain_equal(old_root.cell(), root_before.cell()),
-        )?;
-        Ok(new_root)
+        Ok((root_after, signed.data))
     }
 }
 
 /// The cells of a slot's rule region that later blocks use.
 struct SlotCells {
-    flag: AssignedCell<Fp, Fp>,
-    kind: AssignedCell<Fp, Fp>,
-    from_id: AssignedCell<Fp, Fp>,
-    enc_nonce: AssignedCell<Fp, Fp>,
-    to_id: AssignedCell<Fp, Fp>,
-    amount: AssignedCell<Fp, Fp>,
-    e5: AssignedCell<Fp, Fp>,
-    e6: AssignedCell<Fp, Fp>,
-    e7: AssignedCell<Fp, Fp>,
-    nonce: AssignedCell<Fp, Fp>,
-    nonce_new: AssignedCell<Fp, Fp>,
-    from_bal: AssignedCell<Fp, Fp>,
-    from_bal_new: AssignedCell<Fp, Fp>,
-    to_bal: AssignedCell<Fp, Fp>,
-    to_bal_new: AssignedCell<Fp, Fp>,
-    to_owner: AssignedCell<Fp, Fp>,
-}
-
-/// The five fields under `Owner::hash`'s tag.
-fn owner_fields(owner: &Owner) -> [Fp; 5] {
-    let (x, y) = owner
-        .public_key
-        .map(|pk| pk.coordinates())
-        .unwrap_or((Fp::zero(), Fp::zero()));
-    let fares = owner.fares.unwrap_or_default();
-    [
-        x,
-        y,
-        crate::hash::pack(&[
-            owner.delegate.map_or(0, |d| d + 1),
-            u64::from(owner.fares.is_some()),
-        ]),
-        crate::hash::pack(&fares[..2]),
-        crate::hash::pack(&fares[2..]),
-    ]
-}
-
-/// The generator: the `R` and key a padding slot witnesses (any valid point would do).
-pub(crate) fn generator() -> pasta_curves::pallas::Affine {
-    use group::{Curve, Group};
-    pasta_curves::pallas::Point::generator().to_affine()
-}
-
-/// The two packed rider words of an account leaf.
-fn rider_words(account: &crate::records::Account) -> [Fp; 2] {
-    let r = &account.rider;
-    [
-        crate::hash::pack(&[r.journey_start, r.cap_start, r.last_tap]),
-        crate::hash::pack(&[r.cap_spent, r.transfers, r.concession]),
-    ]
-}
-
-/// `Poseidon(STATE, header)` over the eleven header cells, on one chip.
-fn state_root(
-    config: &ChunkConfig,
-    chip: &Pow5Config<Fp, 3, 2>,
-    mut layouter: impl Layouter<Fp>,
-    header: &[AssignedCell<Fp, Fp>],
-) -> Result<AssignedCell<Fp, Fp>, Error> {
-    let tag_cell = constant(config, layouter.namespace(|| "STATE"), tag(domain::STATE))?;
-    let h = header;
-    hash(
-        chip,
-        layouter.namespace(|| "state root"),
-        [
-            tag_cell,
-            h[0].clone(),
-            h[1].clone(),
-            h[2].clone(),
-            h[3].clone(),
-            h[4].clone(),
-            h[5].clone(),
-            h[6].clone(),
-            h[7].clone(),
-            h[8].clone(),
-            h[9].clone(),
-            h[10].clone(),
-        ],
-    )
-}
-
-/// A constant (a domain tag) assigned in a cell fixed by the constants column.
-fn constant(
-    config: &ChunkConfig,
-    mut layouter: impl Layouter<Fp>,
-    value: Fp,
-) -> Result<AssignedCell<Fp, Fp>, Error> {
-    layouter.assign_region(
-        || "constant",
-        |mut region| region.assign_advice_from_constant(|| "constant", config.advice[8], 0, value),
-    )
-}
-
-/// Constrains `cell < 2^64`: six 10-bit lookup words, then the top four bits.
-fn range64(
-    range: &PallasLookupRangeCheckConfig,
-    mut layouter: impl Layouter<Fp>,
-    cell: AssignedCell<Fp, Fp>,
-) -> Result<(), Error> {
-    let zs = range.copy_check(layouter.namespace(|| "60 bits"), cell, 6, false)?;
-    range.copy_short_check(
-        layouter.namespace(|| "top 4 bits"),
-        zs[6].clone(),
-        64 - 6 * LOOKUP_BITS,
-    )
+    flag: Cell,
+    /// The eight encoding fields: kind, from, nonce, to, amount, three unused.
+    encoding: [Cell; 8],
+    nonce: Cell,
+    nonce_new: Cell,
+    from_bal: Cell,
+    from_bal_new: Cell,
+    to_bal: Cell,
+    to_bal_new: Cell,
+    to_owner: Cell,
 }
 
 const _: () = assert!(TX_FIELDS == 8);

@@ -237,6 +237,7 @@ fn wrong_public_inputs_fail_against_the_instance_column() {
         instance.root_old(),
         instance.root_new() + Fp::ONE,
         instance.data_hash(),
+        instance.now(),
     );
     assert_fails(
         w.clone(),
@@ -247,6 +248,7 @@ fn wrong_public_inputs_fail_against_the_instance_column() {
         instance.root_old() + Fp::ONE,
         instance.root_new(),
         instance.data_hash(),
+        instance.now(),
     );
     assert_fails(
         w.clone(),
@@ -256,7 +258,12 @@ fn wrong_public_inputs_fail_against_the_instance_column() {
     // The data hash of other data: the same transfer with another amount.
     let other = c.transfer(c.resident(0), c.resident(1), 251);
     let other_hash = circuits::chunk::data_hash(&[other], SLOTS);
-    let wrong_data = Instance::new(instance.root_old(), instance.root_new(), other_hash);
+    let wrong_data = Instance::new(
+        instance.root_old(),
+        instance.root_new(),
+        other_hash,
+        instance.now(),
+    );
     assert_fails(w, wrong_data, &instance_cell(circuits::chunk::DATA_HASH));
 }
 
@@ -277,16 +284,19 @@ fn a_real_proof_verifies_and_fails_with_any_public_input_changed() {
             instance.root_old() + f,
             instance.root_new(),
             instance.data_hash(),
+            instance.now(),
         ),
         Instance::new(
             instance.root_old(),
             instance.root_new() + f,
             instance.data_hash(),
+            instance.now(),
         ),
         Instance::new(
             instance.root_old(),
             instance.root_new(),
             instance.data_hash() + f,
+            instance.now(),
         ),
     ] {
         assert!(proof::verify(&params, keys.vk(), &changed, &bytes).is_err());

@@ -65,9 +65,9 @@ pub struct ChunkArtifact {
 }
 
 impl ChunkArtifact {
-    /// The public inputs this chunk's proof claims.
-    pub fn instance(&self) -> Instance {
-        Instance::new(self.root_old, self.root_new, self.data_hash)
+    /// The public inputs this chunk's proof claims, in a batch of time `time`.
+    pub fn instance(&self, time: u64) -> Instance {
+        Instance::new(self.root_old, self.root_new, self.data_hash, time)
     }
 }
 

@@ -520,11 +520,11 @@ impl Keys {
             let (params, vk) = self.chunk(slots);
             let mut verifier = BatchVerifier::new();
             for c in &artifact.chunks {
-                verifier.add_proof(vec![vec![c.instance().to_halo2()]], c.proof.clone());
+                verifier.add_proof(vec![vec![c.instance(artifact.time).to_halo2()]], c.proof.clone());
             }
             if !verifier.finalize(params, vk) {
                 for (i, c) in artifact.chunks.iter().enumerate() {
-                    if chunk::proof::verify(params, vk, &c.instance(), &c.proof).is_err() {
+                    if chunk::proof::verify(params, vk, &c.instance(artifact.time), &c.proof).is_err() {
                         return Err(VerifyError::ChunkProof { batch, chunk: i });
                     }
                 }

@@ -119,7 +119,7 @@ pub fn build(
     while witness_slots.len() < slots {
         witness_slots.push(padding(state));
     }
-    let instance = Instance::new(root_old, state.root(), data_hash(txs, slots));
+    let instance = Instance::new(root_old, state.root(), data_hash(txs, slots), now);
     Ok((
         ChunkWitness {
             header_old,
@@ -141,7 +141,7 @@ fn padding(state: &State) -> SlotWitness {
         to: touch,
         // Not checked (the slot's flag is 0), but the points must be valid to be witnessed.
         signature: Signature {
-            r: super::generator(),
+            r: super::base::generator(),
             s: pasta_curves::pallas::Scalar::one(),
         },
     }
