@@ -79,7 +79,8 @@ fn batches(c: &mut Criterion) {
     let mut verifying = c.benchmark_group("verifying");
     let mut keys = Keys::new(&params_dir());
     for (slots, artifact) in &proved {
-        keys.load_chunk(*slots).unwrap();
+        keys.load_chunk(circuits::chunk::Family::Transfer, *slots)
+            .unwrap();
         let (state, _) = transfers(artifact.transactions.len());
         let id = format!("{} chunks of {slots} slots", artifact.chunks.len());
         verifying.bench_with_input(
@@ -110,7 +111,10 @@ fn batches(c: &mut Criterion) {
                 b.iter(|| {
                     let mut batch = halo2_proofs::plonk::BatchVerifier::new();
                     for c in &artifact.chunks {
-                        batch.add_proof(vec![vec![c.instance(artifact.time).to_halo2()]], c.proof.clone());
+                        batch.add_proof(
+                            vec![vec![c.instance(artifact.time).to_halo2()]],
+                            c.proof.clone(),
+                        );
                     }
                     assert!(batch.finalize(&params, &vk));
                 })
@@ -122,8 +126,13 @@ fn batches(c: &mut Criterion) {
             |b, artifact| {
                 b.iter(|| {
                     for c in &artifact.chunks {
-                        circuits::chunk::proof::verify(&params, &vk, &c.instance(artifact.time), &c.proof)
-                            .unwrap();
+                        circuits::chunk::proof::verify(
+                            &params,
+                            &vk,
+                            &c.instance(artifact.time),
+                            &c.proof,
+                        )
+                        .unwrap();
                     }
                 })
             },

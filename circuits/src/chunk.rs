@@ -28,6 +28,7 @@
 //! otherwise rewriting a leaf unchanged, as padding does today.
 
 pub(crate) mod base;
+pub mod family;
 pub mod merkle;
 pub mod proof;
 pub mod witness;
@@ -45,6 +46,7 @@ use crate::hash::{node, tag, Fp};
 use crate::records::Owner;
 use crate::tx::kind;
 use base::{rider_words, AccountWords, Base, Chip};
+pub use family::{AnyWitness, Family};
 use merkle::Cell;
 use witness::{ChunkWitness, SlotWitness};
 
@@ -339,11 +341,10 @@ impl Circuit<Fp> for ChunkCircuit {
         };
 
         // root_old = Poseidon(STATE, tree roots, counters): open the header.
-        let header_cells = base.header(
-            layouter.namespace(|| "header"),
-            w.map(|w| &w.header_old),
-        )?;
-        let root_old = base.state_root(Chip::A, layouter.namespace(|| "root_old"), &header_cells)?;
+        let header_cells =
+            base.header(layouter.namespace(|| "header"), w.map(|w| &w.header_old))?;
+        let root_old =
+            base.state_root(Chip::A, layouter.namespace(|| "root_old"), &header_cells)?;
         layouter.constrain_instance(root_old.cell(), base.instance, ROOT_OLD)?;
 
         let mut accounts_root = header_cells[0].clone();
@@ -458,16 +459,7 @@ impl ChunkCircuit {
                 let e7 = a(&mut region, "enc 7", 8, 1, field(7))?;
                 Ok(SlotCells {
                     flag,
-                    encoding: [
-                        kind,
-                        from_id,
-                        enc_nonce,
-                        to_id,
-                        amount,
-                        e5,
-                        e6,
-                        e7,
-                    ],
+                    encoding: [kind, from_id, enc_nonce, to_id, amount, e5, e6, e7],
                     nonce,
                     nonce_new,
                     from_bal,
@@ -490,7 +482,10 @@ impl ChunkCircuit {
             ("to balance", &cells.to_bal),
             ("to balance_new", &cells.to_bal_new),
         ] {
-            base.range64(layouter.namespace(|| format!("{name} < 2^64")), cell.clone())?;
+            base.range64(
+                layouter.namespace(|| format!("{name} < 2^64")),
+                cell.clone(),
+            )?;
         }
 
         // The payer signed the message (its key from its owner record); the message
@@ -524,7 +519,10 @@ impl ChunkCircuit {
             ("payee nonce", &to_nonce),
             ("payee energy", &to_energy),
         ] {
-            base.range64(layouter.namespace(|| format!("{name} < 2^64")), cell.clone())?;
+            base.range64(
+                layouter.namespace(|| format!("{name} < 2^64")),
+                cell.clone(),
+            )?;
         }
 
         let (from_money_old, from_money_new) = base.money_words(

@@ -22,6 +22,8 @@ pub mod rules;
 pub mod schnorr;
 pub mod state;
 pub mod tally;
+#[doc(hidden)]
+pub mod testing;
 pub mod tx;
 pub mod voter;
 

@@ -11,12 +11,14 @@
 #![forbid(unsafe_code)]
 
 use std::cell::RefCell;
-use std::path::Path;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use circuits::chunk::proof::{self, ChunkKeys, ProofError};
-use circuits::chunk::witness::{self, WitnessError};
-use circuits::chunk::{self, Instance};
+use circuits::chunk::witness::WitnessError;
+use circuits::chunk::{self, AnyWitness, Family, Instance};
 use circuits::{State, Transaction};
 use halo2_proofs::poly::commitment::Params;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -101,11 +103,18 @@ impl Options {
     }
 }
 
-/// The commitment parameters and chunk keys for one chunk size: made once per process.
+/// The commitment parameters and chunk keys: made once per process. Transfer chunks have
+/// the slots given at setup; every other family's chunks have as many slots as fit in the
+/// same `2^k` rows (at least one, at a larger `k` if one slot does not fit), and their keys
+/// are made the first time a batch holds that family.
 #[derive(Debug)]
 pub struct Prover {
-    params: Params<vesta::Affine>,
-    keys: ChunkKeys,
+    data_dir: PathBuf,
+    progress: bool,
+    k: u32,
+    transfer_slots: usize,
+    params: Mutex<BTreeMap<u32, Arc<Params<vesta::Affine>>>>,
+    keys: Mutex<BTreeMap<Family, Arc<ChunkKeys>>>,
 }
 
 /// About how long making parameters of size `2^k` takes on this 2-core machine (10 s at
@@ -134,56 +143,97 @@ fn spinner(show: bool, message: String) -> ProgressBar {
 }
 
 impl Prover {
-    /// Reads the parameters for chunks of `slots` slots from the cache under `data_dir`
-    /// (making and caching them the first time, with a spinner if `progress`), and makes the
-    /// chunk keys.
+    /// Reads the parameters for transfer chunks of `slots` slots from the cache under
+    /// `data_dir` (making and caching them the first time, with a spinner if `progress`),
+    /// and makes the transfer chunk keys.
     pub fn setup(data_dir: &Path, slots: usize, progress: bool) -> Result<Self, ProveError> {
         if slots == 0 {
             return Err(ProveError::ZeroSlots);
         }
-        let k = chunk::k_for(slots);
+        let prover = Prover {
+            data_dir: data_dir.to_path_buf(),
+            progress,
+            k: chunk::k_for(slots),
+            transfer_slots: slots,
+            params: Mutex::new(BTreeMap::new()),
+            keys: Mutex::new(BTreeMap::new()),
+        };
+        prover.family_keys(Family::Transfer)?;
+        Ok(prover)
+    }
+
+    /// The `k` of the transfer chunks (every family's chunks fit in it when one slot does).
+    pub fn k(&self) -> u32 {
+        self.k
+    }
+
+    /// Slots per chunk of `family`.
+    pub fn slots(&self, family: Family) -> usize {
+        match family {
+            Family::Transfer => self.transfer_slots,
+            other => other.slots_for(self.k).max(1),
+        }
+    }
+
+    /// The `k` of `family`'s chunks.
+    pub fn k_of(&self, family: Family) -> u32 {
+        family.k_for(self.slots(family))
+    }
+
+    /// The parameters of size `2^k`, read from the cache (made and cached the first time).
+    pub fn params(&self, k: u32) -> Result<Arc<Params<vesta::Affine>>, ProveError> {
+        if let Some(p) = self.params.lock().expect("no panics").get(&k) {
+            return Ok(p.clone());
+        }
         let making = RefCell::new(None);
-        let params = circuits::params::load_or_make(data_dir, k, |k| {
+        let params = circuits::params::load_or_make(&self.data_dir, k, |k| {
             let about = params_estimate(k).as_secs();
             *making.borrow_mut() = Some(spinner(
-                progress,
+                self.progress,
                 format!("making commitment parameters, k = {k} (about {about} s, once: they are cached)"),
             ));
         })
         .map_err(|source| ProveError::Params {
-            dir: data_dir.display().to_string(),
+            dir: self.data_dir.display().to_string(),
             source,
         })?;
         if let Some(bar) = making.into_inner() {
             bar.finish_with_message(format!("made commitment parameters, k = {k}"));
         }
-        Self::with_params(params, slots, progress)
+        let params = Arc::new(params);
+        self.params
+            .lock()
+            .expect("no panics")
+            .insert(k, params.clone());
+        Ok(params)
     }
 
-    /// Makes the chunk keys for `slots` slots with `params` (of size `2^k_for(slots)`).
-    pub fn with_params(
-        params: Params<vesta::Affine>,
-        slots: usize,
-        progress: bool,
-    ) -> Result<Self, ProveError> {
-        let bar = spinner(progress, format!("making chunk keys for {slots} slots"));
-        let keys = ChunkKeys::setup(&params, slots)
+    /// The keys of `family`'s chunks (made the first time).
+    pub fn family_keys(&self, family: Family) -> Result<Arc<ChunkKeys>, ProveError> {
+        if let Some(k) = self.keys.lock().expect("no panics").get(&family) {
+            return Ok(k.clone());
+        }
+        let slots = self.slots(family);
+        let params = self.params(self.k_of(family))?;
+        let bar = spinner(
+            self.progress,
+            format!("making {family} chunk keys for {slots} slots"),
+        );
+        let keys = ChunkKeys::for_family(&params, family, slots)
             .map_err(|source| ProveError::Keys { slots, source })?;
         bar.finish_and_clear();
-        Ok(Prover { params, keys })
+        let keys = Arc::new(keys);
+        self.keys
+            .lock()
+            .expect("no panics")
+            .insert(family, keys.clone());
+        Ok(keys)
     }
 
-    /// The parameters.
-    pub fn params(&self) -> &Params<vesta::Affine> {
-        &self.params
-    }
-
-    /// The chunk keys.
-    pub fn keys(&self) -> &ChunkKeys {
-        &self.keys
-    }
-
-    /// Proves a batch: see [`prove_batch`].
+    /// Proves batch `number` of `txs`, all applied at `time`, starting from `state` (which
+    /// is left as the batch leaves it). The batch is split into runs of one family, each
+    /// run into chunks of that family's size; witnesses are built one chunk after another;
+    /// proofs are made on a rayon pool as `options` says.
     pub fn prove_batch(
         &self,
         state: &mut State,
@@ -192,60 +242,89 @@ impl Prover {
         txs: &[Transaction],
         options: Options,
     ) -> Result<BatchArtifact, ProveError> {
-        prove_batch(&self.params, &self.keys, state, number, time, txs, options)
+        let root_old = state.root();
+        // Witnesses, in order: each chunk starts from the state the previous one left.
+        let mut witnesses = Vec::new();
+        for (family, start, end) in chunk::family::runs(txs) {
+            let keys = self.family_keys(family)?;
+            let params = self.params(self.k_of(family))?;
+            let slots = keys.slots();
+            for part_start in (start..end).step_by(slots) {
+                let part_end = (part_start + slots).min(end);
+                let i = witnesses.len();
+                let (w, instance) =
+                    chunk::family::build(family, state, &txs[part_start..part_end], time, slots)
+                        .map_err(|source| ProveError::Witness {
+                            chunk: i,
+                            first: part_start,
+                            end: part_end,
+                            source,
+                        })?;
+                witnesses.push(Job {
+                    index: i,
+                    params: params.clone(),
+                    keys: keys.clone(),
+                    transactions: part_end - part_start,
+                    witness: w,
+                    instance,
+                });
+            }
+        }
+        let chunks = prove_jobs(witnesses, options)?;
+        Ok(BatchArtifact {
+            version: VERSION,
+            number,
+            time,
+            root_old,
+            root_new: state.root(),
+            transactions: txs.to_vec(),
+            chunks,
+        })
     }
 }
 
-/// Proves batch `number` of `txs`, all applied at `time`, starting from `state` (which is
-/// left as the batch leaves it), in chunks of `keys.slots()` slots. Witnesses are built one
-/// chunk after another; proofs are made on a rayon pool as `options` says.
-pub fn prove_batch(
-    params: &Params<vesta::Affine>,
-    keys: &ChunkKeys,
-    state: &mut State,
-    number: u64,
-    time: u64,
-    txs: &[Transaction],
-    options: Options,
-) -> Result<BatchArtifact, ProveError> {
-    let slots = keys.slots();
-    if slots == 0 {
-        return Err(ProveError::ZeroSlots);
-    }
-    let root_old = state.root();
-    // Witnesses, in order: each chunk starts from the state the previous one left.
-    let mut witnesses = Vec::new();
-    for (i, part) in txs.chunks(slots).enumerate() {
-        let (w, instance) =
-            witness::build(state, part, time, slots).map_err(|source| ProveError::Witness {
-                chunk: i,
-                first: i * slots,
-                end: i * slots + part.len(),
-                source,
-            })?;
-        witnesses.push((i, w, instance));
-    }
+/// One chunk to prove.
+struct Job {
+    index: usize,
+    params: Arc<Params<vesta::Affine>>,
+    keys: Arc<ChunkKeys>,
+    transactions: usize,
+    witness: AnyWitness,
+    instance: Instance,
+}
+
+/// Proves the chunks on a rayon pool as `options` says; returns them in order.
+fn prove_jobs(witnesses: Vec<Job>, options: Options) -> Result<Vec<ChunkArtifact>, ProveError> {
     let threads = options.threads();
     let bar = if options.progress {
         let bar = ProgressBar::new(witnesses.len() as u64);
         bar.set_style(
             ProgressStyle::with_template(
-                "proving {pos}/{len} chunks of {msg} [{elapsed}] {wide_bar}",
+                "proving {pos}/{len} chunks, {msg} [{elapsed}] {wide_bar}",
             )
             .expect("a valid template"),
         );
-        let about = proving_estimate(chunk::k_for(slots), witnesses.len(), threads);
-        bar.set_message(format!("{slots} slots (about {} s)", about.as_secs()));
+        let about: Duration = witnesses
+            .iter()
+            .map(|j| proving_estimate(j.params.k(), 1, threads))
+            .sum();
+        bar.set_message(format!("about {} s", about.as_secs()));
         bar.enable_steady_tick(Duration::from_millis(500));
         bar
     } else {
         ProgressBar::hidden()
     };
-    let prove_one = |(i, w, instance): (usize, _, Instance)| {
-        let proof = proof::prove(params, keys, w, &instance, rand::rng())
+    let prove_one = |job: Job| {
+        let (i, instance) = (job.index, job.instance);
+        let family = job.keys.family();
+        let slots = job.keys.slots();
+        let proof = proof::prove(&job.params, &job.keys, job.witness, &instance, rand::rng())
             .map_err(|source| ProveError::Proof { chunk: i, source })?;
         bar.inc(1);
         Ok::<_, ProveError>(ChunkArtifact {
+            family,
+            slots,
+            transactions: job.transactions,
             root_old: instance.root_old(),
             root_new: instance.root_new(),
             data_hash: instance.data_hash(),
@@ -286,7 +365,7 @@ pub fn prove_batch(
                 loop {
                     let job = jobs.lock().expect("no panics").next();
                     let Some(job) = job else { break };
-                    let i = job.0;
+                    let i = job.index;
                     let result = pool.install(|| prove_one(job));
                     results.lock().expect("no panics").push((i, result));
                 }
@@ -300,14 +379,5 @@ pub fn prove_batch(
         }
     }?;
     bar.finish_and_clear();
-    Ok(BatchArtifact {
-        version: VERSION,
-        number,
-        time,
-        chunk_slots: slots,
-        root_old,
-        root_new: state.root(),
-        transactions: txs.to_vec(),
-        chunks,
-    })
+    Ok(chunks)
 }

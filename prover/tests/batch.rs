@@ -313,9 +313,9 @@ fn corrupt_truncated_or_foreign_files_give_errors_not_panics() {
     let e = read(&text.replacen(&proof, &proof[1..], 1)).unwrap_err();
     assert!(matches!(e, ArtifactError::Json { .. }), "{e}");
     // Another version, no version, not an artifact at all.
-    let e = read(&text.replacen("\"version\": 1", "\"version\": 2", 1)).unwrap_err();
-    assert!(matches!(e, ArtifactError::Version { found: 2, .. }), "{e}");
-    assert!(e.to_string().contains("version 2"), "{e}");
+    let e = read(&text.replacen("\"version\": 2", "\"version\": 3", 1)).unwrap_err();
+    assert!(matches!(e, ArtifactError::Version { found: 3, .. }), "{e}");
+    assert!(e.to_string().contains("version 3"), "{e}");
     let e = read("{\"number\": 1}").unwrap_err();
     assert!(matches!(e, ArtifactError::NoVersion { .. }), "{e}");
     let e = read("[1, 2, 3]").unwrap_err();
@@ -323,7 +323,7 @@ fn corrupt_truncated_or_foreign_files_give_errors_not_panics() {
     // Chunks too large to check, or of no slots: refused before any parameters are made.
     for slots in [0, 1 << 40] {
         let mut huge = chain().batches.clone();
-        huge[0].chunk_slots = slots;
+        huge[0].chunks[0].slots = slots;
         let e = refused(&huge);
         assert!(matches!(e, VerifyError::Slots { batch: 1, .. }), "{e}");
     }
@@ -345,7 +345,7 @@ fn ballot_keys() -> &'static circuits::ballot::BallotKeys {
     })
 }
 
-/// The chunk circuit does not prove ballots yet, so this artifact is assembled by hand: its
+/// This artifact is assembled by hand: its
 /// data hashes and roots are true, its chunk proof is not. The honest one then fails only at
 /// the chunk proofs (every earlier check, the ballot proof included, passed); the one whose
 /// ballot was moved to another proposal fails at its ballot proof.
@@ -376,10 +376,12 @@ fn a_ballot_moved_to_another_proposal_is_refused() {
         version: verifier::VERSION,
         number: 1,
         time: T2,
-        chunk_slots: 1,
         root_old: before.root(),
         root_new: city.state.root(),
         chunks: vec![verifier::ChunkArtifact {
+            family: circuits::chunk::Family::Governance,
+            slots: 1,
+            transactions: 1,
             root_old: before.root(),
             root_new: city.state.root(),
             data_hash: circuits::chunk::data_hash(std::slice::from_ref(&tx), 1),

@@ -5,24 +5,26 @@
 //! in the prover (rayon pools, progress bars, proving keys).
 //!
 //! ```json
-//! { "version": 1, "number": 1, "time": 1767230000, "chunk_slots": 5,
+//! { "version": 2, "number": 1, "time": 1767230000,
 //!   "root_old": "…", "root_new": "…",
-//!   "transactions": [ { "transfer": { … } }, { "ballot": { …, "proof": "…" } } ],
-//!   "chunks": [ { "root_old": "…", "root_new": "…", "data_hash": "…", "proof": "…" } ] }
+//!   "transactions": [ { "type": "transfer", … }, { "type": "ballot", …, "proof": "…" } ],
+//!   "chunks": [ { "family": "transfer", "slots": 6, "transactions": 4,
+//!                 "root_old": "…", "root_new": "…", "data_hash": "…", "proof": "…" } ] }
 //! ```
 //!
-//! Chunk `i` covers `transactions[i·chunk_slots .. (i+1)·chunk_slots]` (the last one may be
-//! short; its remaining slots are padding). Field elements are hex strings, proofs hex bytes.
+//! The chunks cover the transactions in order: each chunk the next `transactions` of them,
+//! all of its `family` (a chunk's remaining slots are padding). Field elements are hex
+//! strings, proofs hex bytes.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use circuits::chunk::Instance;
+use circuits::chunk::{Family, Instance};
 use circuits::{Fp, Transaction};
 use serde::{Deserialize, Serialize};
 
 /// The format version this crate reads and writes.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 
 /// The number of the first batch after genesis; batches count up from it with no gap.
 pub const FIRST_BATCH: u64 = 1;
@@ -37,8 +39,6 @@ pub struct BatchArtifact {
     pub number: u64,
     /// The batch time: the `now` at which every transaction of the batch was applied.
     pub time: u64,
-    /// Slots per chunk (the chunk circuit's size, which fixes its keys).
-    pub chunk_slots: usize,
     /// The state root before the batch.
     pub root_old: Fp,
     /// The state root after the batch.
@@ -53,6 +53,13 @@ pub struct BatchArtifact {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ChunkArtifact {
+    /// The family of kinds whose circuit proves the chunk.
+    pub family: Family,
+    /// The circuit's slots (which, with the family, fix its keys).
+    pub slots: usize,
+    /// How many of the batch's transactions the chunk covers, from where the previous chunk
+    /// ended (1 to `slots`; the remaining slots are padding).
+    pub transactions: usize,
     /// The state root before the chunk.
     pub root_old: Fp,
     /// The state root after the chunk.
@@ -107,14 +114,17 @@ pub enum ArtifactError {
 }
 
 impl BatchArtifact {
-    /// Slices of the transactions, one per chunk, in order.
-    pub fn chunk_transactions(&self) -> impl Iterator<Item = &[Transaction]> {
-        self.transactions.chunks(self.chunk_slots.max(1))
-    }
-
-    /// The number of chunks a batch of these transactions has.
-    pub fn expected_chunks(&self) -> usize {
-        self.transactions.len().div_ceil(self.chunk_slots.max(1))
+    /// The transactions each chunk covers, in order, with the index of the first; `None` if
+    /// the chunks' counts do not add up to the batch's transactions.
+    pub fn chunk_transactions(&self) -> Option<Vec<(usize, &[Transaction])>> {
+        let mut start: usize = 0;
+        let mut parts = Vec::with_capacity(self.chunks.len());
+        for c in &self.chunks {
+            let end = start.checked_add(c.transactions)?;
+            parts.push((start, self.transactions.get(start..end)?));
+            start = end;
+        }
+        (start == self.transactions.len()).then_some(parts)
     }
 
     /// Reads an artifact from JSON text; `origin` names it in errors (a path, "stdin").

@@ -17,11 +17,11 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use circuits::ballot::{self, BallotError, BallotKeys};
-use circuits::chunk::{self, ChunkCircuit};
+use circuits::chunk::{self, Family};
 use circuits::hash::to_hex;
 use circuits::state::Plan;
 use circuits::{Fp, State, Transaction, TxError};
-use halo2_proofs::plonk::{keygen_vk, BatchVerifier, VerifyingKey};
+use halo2_proofs::plonk::{BatchVerifier, VerifyingKey};
 use halo2_proofs::poly::commitment::Params;
 use pasta_curves::vesta;
 use serde::Serialize;
@@ -58,12 +58,14 @@ pub enum VerifyError {
         source: std::io::Error,
     },
     /// halo2 could not make a verifying key.
-    #[error("verifying key for chunks of {slots} slots: {source}")]
+    #[error("verifying key for {family} chunks of {slots} slots: {source}")]
     Keygen {
+        /// The circuit's family.
+        family: Family,
         /// Slots per chunk.
         slots: usize,
         /// What halo2 said.
-        source: halo2_proofs::plonk::Error,
+        source: chunk::proof::ProofError,
     },
     /// The ballot keys could not be made.
     #[error("ballot keys: {0}")]
@@ -96,29 +98,59 @@ pub enum VerifyError {
         /// The artifact's root_old.
         found: String,
     },
-    /// Chunks of zero slots, or more than [`MAX_K`] allows.
-    #[error("batch {batch}: chunk_slots is {slots}, not in 1..={max} (k <= {MAX_K})")]
+    /// A chunk of zero slots, or more than [`MAX_K`] allows.
+    #[error(
+        "batch {batch}, chunk {chunk}: {slots} {family} slots, not in 1..={max} (k <= {MAX_K})"
+    )]
     Slots {
         /// The batch.
         batch: u64,
-        /// The artifact's chunk_slots.
+        /// The chunk.
+        chunk: usize,
+        /// Its family.
+        family: Family,
+        /// Its slots.
         slots: usize,
-        /// The most this verifier accepts.
+        /// The most this verifier accepts for the family.
         max: usize,
     },
-    /// The chunk count does not fit the transactions.
-    #[error("batch {batch}: {found} chunks for {txs} transactions in chunks of {slots} slots (expected {expected})")]
+    /// A chunk covers no transaction, or more than its slots.
+    #[error("batch {batch}, chunk {chunk}: covers {transactions} transactions with {slots} slots")]
+    ChunkCover {
+        /// The batch.
+        batch: u64,
+        /// The chunk.
+        chunk: usize,
+        /// Transactions it claims to cover.
+        transactions: usize,
+        /// Its slots.
+        slots: usize,
+    },
+    /// The chunks do not cover the batch's transactions exactly.
+    #[error("batch {batch}: the chunks cover {covered} transactions, the batch has {txs}")]
     ChunkCount {
         /// The batch.
         batch: u64,
-        /// Transactions.
+        /// Transactions in the batch.
         txs: usize,
-        /// Slots per chunk.
-        slots: usize,
-        /// Chunks expected.
-        expected: usize,
-        /// Chunks in the artifact.
-        found: usize,
+        /// Transactions the chunks cover.
+        covered: usize,
+    },
+    /// A transaction is in a chunk of another family's circuit.
+    #[error(
+        "batch {batch}, chunk {chunk}: transaction {tx} ({kind}) is not of the {family} family"
+    )]
+    ChunkFamily {
+        /// The batch.
+        batch: u64,
+        /// The chunk.
+        chunk: usize,
+        /// The transaction's position in the batch.
+        tx: usize,
+        /// Its kind.
+        kind: &'static str,
+        /// The chunk's family.
+        family: Family,
     },
     /// A ballot's proof does not verify against its public inputs.
     #[error("batch {batch}, transaction {tx} (ballot on proposal {proposal}): the ballot proof does not verify against its public inputs")]
@@ -240,8 +272,6 @@ pub struct BatchSummary {
     pub transactions: usize,
     /// Chunks (all proofs verified).
     pub chunks: usize,
-    /// Slots per chunk.
-    pub chunk_slots: usize,
     /// Ballots (all proofs verified).
     pub ballots: usize,
     /// The root before.
@@ -305,7 +335,7 @@ pub struct Replayed<'a> {
 pub struct Keys {
     data_dir: PathBuf,
     params: BTreeMap<u32, Params<vesta::Affine>>,
-    vks: BTreeMap<usize, VerifyingKey<vesta::Affine>>,
+    vks: BTreeMap<(Family, usize), VerifyingKey<vesta::Affine>>,
     ballot: Option<BallotKeys>,
 }
 
@@ -320,14 +350,14 @@ impl Keys {
         }
     }
 
-    /// Reads (or makes) the parameters and verifying key for chunks of `slots` slots, and
-    /// says how long each took (zero for what was already loaded).
-    pub fn load_chunk(&mut self, slots: usize) -> Result<ColdStart, VerifyError> {
+    /// Reads (or makes) the parameters and verifying key for `family`'s chunks of `slots`
+    /// slots, and says how long each took (zero for what was already loaded).
+    pub fn load_chunk(&mut self, family: Family, slots: usize) -> Result<ColdStart, VerifyError> {
         let mut cold = ColdStart::default();
-        if self.vks.contains_key(&slots) {
+        if self.vks.contains_key(&(family, slots)) {
             return Ok(cold);
         }
-        let k = chunk::k_for(slots);
+        let k = family.k_for(slots);
         let started = Instant::now();
         if !self.params.contains_key(&k) {
             let params = circuits::params::load_or_make(&self.data_dir, k, |k| {
@@ -341,10 +371,31 @@ impl Keys {
         }
         cold.params = started.elapsed();
         let started = Instant::now();
-        let vk = keygen_vk(&self.params[&k], &ChunkCircuit::blank(slots))
-            .map_err(|source| VerifyError::Keygen { slots, source })?;
-        self.vks.insert(slots, vk);
+        let vk =
+            chunk::proof::verifying_key(&self.params[&k], family, slots).map_err(|source| {
+                VerifyError::Keygen {
+                    family,
+                    slots,
+                    source,
+                }
+            })?;
+        self.vks.insert((family, slots), vk);
         cold.verifying_key = started.elapsed();
+        Ok(cold)
+    }
+
+    /// Loads the parameters and verifying keys of every chunk circuit `artifact` uses (of a
+    /// size this verifier accepts; others are refused when the batch is checked), and says
+    /// how long that took in all.
+    pub fn load_for(&mut self, artifact: &BatchArtifact) -> Result<ColdStart, VerifyError> {
+        let mut cold = ColdStart::default();
+        for c in &artifact.chunks {
+            if (1..=c.family.slots_for(MAX_K)).contains(&c.slots) {
+                let one = self.load_chunk(c.family, c.slots)?;
+                cold.params += one.params;
+                cold.verifying_key += one.verifying_key;
+            }
+        }
         Ok(cold)
     }
 
@@ -357,9 +408,16 @@ impl Keys {
         Ok(self.ballot.as_ref().expect("just set"))
     }
 
-    /// The parameters and verifying key for chunks of `slots` slots, once loaded.
-    fn chunk(&self, slots: usize) -> (&Params<vesta::Affine>, &VerifyingKey<vesta::Affine>) {
-        (&self.params[&chunk::k_for(slots)], &self.vks[&slots])
+    /// The parameters and verifying key for `family`'s chunks of `slots` slots, once loaded.
+    fn chunk(
+        &self,
+        family: Family,
+        slots: usize,
+    ) -> (&Params<vesta::Affine>, &VerifyingKey<vesta::Affine>) {
+        (
+            &self.params[&family.k_for(slots)],
+            &self.vks[&(family, slots)],
+        )
     }
 
     /// Checks one batch (see the module's list). `state` is the state before the batch, which
@@ -392,20 +450,49 @@ impl Keys {
                 found: to_hex(&artifact.root_old),
             });
         }
-        // 2. Shape.
-        let slots = artifact.chunk_slots;
-        let max = chunk::slots_for(MAX_K);
-        if slots == 0 || slots > max {
-            return Err(VerifyError::Slots { batch, slots, max });
+        // 2. Shape: every chunk's size is one this verifier makes keys for, it covers 1 to
+        // `slots` transactions, all of its family, and the chunks cover the batch exactly.
+        for (i, c) in artifact.chunks.iter().enumerate() {
+            let max = c.family.slots_for(MAX_K);
+            if c.slots == 0 || c.slots > max {
+                return Err(VerifyError::Slots {
+                    batch,
+                    chunk: i,
+                    family: c.family,
+                    slots: c.slots,
+                    max,
+                });
+            }
+            if c.transactions == 0 || c.transactions > c.slots {
+                return Err(VerifyError::ChunkCover {
+                    batch,
+                    chunk: i,
+                    transactions: c.transactions,
+                    slots: c.slots,
+                });
+            }
         }
-        if artifact.chunks.len() != artifact.expected_chunks() {
+        let Some(parts) = artifact.chunk_transactions() else {
             return Err(VerifyError::ChunkCount {
                 batch,
                 txs: artifact.transactions.len(),
-                slots,
-                expected: artifact.expected_chunks(),
-                found: artifact.chunks.len(),
+                covered: artifact.chunks.iter().map(|c| c.transactions).sum(),
             });
+        };
+        for (i, (c, (first, txs))) in artifact.chunks.iter().zip(&parts).enumerate() {
+            if let Some((j, tx)) = txs
+                .iter()
+                .enumerate()
+                .find(|(_, tx)| Family::of(tx) != c.family)
+            {
+                return Err(VerifyError::ChunkFamily {
+                    batch,
+                    chunk: i,
+                    tx: first + j,
+                    kind: tx.kind_name(),
+                    family: c.family,
+                });
+            }
         }
         // 3. Ballot proofs.
         let ballots: Vec<(usize, &circuits::tx::Ballot)> = artifact
@@ -442,18 +529,13 @@ impl Keys {
         let ballot_proofs = started.elapsed();
         // 4. Data hashes and chaining.
         let mut root = artifact.root_old;
-        for (i, (c, txs)) in artifact
-            .chunks
-            .iter()
-            .zip(artifact.chunk_transactions())
-            .enumerate()
-        {
-            if chunk::data_hash(txs, slots) != c.data_hash {
+        for (i, (c, (first, txs))) in artifact.chunks.iter().zip(&parts).enumerate() {
+            if chunk::data_hash(txs, c.slots) != c.data_hash {
                 return Err(VerifyError::DataHash {
                     batch,
                     chunk: i,
-                    first: i * slots,
-                    end: i * slots + txs.len(),
+                    first: *first,
+                    end: first + txs.len(),
                 });
             }
             if c.root_old != root {
@@ -476,14 +558,9 @@ impl Keys {
         // 5. Native replay.
         let replayed = state.is_some();
         if let Some(state) = state {
-            for (i, (c, txs)) in artifact
-                .chunks
-                .iter()
-                .zip(artifact.chunk_transactions())
-                .enumerate()
-            {
+            for (i, (c, (first, txs))) in artifact.chunks.iter().zip(&parts).enumerate() {
                 for (j, tx) in txs.iter().enumerate() {
-                    let index = i * slots + j;
+                    let index = first + j;
                     let plan =
                         state
                             .plan(tx, artifact.time)
@@ -511,20 +588,31 @@ impl Keys {
                 }
             }
         }
-        // 6. Chunk proofs.
-        if !artifact.chunks.is_empty() {
-            self.load_chunk(slots)?;
+        // 6. Chunk proofs, batched per circuit (family and size).
+        let mut groups: BTreeMap<(Family, usize), Vec<usize>> = BTreeMap::new();
+        for (i, c) in artifact.chunks.iter().enumerate() {
+            groups.entry((c.family, c.slots)).or_default().push(i);
+        }
+        for &(family, slots) in groups.keys() {
+            self.load_chunk(family, slots)?;
         }
         let started = Instant::now();
-        if !artifact.chunks.is_empty() {
-            let (params, vk) = self.chunk(slots);
+        for (&(family, slots), members) in &groups {
+            let (params, vk) = self.chunk(family, slots);
             let mut verifier = BatchVerifier::new();
-            for c in &artifact.chunks {
-                verifier.add_proof(vec![vec![c.instance(artifact.time).to_halo2()]], c.proof.clone());
+            for &i in members {
+                let c = &artifact.chunks[i];
+                verifier.add_proof(
+                    vec![vec![c.instance(artifact.time).to_halo2()]],
+                    c.proof.clone(),
+                );
             }
             if !verifier.finalize(params, vk) {
-                for (i, c) in artifact.chunks.iter().enumerate() {
-                    if chunk::proof::verify(params, vk, &c.instance(artifact.time), &c.proof).is_err() {
+                for &i in members {
+                    let c = &artifact.chunks[i];
+                    if chunk::proof::verify(params, vk, &c.instance(artifact.time), &c.proof)
+                        .is_err()
+                    {
                         return Err(VerifyError::ChunkProof { batch, chunk: i });
                     }
                 }
@@ -537,7 +625,6 @@ impl Keys {
             time: artifact.time,
             transactions: artifact.transactions.len(),
             chunks: artifact.chunks.len(),
-            chunk_slots: slots,
             ballots: ballots.len(),
             root_old: artifact.root_old,
             root_new: artifact.root_new,

@@ -134,13 +134,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             let mut state = genesis_state(&genesis)?;
             let genesis_root = state.root();
             let artifact = BatchArtifact::load(&file).map_err(VerifyError::from)?;
-            let slots = artifact.chunk_slots;
-            let cold = if (1..=circuits::chunk::slots_for(verifier::check::MAX_K)).contains(&slots)
-            {
-                keys.load_chunk(slots)?
-            } else {
-                verifier::ColdStart::default()
-            };
+            let cold = keys.load_for(&artifact)?;
             let summary = match prev_root {
                 None => keys.verify_batch(
                     &artifact,
@@ -336,12 +330,11 @@ fn chain(
 
 fn print_batch(b: &verifier::BatchSummary) {
     println!(
-        "batch {}: {} transactions ({} ballots) in {} chunks of {} slots, root {} → {}; chunk proofs {:.1} ms, ballot proofs {:.1} ms",
+        "batch {}: {} transactions ({} ballots) in {} chunks, root {} → {}; chunk proofs {:.1} ms, ballot proofs {:.1} ms",
         b.number,
         b.transactions,
         b.ballots,
         b.chunks,
-        b.chunk_slots,
         &to_hex(&b.root_old)[..12],
         &to_hex(&b.root_new)[..12],
         b.chunk_proofs.as_secs_f64() * 1e3,

@@ -1,13 +1,9 @@
 //! MockProver tests of the ballot circuit: the honest witness, then one tampered value per
 //! rule, each failing the named constraint.
 
-use std::any::Any;
-use std::cell::RefCell;
-
 use halo2_proofs::{
-    circuit::SimpleFloorPlanner,
     dev::{metadata, CircuitCost, FailureLocation, MockProver, VerifyFailure},
-    plonk::{Any as AnyColumn, Assigned, Assignment, FloorPlanner},
+    plonk::Any as AnyColumn,
 };
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
@@ -176,162 +172,6 @@ fn a_vote_slot_beyond_the_tally_bits_fails_the_range_gate() {
     }
 }
 
-// A witness override for MockProver: the n-th advice cell assigned under an annotation gets
-// another value. It wraps the constraint system the floor planner writes into, so the
-// circuit under test is the real one, with its real chips.
-/// The annotation of a cell to override, which of the cells so named (counting from 0),
-/// and its new value (of the circuit's field).
-type Override = (&'static str, usize, Box<dyn Any>);
-
-thread_local! {
-    static OVERRIDES: RefCell<Vec<Override>> = const { RefCell::new(Vec::new()) };
-}
-
-struct OverridePlanner;
-
-struct OverrideCs<'a, CS> {
-    inner: &'a mut CS,
-    /// Cells assigned so far under each overridden annotation.
-    seen: std::collections::HashMap<String, usize>,
-}
-
-impl FloorPlanner for OverridePlanner {
-    fn synthesize<F: ff::Field, CS: Assignment<F>, C: Circuit<F>>(
-        cs: &mut CS,
-        circuit: &C,
-        config: C::Config,
-        constants: Vec<Column<halo2_proofs::plonk::Fixed>>,
-    ) -> Result<(), plonk::Error> {
-        let mut wrapped = OverrideCs {
-            inner: cs,
-            seen: Default::default(),
-        };
-        SimpleFloorPlanner::synthesize(&mut wrapped, circuit, config, constants)
-    }
-}
-
-impl<F: ff::Field, CS: Assignment<F>> Assignment<F> for OverrideCs<'_, CS> {
-    fn enter_region<NR: Into<String>, N: FnOnce() -> NR>(&mut self, name_fn: N) {
-        self.inner.enter_region(name_fn)
-    }
-    fn exit_region(&mut self) {
-        self.inner.exit_region()
-    }
-    fn enable_selector<A: FnOnce() -> AR, AR: Into<String>>(
-        &mut self,
-        annotation: A,
-        selector: &halo2_proofs::plonk::Selector,
-        row: usize,
-    ) -> Result<(), plonk::Error> {
-        self.inner.enable_selector(annotation, selector, row)
-    }
-    fn query_instance(
-        &self,
-        column: Column<InstanceColumn>,
-        row: usize,
-    ) -> Result<Value<F>, plonk::Error> {
-        self.inner.query_instance(column, row)
-    }
-    fn assign_advice<V, VR, A, AR>(
-        &mut self,
-        annotation: A,
-        column: Column<Advice>,
-        row: usize,
-        to: V,
-    ) -> Result<(), plonk::Error>
-    where
-        V: FnOnce() -> Value<VR>,
-        VR: Into<Assigned<F>>,
-        A: FnOnce() -> AR,
-        AR: Into<String>,
-    {
-        let name: String = annotation().into();
-        let replacement = OVERRIDES.with(|o| {
-            let overrides = o.borrow();
-            if !overrides.iter().any(|(target, _, _)| *target == name) {
-                return None;
-            }
-            let seen = self.seen.entry(name.clone()).or_default();
-            let occurrence = *seen;
-            *seen += 1;
-            overrides
-                .iter()
-                .find(|(target, n, _)| *target == name && *n == occurrence)
-                .map(|(_, _, value)| *value.downcast_ref::<F>().expect("a value of the field"))
-        });
-        match replacement {
-            Some(value) => self.inner.assign_advice(
-                || name,
-                column,
-                row,
-                || Value::known(Assigned::from(value)),
-            ),
-            None => self.inner.assign_advice(|| name, column, row, to),
-        }
-    }
-    fn assign_fixed<V, VR, A, AR>(
-        &mut self,
-        annotation: A,
-        column: Column<halo2_proofs::plonk::Fixed>,
-        row: usize,
-        to: V,
-    ) -> Result<(), plonk::Error>
-    where
-        V: FnOnce() -> Value<VR>,
-        VR: Into<Assigned<F>>,
-        A: FnOnce() -> AR,
-        AR: Into<String>,
-    {
-        self.inner.assign_fixed(annotation, column, row, to)
-    }
-    fn copy(
-        &mut self,
-        left_column: Column<AnyColumn>,
-        left_row: usize,
-        right_column: Column<AnyColumn>,
-        right_row: usize,
-    ) -> Result<(), plonk::Error> {
-        self.inner
-            .copy(left_column, left_row, right_column, right_row)
-    }
-    fn fill_from_row(
-        &mut self,
-        column: Column<halo2_proofs::plonk::Fixed>,
-        row: usize,
-        to: Value<Assigned<F>>,
-    ) -> Result<(), plonk::Error> {
-        self.inner.fill_from_row(column, row, to)
-    }
-    fn push_namespace<NR: Into<String>, N: FnOnce() -> NR>(&mut self, name_fn: N) {
-        self.inner.push_namespace(name_fn)
-    }
-    fn pop_namespace(&mut self, gadget_name: Option<String>) {
-        self.inner.pop_namespace(gadget_name)
-    }
-}
-
-/// The ballot circuit laid out through [`OverridePlanner`].
-struct Overridden(BallotCircuit);
-
-impl Circuit<Fp> for Overridden {
-    type Config = BallotConfig;
-    type FloorPlanner = OverridePlanner;
-
-    fn without_witnesses(&self) -> Self {
-        Overridden(self.0.without_witnesses())
-    }
-    fn configure(meta: &mut ConstraintSystem<Fp>) -> BallotConfig {
-        BallotCircuit::configure(meta)
-    }
-    fn synthesize(
-        &self,
-        config: BallotConfig,
-        layouter: impl Layouter<Fp>,
-    ) -> Result<(), plonk::Error> {
-        self.0.synthesize(config, layouter)
-    }
-}
-
 /// MockProver on `circuit` with each `(annotation, occurrence, value)`: the
 /// `occurrence`-th advice cell named `annotation` holds `value`.
 fn mock_with_overrides(
@@ -339,17 +179,7 @@ fn mock_with_overrides(
     instance: &Instance,
     overrides: &[(&'static str, usize, Fp)],
 ) -> Result<(), Vec<VerifyFailure>> {
-    OVERRIDES.with(|o| {
-        *o.borrow_mut() = overrides
-            .iter()
-            .map(|(name, n, value)| (*name, *n, Box::new(*value) as Box<dyn Any>))
-            .collect()
-    });
-    let result = MockProver::run(K, &Overridden(circuit), vec![instance.to_halo2().to_vec()])
-        .expect("synthesis")
-        .verify();
-    OVERRIDES.with(|o| o.borrow_mut().clear());
-    result
+    crate::testing::mock_with_overrides(K, circuit, vec![instance.to_halo2().to_vec()], overrides)
 }
 
 fn mock_with_override(

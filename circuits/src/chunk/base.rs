@@ -12,8 +12,8 @@ use halo2_gadgets::utilities::lookup_range_check::LookupRangeCheck;
 use halo2_proofs::{
     circuit::{AssignedCell, Layouter, Value},
     plonk::{
-        Advice, Column, ConstraintSystem, Constraints, Error, Fixed,
-        Instance as InstanceColumn, Selector,
+        Advice, Column, ConstraintSystem, Constraints, Error, Fixed, Instance as InstanceColumn,
+        Selector,
     },
     poly::Rotation,
 };

@@ -7,7 +7,7 @@ use halo2_proofs::poly::commitment::Params;
 use halo2_proofs::transcript::{Blake2bRead, Blake2bWrite, Challenge255};
 use pasta_curves::vesta;
 
-use super::witness::ChunkWitness;
+use super::family::{AnyWitness, Family};
 use super::{ChunkCircuit, Instance};
 
 /// Why a chunk proof cannot be made or does not verify.
@@ -19,6 +19,14 @@ pub enum ProofError {
     /// The proof does not verify against the public inputs.
     #[error("the chunk proof does not verify against its public inputs")]
     Invalid,
+    /// The witness is of another family than the keys.
+    #[error("the keys are for {keys} chunks, the witness is a {witness} chunk")]
+    FamilyMismatch {
+        /// The keys' family.
+        keys: Family,
+        /// The witness's family.
+        witness: Family,
+    },
     /// The witness has another number of slots than the keys.
     #[error("the keys are for chunks of {keys} slots, the witness has {witness}")]
     SlotMismatch {
@@ -29,20 +37,60 @@ pub enum ProofError {
     },
 }
 
-/// Proving and verifying keys of the chunk circuit for one chunk size.
+/// Proving and verifying keys of one family's chunk circuit for one chunk size.
 #[derive(Debug)]
 pub struct ChunkKeys {
+    family: Family,
     slots: usize,
     pk: ProvingKey<vesta::Affine>,
 }
 
+/// Runs `$body` with `$blank` bound to the blank circuit of `$family` with `$slots` slots.
+macro_rules! with_blank {
+    ($family:expr, $slots:expr, |$blank:ident| $body:expr) => {
+        match $family {
+            Family::Transfer => {
+                let $blank = ChunkCircuit::blank($slots);
+                $body
+            }
+            other => panic!("the {other} chunk circuit is not part of this build"),
+        }
+    };
+}
+
+/// The verifying key of `family`'s circuit for chunks of `slots` slots.
+pub fn verifying_key(
+    params: &Params<vesta::Affine>,
+    family: Family,
+    slots: usize,
+) -> Result<VerifyingKey<vesta::Affine>, ProofError> {
+    Ok(with_blank!(family, slots, |blank| keygen_vk(
+        params, &blank
+    )?))
+}
+
 impl ChunkKeys {
-    /// Makes the keys for chunks of `slots` slots.
+    /// Makes the keys for transfer chunks of `slots` slots.
     pub fn setup(params: &Params<vesta::Affine>, slots: usize) -> Result<Self, ProofError> {
-        let blank = ChunkCircuit::blank(slots);
-        let vk = keygen_vk(params, &blank)?;
-        let pk = keygen_pk(params, vk, &blank)?;
-        Ok(ChunkKeys { slots, pk })
+        Self::for_family(params, Family::Transfer, slots)
+    }
+
+    /// Makes the keys for `family`'s chunks of `slots` slots.
+    pub fn for_family(
+        params: &Params<vesta::Affine>,
+        family: Family,
+        slots: usize,
+    ) -> Result<Self, ProofError> {
+        let pk = with_blank!(family, slots, |blank| {
+            let vk = keygen_vk(params, &blank)?;
+            keygen_pk(params, vk, &blank)?
+        });
+        Ok(ChunkKeys { family, slots, pk })
+    }
+
+    /// The family whose circuit the keys are for.
+    pub fn family(&self) -> Family {
+        self.family
     }
 
     /// Slots per chunk.
@@ -60,26 +108,35 @@ impl ChunkKeys {
 pub fn prove(
     params: &Params<vesta::Affine>,
     keys: &ChunkKeys,
-    witness: ChunkWitness,
+    witness: impl Into<AnyWitness>,
     instance: &Instance,
     rng: impl rand_core::Rng,
 ) -> Result<Vec<u8>, ProofError> {
-    if witness.slots.len() != keys.slots {
+    let witness = witness.into();
+    if witness.family() != keys.family {
+        return Err(ProofError::FamilyMismatch {
+            keys: keys.family,
+            witness: witness.family(),
+        });
+    }
+    if witness.slots() != keys.slots {
         return Err(ProofError::SlotMismatch {
             keys: keys.slots,
-            witness: witness.slots.len(),
+            witness: witness.slots(),
         });
     }
     let column = instance.to_halo2();
     let mut transcript = Blake2bWrite::<_, vesta::Affine, Challenge255<_>>::init(vec![]);
-    plonk::create_proof(
-        params,
-        &keys.pk,
-        &[ChunkCircuit::new(witness)],
-        &[&[&column]],
-        rng,
-        &mut transcript,
-    )?;
+    match witness {
+        AnyWitness::Transfer(w) => plonk::create_proof(
+            params,
+            &keys.pk,
+            &[ChunkCircuit::new(w)],
+            &[&[&column]],
+            rng,
+            &mut transcript,
+        )?,
+    }
     Ok(transcript.finalize())
 }
 
