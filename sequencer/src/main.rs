@@ -1,9 +1,11 @@
-//! The city operator's sequencer. For now it runs the demo city natively (the rules library
-//! end to end, without proofs or the HTTP service, which later issues add) and writes the
-//! demo genesis file.
+//! The city operator's sequencer: `serve` runs the service (HTTP API, durable log in sled,
+//! batch sealing, background proving); `demo` runs the demo city natively through the rules
+//! library; `genesis` writes the demo genesis file.
 
 use std::collections::BTreeMap;
-use std::time::Instant;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use circuits::demo::{run_scenario, ScenarioSize};
@@ -20,6 +22,43 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Runs the sequencer service: accepts signed transactions over HTTP (JSON API under
+    /// /v1), makes each durable before answering, seals batches by size or age and proves
+    /// them in the background. Restarting on the same --data resumes exactly where it
+    /// stopped (even after kill -9). Logs go to standard error (RUST_LOG=debug for more).
+    Serve {
+        /// Data directory: the sled database and the prover's parameter cache.
+        #[arg(long)]
+        data: PathBuf,
+        /// The genesis file (a data directory refuses any other than its first).
+        #[arg(long)]
+        genesis: PathBuf,
+        /// Address to listen on (port 0: any free port, printed at start).
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        /// The market operator's key file (as `client keygen` writes), to sign the
+        /// matcher's fills. Without it, orders rest unmatched.
+        #[arg(long)]
+        market_key: Option<PathBuf>,
+        /// Seal a batch when it holds this many transactions.
+        #[arg(long, default_value_t = 64)]
+        batch_size: u64,
+        /// Seal a batch when its first transaction is this many milliseconds old.
+        #[arg(long, default_value_t = 2000)]
+        batch_ms: u64,
+        /// Slots per transfer chunk of the proofs (1: k = 12, 5: k = 14, 11: k = 15).
+        #[arg(long, default_value_t = 1)]
+        slots: usize,
+        /// Threads for proving (0: one per core; default: one less than the cores).
+        #[arg(long)]
+        prove_threads: Option<usize>,
+        /// Do not prove sealed batches in this process (restart without it to prove them).
+        #[arg(long)]
+        no_prove: bool,
+        /// Transactions that may wait for the writer; beyond, submissions get 503.
+        #[arg(long, default_value_t = 1024)]
+        queue: usize,
+    },
     /// Runs the demo city: genesis, meters, trades, a week of rides, fleet records and a
     /// vote with delegation, applied by the rules; prints the state root, the trades, transit
     /// revenue and the tally.
@@ -44,6 +83,41 @@ enum Command {
 
 fn main() -> Result<()> {
     match Cli::parse().command {
+        Command::Serve {
+            data,
+            genesis,
+            listen,
+            market_key,
+            batch_size,
+            batch_ms,
+            slots,
+            prove_threads,
+            no_prove,
+            queue,
+        } => {
+            tracing_subscriber::fmt()
+                .with_env_filter(
+                    tracing_subscriber::EnvFilter::try_from_default_env()
+                        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+                )
+                .with_writer(std::io::stderr)
+                .init();
+            let genesis = circuits::Genesis::load(&genesis)?;
+            let mut config = sequencer::Config::new(data, genesis, listen);
+            config.market_key = market_key
+                .map(|path| sequencer::keyfile::read(&path))
+                .transpose()
+                .map_err(anyhow::Error::msg)?;
+            config.batch_size = batch_size;
+            config.batch_age = Duration::from_millis(batch_ms);
+            config.slots = slots;
+            config.prove = !no_prove;
+            if let Some(threads) = prove_threads {
+                config.prove_threads = threads;
+            }
+            config.queue_capacity = queue.max(1);
+            serve(config)
+        }
         Command::Demo {
             residents,
             days,
@@ -53,6 +127,37 @@ fn main() -> Result<()> {
             println!("{}", circuits::genesis::demo(residents).to_json());
             Ok(())
         }
+    }
+}
+
+fn serve(config: sequencer::Config) -> Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let handle = sequencer::start(config).await?;
+        // One line on standard output, for scripts that start it on port 0.
+        println!("listening on http://{}", handle.addr());
+        shutdown_signal().await;
+        tracing::info!("shutting down");
+        handle.shutdown().await;
+        Ok(())
+    })
+}
+
+/// Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate => {}
     }
 }
 

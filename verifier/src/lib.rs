@@ -10,6 +10,7 @@
 
 pub mod artifact;
 pub mod check;
+pub mod source;
 
 pub use artifact::{ArtifactError, BatchArtifact, ChunkArtifact, FIRST_BATCH, VERSION};
 pub use check::{BatchSummary, ChainReport, ColdStart, Keys, VerifyError};

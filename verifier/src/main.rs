@@ -8,7 +8,8 @@ use circuits::state::{TreeId, Write};
 use circuits::{Fp, Genesis, State};
 use clap::{Parser, Subcommand};
 use serde_json::json;
-use verifier::check::{read_dir, Replayed};
+use verifier::check::Replayed;
+use verifier::source::{Source, SourceError};
 use verifier::{BatchArtifact, Keys, VerifyError};
 
 /// The city rollup's verifier, for auditors.
@@ -18,9 +19,13 @@ use verifier::{BatchArtifact, Keys, VerifyError};
 /// roots against a native replay of the rules from genesis, chunks and batches chaining, and
 /// batch numbers consecutive. Tallies and accounts are recomputed from verified data only.
 ///
+/// Batches come from a directory of artifacts or from a sequencer's API: give its URL
+/// (`verifier chain http://127.0.0.1:8080 --genesis g.json`); over HTTP, every proven batch
+/// from the first on is checked, and later ones, not proven yet, are listed.
+///
 /// Exit status: 0 everything holds; 1 something does not (the message names the batch,
 /// chunk or transaction); 2 bad usage; 3 the check could not run (unreadable genesis,
-/// parameter cache, directory).
+/// parameter cache, directory, an unreachable service).
 #[derive(Parser)]
 #[command(version)]
 struct Cli {
@@ -49,18 +54,19 @@ enum Command {
         #[arg(long)]
         prev_root: Option<String>,
     },
-    /// Checks every batch artifact (*.json) in a directory, in order from genesis.
+    /// Checks every batch artifact (*.json) in a directory, or every proven batch a
+    /// sequencer publishes, in order from genesis.
     Chain {
-        /// The directory of artifacts.
-        dir: PathBuf,
+        /// The directory of artifacts, or the sequencer's URL (http://host:port).
+        dir: String,
         /// The genesis file.
         #[arg(long)]
         genesis: PathBuf,
     },
     /// Checks the chain, then prints a proposal's result (followers resolved).
     Tally {
-        /// The directory of artifacts.
-        dir: PathBuf,
+        /// The directory of artifacts, or the sequencer's URL (http://host:port).
+        dir: String,
         /// The genesis file.
         #[arg(long)]
         genesis: PathBuf,
@@ -71,8 +77,8 @@ enum Command {
     /// Checks the chain, then prints an account's state, its history and the Merkle
     /// inclusion of its leaf in the verified final root.
     Account {
-        /// The directory of artifacts.
-        dir: PathBuf,
+        /// The directory of artifacts, or the sequencer's URL (http://host:port).
+        dir: String,
         /// The genesis file.
         #[arg(long)]
         genesis: PathBuf,
@@ -91,6 +97,12 @@ struct Failure(u8, String);
 
 impl From<VerifyError> for Failure {
     fn from(e: VerifyError) -> Self {
+        Failure(if e.is_data_fault() { 1 } else { 3 }, e.to_string())
+    }
+}
+
+impl From<SourceError> for Failure {
+    fn from(e: SourceError) -> Self {
         Failure(if e.is_data_fault() { 1 } else { 3 }, e.to_string())
     }
 }
@@ -319,13 +331,16 @@ fn run(cli: Cli) -> Result<(), Failure> {
 
 fn chain(
     keys: &mut Keys,
-    dir: &Path,
+    source: &str,
     genesis: &Path,
     observe: &mut dyn FnMut(Replayed<'_>),
 ) -> Result<verifier::ChainReport, Failure> {
     let state = genesis_state(genesis)?;
-    let artifacts = read_dir(dir)?;
-    Ok(keys.verify_chain(state, artifacts, observe)?)
+    let fetched = Source::parse(source).fetch()?;
+    if let (Some(first), Some(last)) = (fetched.unproven.first(), fetched.unproven.last()) {
+        eprintln!("note: batches {first}..={last} are not proven yet and are not checked");
+    }
+    Ok(keys.verify_chain(state, fetched.artifacts, observe)?)
 }
 
 fn print_batch(b: &verifier::BatchSummary) {

@@ -1,0 +1,604 @@
+//! The HTTP API (JSON, under `/v1`).
+//!
+//! | route | answer |
+//! | --- | --- |
+//! | `POST /v1/transactions` | 202 [`Receipt`]: hash, log position, batch, event (and an order's fills), once durable |
+//! | `GET /v1/transactions/{hash}` | `pending` (in the open batch), `sealed`, `proven`, or `rejected` with the reason |
+//! | `GET /v1/batches?from=N&limit=M` | batches with number, time, transaction count, status, roots |
+//! | `GET /v1/batches/{n}` | the batch artifact ([`verifier::BatchArtifact`] JSON) once proven; 404 `not_proven` before |
+//! | `GET /v1/batches/{n}/status` | one batch's entry of the list |
+//! | `GET /v1/state` | root, header, counters, latest batches |
+//! | `GET /v1/accounts/{id}`, `/v1/meters/{id}`, `/v1/orders/{id}` | the record and its inclusion proof against the current root |
+//! | `GET /v1/orderbook` | bids and asks by price level |
+//! | `GET /v1/proposals/{id}`, `/v1/proposals/{id}/tally` | the proposal, its resolved tally |
+//! | `GET /v1/voters?commitment=HEX` | the position of a registered commitment |
+//! | `GET /v1/voters/{position}/path?proposal=N` | the Merkle path to prove a ballot with (in the proposal's voter snapshot) |
+//! | `GET /v1/genesis` | the genesis file |
+//! | `GET /health`, `GET /metrics` | liveness, Prometheus text |
+//!
+//! Errors are JSON `{"code", "message"}` ([`crate::error::ApiError`]).
+
+use std::str::FromStr;
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::TrySendError;
+use std::time::Instant;
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::{header, HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use circuits::hash::to_hex;
+use circuits::state::TreeId;
+use circuits::{Fp, Transaction};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::core::{key_of, Core, Key};
+use crate::error::ApiError;
+use crate::server::AppState;
+use crate::writer::{wall_clock, Receipt, Request};
+
+/// The API's routes over `state`, with request bodies limited to `body_limit` bytes.
+pub fn router(state: AppState, body_limit: usize) -> Router {
+    Router::new()
+        .route("/v1/transactions", post(submit))
+        .route("/v1/transactions/{hash}", get(transaction_status))
+        .route("/v1/batches", get(batches))
+        .route("/v1/batches/{number}", get(batch_artifact))
+        .route("/v1/batches/{number}/status", get(batch_status))
+        .route("/v1/state", get(state_summary))
+        .route("/v1/accounts/{id}", get(account))
+        .route("/v1/meters/{id}", get(meter))
+        .route("/v1/orders/{id}", get(order))
+        .route("/v1/orderbook", get(orderbook))
+        .route("/v1/proposals/{id}", get(proposal))
+        .route("/v1/proposals/{id}/tally", get(tally))
+        .route("/v1/voters", get(voter_lookup))
+        .route("/v1/voters/{position}/path", get(voter_path))
+        .route("/v1/genesis", get(genesis))
+        .route("/health", get(health))
+        .route("/metrics", get(metrics))
+        .fallback(no_route)
+        .method_not_allowed_fallback(wrong_method)
+        .layer(DefaultBodyLimit::max(body_limit))
+        .with_state((state, body_limit))
+}
+
+type St = State<(AppState, usize)>;
+
+async fn no_route(method: Method, uri: Uri) -> ApiError {
+    ApiError::NotFound(format!("no route {method} {}", uri.path()))
+}
+
+async fn wrong_method(method: Method, uri: Uri) -> Response {
+    let body = crate::error::ErrorBody {
+        code: "method_not_allowed".into(),
+        message: format!("{method} is not allowed on {}", uri.path()),
+    };
+    (StatusCode::METHOD_NOT_ALLOWED, Json(body)).into_response()
+}
+
+fn parse<T: FromStr>(text: &str, what: &str) -> Result<T, ApiError> {
+    text.parse()
+        .map_err(|_| ApiError::BadRequest(format!("{what} `{text}` is not a number")))
+}
+
+fn parse_field(text: &str, what: &str) -> Result<Fp, ApiError> {
+    serde_json::from_value(serde_json::Value::String(text.to_string())).map_err(|e| {
+        ApiError::BadRequest(format!(
+            "{what} `{text}` is not a field element (64 hex digits): {e}"
+        ))
+    })
+}
+
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"))
+}
+
+/// `POST /v1/transactions`.
+async fn submit(
+    State((app, limit)): St,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let started = Instant::now();
+    let (kind, result) = submit_inner(&app, limit, &headers, body).await;
+    let metrics = &app.shared.metrics;
+    metrics.ingest_latency(started.elapsed().as_secs_f64());
+    match result {
+        Ok(receipt) => (StatusCode::ACCEPTED, Json(receipt)).into_response(),
+        Err(e) => {
+            // The writer counts the refusals it makes; count the others here.
+            if !matches!(
+                e,
+                ApiError::Rejected(_) | ApiError::Duplicate { .. } | ApiError::Storage(_)
+            ) {
+                metrics.rejected(kind, &e.code());
+            }
+            e.into_response()
+        }
+    }
+}
+
+async fn submit_inner(
+    app: &AppState,
+    limit: usize,
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> (&'static str, Result<Receipt, ApiError>) {
+    let unparsed = "unparsed";
+    if app.shared.is_shutting_down() {
+        return (unparsed, Err(ApiError::ShuttingDown));
+    }
+    if !is_json(headers) {
+        return (unparsed, Err(ApiError::UnsupportedMediaType));
+    }
+    let body = match body {
+        Ok(body) => body,
+        Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            return (unparsed, Err(ApiError::PayloadTooLarge { limit }))
+        }
+        Err(e) => return (unparsed, Err(ApiError::BadRequest(e.body_text()))),
+    };
+    let tx: Transaction = match serde_json::from_slice(&body) {
+        Ok(tx) => tx,
+        Err(e) => return (unparsed, Err(ApiError::from_json(&e))),
+    };
+    let kind = tx.kind_name();
+    if let Transaction::Ballot(ballot) = &tx {
+        if let Err(e) = check_ballot_proof(app, ballot.clone()).await {
+            if let ApiError::BadBallotProof(_) = &e {
+                app.shared
+                    .rejections
+                    .lock()
+                    .expect("no panics")
+                    .insert(key_of(&tx.id()), e.body());
+            }
+            return (kind, Err(e));
+        }
+    }
+    let (reply, answer) = tokio::sync::oneshot::channel();
+    let depth = &app.shared.metrics.queue_depth;
+    depth.fetch_add(1, Ordering::Relaxed);
+    match app.queue.try_send(Request { tx, reply }) {
+        Ok(()) => {}
+        Err(TrySendError::Full(_)) => {
+            depth.fetch_sub(1, Ordering::Relaxed);
+            return (
+                kind,
+                Err(ApiError::Overloaded {
+                    depth: app.queue_capacity,
+                }),
+            );
+        }
+        Err(TrySendError::Disconnected(_)) => {
+            depth.fetch_sub(1, Ordering::Relaxed);
+            return (kind, Err(ApiError::ShuttingDown));
+        }
+    }
+    match answer.await {
+        Ok(result) => (kind, result),
+        Err(_) => (kind, Err(ApiError::ShuttingDown)),
+    }
+}
+
+/// Verifies a ballot's proof against its own public inputs, off the async threads. The
+/// rules (window, voter-root snapshot, option, delegate, nullifier) are checked by the writer
+/// against the state it holds, so together this is `ballot::check`; the proof goes first
+/// here so that the 7 ms it takes never holds up the single writer.
+async fn check_ballot_proof(app: &AppState, ballot: circuits::tx::Ballot) -> Result<(), ApiError> {
+    let shared = app.shared.clone();
+    tokio::task::spawn_blocking(move || {
+        let keys = shared.ballot_keys().map_err(ApiError::Internal)?;
+        circuits::ballot::verify(
+            keys.params(),
+            keys.verifying_key(),
+            &circuits::ballot::instance_of(&ballot),
+            &ballot.proof,
+        )
+        .map_err(|e| ApiError::BadBallotProof(e.to_string()))
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.to_string()))?
+}
+
+/// One batch as the API lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BatchView {
+    /// Its number.
+    pub number: u64,
+    /// Its time.
+    pub time: u64,
+    /// Its transactions.
+    pub transactions: u64,
+    /// Its first log position.
+    pub first: u64,
+    /// `open`, `sealed` (waiting for its proof), `proving`, `failed` (retried), `proven`.
+    pub status: String,
+    /// The root before it.
+    pub root_old: Fp,
+    /// The root after it (absent while open).
+    pub root_new: Option<Fp>,
+    /// Failed proving attempts.
+    #[serde(default)]
+    pub proving_failures: u32,
+    /// Why the last attempt failed.
+    #[serde(default)]
+    pub proving_error: Option<String>,
+}
+
+fn batch_view(app: &AppState, core: &Core, number: u64) -> Option<BatchView> {
+    if let Some(open) = core
+        .open
+        .as_ref()
+        .filter(|o| o.number == number && o.count > 0)
+    {
+        return Some(BatchView {
+            number,
+            time: open.time,
+            transactions: open.count,
+            first: open.first,
+            status: "open".into(),
+            root_old: open.root_old,
+            root_new: None,
+            proving_failures: 0,
+            proving_error: None,
+        });
+    }
+    let record = core.sealed.get(number.checked_sub(1)? as usize)?;
+    let book = app.shared.proofs.lock().expect("no panics");
+    let attempts = book.attempts.get(&number).cloned().unwrap_or_default();
+    let status = if number <= book.proven_through {
+        "proven"
+    } else if attempts.proving_since.is_some() {
+        "proving"
+    } else if attempts.failures > 0 {
+        "failed"
+    } else {
+        "sealed"
+    };
+    Some(BatchView {
+        number,
+        time: record.time,
+        transactions: record.transactions(),
+        first: record.first,
+        status: status.into(),
+        root_old: record.root_old,
+        root_new: Some(record.root_new),
+        proving_failures: attempts.failures,
+        proving_error: attempts.last_error,
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Page {
+    from: Option<u64>,
+    limit: Option<u64>,
+}
+
+/// `GET /v1/batches`.
+async fn batches(
+    State((app, _)): St,
+    query: Result<Query<Page>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let Query(page) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let core = app.shared.core.read().expect("no panics");
+    let last = core
+        .open
+        .as_ref()
+        .filter(|o| o.count > 0)
+        .map_or(core.sealed.len() as u64, |o| o.number);
+    let from = page.from.unwrap_or(1).max(1);
+    let limit = page.limit.unwrap_or(100).clamp(1, 1000);
+    let list: Vec<BatchView> = (from..=last)
+        .take(limit as usize)
+        .filter_map(|n| batch_view(&app, &core, n))
+        .collect();
+    Ok(Json(json!({ "batches": list, "latest": last })))
+}
+
+/// `GET /v1/batches/{n}/status`.
+async fn batch_status(
+    State((app, _)): St,
+    Path(number): Path<String>,
+) -> Result<Json<BatchView>, ApiError> {
+    let number: u64 = parse(&number, "batch number")?;
+    let core = app.shared.core.read().expect("no panics");
+    batch_view(&app, &core, number)
+        .map(Json)
+        .ok_or_else(|| ApiError::NotFound(format!("batch {number} does not exist")))
+}
+
+/// `GET /v1/batches/{n}`: the artifact, exactly as stored.
+async fn batch_artifact(
+    State((app, _)): St,
+    Path(number): Path<String>,
+) -> Result<Response, ApiError> {
+    let number: u64 = parse(&number, "batch number")?;
+    let stored = app
+        .shared
+        .store
+        .artifact(number)
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    if let Some(json) = stored {
+        return Ok(([(header::CONTENT_TYPE, "application/json")], json).into_response());
+    }
+    let core = app.shared.core.read().expect("no panics");
+    match batch_view(&app, &core, number) {
+        Some(view) => Err(ApiError::NotProven(format!(
+            "batch {number} is {}{}",
+            view.status,
+            view.proving_error
+                .map(|e| format!(" ({} failed attempts; last: {e})", view.proving_failures))
+                .unwrap_or_default()
+        ))),
+        None => Err(ApiError::NotFound(format!("batch {number} does not exist"))),
+    }
+}
+
+/// `GET /v1/transactions/{hash}`.
+async fn transaction_status(
+    State((app, _)): St,
+    Path(hash): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let id = parse_field(&hash, "transaction hash")?;
+    let key: Key = key_of(&id);
+    let core = app.shared.core.read().expect("no panics");
+    if let Some(&position) = core.index.get(&key) {
+        let (batch, open) = core
+            .batch_of(position)
+            .ok_or_else(|| ApiError::Internal(format!("position {position} in no batch")))?;
+        let status = if open {
+            "pending".to_string()
+        } else {
+            batch_view(&app, &core, batch).map_or("sealed".into(), |v| match v.status.as_str() {
+                "proven" => "proven".into(),
+                _ => "sealed".into(),
+            })
+        };
+        return Ok(Json(json!({
+            "hash": to_hex(&id),
+            "status": status,
+            "position": position,
+            "batch": batch,
+        })));
+    }
+    drop(core);
+    let rejections = app.shared.rejections.lock().expect("no panics");
+    match rejections.get(&key) {
+        Some(reason) => Ok(Json(json!({
+            "hash": to_hex(&id),
+            "status": "rejected",
+            "code": reason.code,
+            "message": reason.message,
+        }))),
+        None => Err(ApiError::NotFound(format!(
+            "transaction {} is unknown (never accepted, or refused long ago)",
+            to_hex(&id)
+        ))),
+    }
+}
+
+/// `GET /v1/state`.
+async fn state_summary(State((app, _)): St) -> Json<serde_json::Value> {
+    let core = app.shared.core.read().expect("no panics");
+    let proven = app.shared.proofs.lock().expect("no panics").proven_through;
+    let open = core
+        .open
+        .as_ref()
+        .filter(|o| o.count > 0)
+        .map(|o| json!({ "number": o.number, "time": o.time, "transactions": o.count }));
+    let header = core.state.header();
+    Json(json!({
+        "root": header.root(),
+        "header": header,
+        "counters": core.state.counters(),
+        "genesis_root": app.shared.genesis_root,
+        "genesis_time": app.shared.genesis.time,
+        "transactions": core.log_len,
+        "latest_sealed": core.sealed.len(),
+        "latest_proven": proven,
+        "open_batch": open,
+        "time": wall_clock().max(core.last_time()),
+    }))
+}
+
+fn record_with_proof<R: Serialize>(
+    core: &Core,
+    tree: TreeId,
+    id: u64,
+    record: Option<R>,
+    what: &str,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let record = record.ok_or_else(|| ApiError::NotFound(format!("{what} {id} does not exist")))?;
+    let inclusion = core.state.inclusion(tree, id);
+    Ok(Json(json!({
+        "id": id,
+        "record": record,
+        "root": inclusion.header.root(),
+        "inclusion": inclusion,
+    })))
+}
+
+/// `GET /v1/accounts/{id}`.
+async fn account(
+    State((app, _)): St,
+    Path(id): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let id = parse(&id, "account id")?;
+    let core = app.shared.core.read().expect("no panics");
+    record_with_proof(
+        &core,
+        TreeId::Accounts,
+        id,
+        core.state.account(id),
+        "account",
+    )
+}
+
+/// `GET /v1/meters/{id}`.
+async fn meter(
+    State((app, _)): St,
+    Path(id): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let id = parse(&id, "meter id")?;
+    let core = app.shared.core.read().expect("no panics");
+    record_with_proof(&core, TreeId::Meters, id, core.state.meter(id), "meter")
+}
+
+/// `GET /v1/orders/{id}`.
+async fn order(
+    State((app, _)): St,
+    Path(id): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let id = parse(&id, "order id")?;
+    let core = app.shared.core.read().expect("no panics");
+    record_with_proof(&core, TreeId::Orders, id, core.state.order(id), "order")
+}
+
+/// `GET /v1/orderbook`: open orders not expired at the current time.
+async fn orderbook(State((app, _)): St) -> Json<circuits::matcher::OrderBook> {
+    let core = app.shared.core.read().expect("no panics");
+    let now = wall_clock().max(core.last_time());
+    Json(circuits::matcher::order_book(&core.state, now))
+}
+
+/// `GET /v1/proposals/{id}`.
+async fn proposal(
+    State((app, _)): St,
+    Path(id): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let id: u64 = parse(&id, "proposal id")?;
+    let core = app.shared.core.read().expect("no panics");
+    let record = core
+        .state
+        .proposal(id)
+        .ok_or_else(|| ApiError::NotFound(format!("proposal {id} does not exist")))?;
+    Ok(Json(json!({
+        "id": id,
+        "record": record,
+        "voters": core.snapshots.get(&id),
+    })))
+}
+
+/// `GET /v1/proposals/{id}/tally`.
+async fn tally(
+    State((app, _)): St,
+    Path(id): Path<String>,
+) -> Result<Json<circuits::tally::TallyResult>, ApiError> {
+    let id: u64 = parse(&id, "proposal id")?;
+    let core = app.shared.core.read().expect("no panics");
+    core.state
+        .tally_result(id)
+        .map(Json)
+        .ok_or_else(|| ApiError::NotFound(format!("proposal {id} does not exist")))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CommitmentQuery {
+    commitment: String,
+}
+
+/// `GET /v1/voters?commitment=HEX`.
+async fn voter_lookup(
+    State((app, _)): St,
+    query: Result<Query<CommitmentQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let Query(q) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let commitment = parse_field(&q.commitment, "commitment")?;
+    let core = app.shared.core.read().expect("no panics");
+    let position = core
+        .voters
+        .get(&key_of(&commitment))
+        .ok_or_else(|| ApiError::NotFound("this commitment is not registered".into()))?;
+    Ok(Json(
+        json!({ "commitment": commitment, "position": position }),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PathQuery {
+    proposal: Option<u64>,
+}
+
+/// `GET /v1/voters/{position}/path?proposal=N`: the path in the voter tree as `proposal`
+/// snapshot it (without `proposal`: the current tree). The body is exactly the
+/// [`circuits::merkle::MerklePath`] JSON `client ballot --path` reads.
+async fn voter_path(
+    State((app, _)): St,
+    Path(position): Path<String>,
+    query: Result<Query<PathQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<circuits::merkle::MerklePath>, ApiError> {
+    let position: u64 = parse(&position, "voter position")?;
+    let Query(q) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let core = app.shared.core.read().expect("no panics");
+    let commitment = core
+        .state
+        .voter(position)
+        .ok_or_else(|| ApiError::NotFound(format!("no voter at position {position}")))?;
+    let Some(id) = q.proposal else {
+        return Ok(Json(core.state.voter_path(position)));
+    };
+    let proposal = core
+        .state
+        .proposal(id)
+        .ok_or_else(|| ApiError::NotFound(format!("proposal {id} does not exist")))?;
+    let voters = *core
+        .snapshots
+        .get(&id)
+        .ok_or_else(|| ApiError::Internal(format!("no voter snapshot of proposal {id}")))?;
+    if position >= voters {
+        return Err(ApiError::BadRequest(format!(
+            "the voter at position {position} registered after proposal {id} opened (its voter set is the first {voters}): it cannot vote on it"
+        )));
+    }
+    let path = core.voter_path_at(position, voters);
+    if path.compute_root(commitment) != proposal.voter_root {
+        return Err(ApiError::Internal(format!(
+            "the snapshot path of voter {position} does not reach proposal {id}'s voter root"
+        )));
+    }
+    Ok(Json(path))
+}
+
+/// `GET /v1/genesis`.
+async fn genesis(State((app, _)): St) -> Json<circuits::Genesis> {
+    Json(app.shared.genesis.clone())
+}
+
+/// `GET /health`.
+async fn health(State((app, _)): St) -> Response {
+    if app.shared.is_shutting_down() {
+        return ApiError::ShuttingDown.into_response();
+    }
+    let core = app.shared.core.read().expect("no panics");
+    let book = app.shared.proofs.lock().expect("no panics");
+    Json(json!({
+        "status": "ok",
+        "transactions": core.log_len,
+        "latest_sealed": core.sealed.len(),
+        "latest_proven": book.proven_through,
+        "proving": if book.disabled { "off" } else { "on" },
+        "queue_depth": app.shared.metrics.queue_depth.load(Ordering::Relaxed),
+    }))
+    .into_response()
+}
+
+/// `GET /metrics`.
+async fn metrics(State((app, _)): St) -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        app.shared.metrics.render(),
+    )
+        .into_response()
+}

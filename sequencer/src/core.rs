@@ -1,0 +1,500 @@
+//! What the sequencer knows in memory: the state and the ledger of the log (batches, the
+//! open batch, where each transaction is), rebuilt at start by replaying the durable log
+//! from genesis. Only the writer changes it, and only with what is already durable.
+
+use std::collections::{HashMap, VecDeque};
+use std::time::Instant;
+
+use circuits::constants::{TALLY_SLOT_BITS, VOTERS_DEPTH};
+use circuits::hash::{node, to_hex};
+use circuits::merkle::MerklePath;
+use circuits::records::{Leaf, VoterLeaf};
+use circuits::state::{Plan, Write};
+use circuits::{Event, Fp, Genesis, State, Transaction};
+use ff::PrimeField;
+
+use crate::store::{BatchRecord, Store, StoreError};
+
+/// A transaction's or commitment's key in the in-memory indexes.
+pub type Key = [u8; 32];
+
+/// The index key of a field element.
+pub fn key_of(value: &Fp) -> Key {
+    value.to_repr()
+}
+
+/// The batch receiving transactions now.
+#[derive(Clone, Debug)]
+pub struct OpenBatch {
+    /// Its number.
+    pub number: u64,
+    /// Its time, fixed by its first transaction.
+    pub time: u64,
+    /// Its first log position.
+    pub first: u64,
+    /// Durable transactions in it.
+    pub count: u64,
+    /// The state root before it.
+    pub root_old: Fp,
+    /// When its first transaction was accepted (for sealing by age).
+    pub opened: Instant,
+}
+
+/// The state and the ledger.
+#[derive(Debug)]
+pub struct Core {
+    /// The current state: every durable transaction applied.
+    pub state: State,
+    /// Transactions in the durable log (the next position).
+    pub log_len: u64,
+    /// Sealed batches, `sealed[i]` is batch `i + 1`.
+    pub sealed: Vec<BatchRecord>,
+    /// The open batch, if any transaction is in it.
+    pub open: Option<OpenBatch>,
+    /// Transaction id -> its latest log position.
+    pub index: HashMap<Key, u64>,
+    /// Voter commitment -> its position in the voter tree.
+    pub voters: HashMap<Key, u64>,
+    /// Proposal -> voters registered when it opened (its voter set).
+    pub snapshots: HashMap<u64, u64>,
+    /// The genesis time.
+    pub genesis_time: u64,
+}
+
+/// A transaction replayed at recovery, handed to the caller (the prover's starting state).
+pub struct Recovered {
+    /// The core as the log leaves it.
+    pub core: Core,
+    /// The state after the last batch proven with every batch before it, and its number.
+    pub proven_state: (u64, State),
+    /// The batch that was open at the crash and had to be sealed, if any.
+    pub sealed_at_recovery: Option<u64>,
+}
+
+impl Core {
+    /// The time of the latest batch (sealed or open), or genesis time.
+    pub fn last_time(&self) -> u64 {
+        match (&self.open, self.sealed.last()) {
+            (Some(open), _) => open.time,
+            (None, Some(last)) => last.time,
+            (None, None) => self.genesis_time,
+        }
+    }
+
+    /// The number the next batch opened gets.
+    pub fn next_batch(&self) -> u64 {
+        self.sealed.len() as u64 + 1
+    }
+
+    /// Records what an applied, durable transaction adds to the indexes.
+    pub fn note(&mut self, position: u64, tx: &Transaction, event: &Event) {
+        self.index.insert(key_of(&tx.id()), position);
+        match (tx, event) {
+            (Transaction::RegisterVoter(t), Event::VoterRegistered { position }) => {
+                self.voters.insert(key_of(&t.commitment), *position);
+            }
+            (_, Event::ProposalCreated { proposal }) => {
+                self.snapshots
+                    .insert(*proposal, self.state.counters().voters);
+            }
+            _ => {}
+        }
+    }
+
+    /// Where a log position is: `(batch number, open?)`.
+    pub fn batch_of(&self, position: u64) -> Option<(u64, bool)> {
+        if position >= self.log_len {
+            return None;
+        }
+        if let Some(open) = &self.open {
+            if position >= open.first {
+                return Some((open.number, true));
+            }
+        }
+        let i = self.sealed.partition_point(|b| b.end <= position);
+        self.sealed.get(i).map(|b| (b.number, false))
+    }
+
+    /// Replays the durable log from genesis: rebuilds the state, the sealed batches and the
+    /// open one, checking that the log has no gap, that every entry's batch and time follow
+    /// on, that every transaction is still accepted by the rules and that every sealed
+    /// batch's record matches the replay. A batch left open by a crash is sealed here
+    /// (durably), so that new transactions go to a batch with a fresh time. `proven_through`
+    /// is the last batch proven with every batch before it; its end state is kept for the
+    /// prover.
+    pub fn recover(
+        genesis: &Genesis,
+        store: &Store,
+        proven_through: u64,
+    ) -> Result<Recovered, StoreError> {
+        let records = store.batches()?;
+        for (i, r) in records.iter().enumerate() {
+            if r.number != i as u64 + 1 || r.first > r.end {
+                return Err(StoreError::Corrupt(format!(
+                    "batch record {} found where batch {} was expected",
+                    r.number,
+                    i + 1
+                )));
+            }
+        }
+        let mut core = Core {
+            state: genesis.state(),
+            log_len: 0,
+            sealed: Vec::with_capacity(records.len()),
+            open: None,
+            index: HashMap::new(),
+            voters: HashMap::new(),
+            snapshots: HashMap::new(),
+            genesis_time: genesis.time,
+        };
+        let mut proven_state = (0, core.state.clone());
+        let keep_if_proven = |core: &Core, done: u64, proven: &mut (u64, State)| {
+            if done == proven_through && done > 0 {
+                *proven = (done, core.state.clone());
+            }
+        };
+        for item in store.log() {
+            let (position, entry) = item?;
+            if position != core.log_len {
+                return Err(StoreError::Corrupt(format!(
+                    "log entry {position} found where entry {} was expected",
+                    core.log_len
+                )));
+            }
+            let starts_batch = core.open.as_ref().is_none_or(|o| o.number != entry.batch);
+            if starts_batch {
+                if let Some(open) = core.open.take() {
+                    let record = check_record(&records, &open, position, &core.state)?;
+                    core.sealed.push(record);
+                    keep_if_proven(&core, open.number, &mut proven_state);
+                }
+                if entry.batch != core.next_batch() || entry.time < core.last_time() {
+                    return Err(StoreError::Corrupt(format!(
+                        "log entry {position} opens batch {} at time {}; expected batch {} at time {} or later",
+                        entry.batch,
+                        entry.time,
+                        core.next_batch(),
+                        core.last_time()
+                    )));
+                }
+                core.open = Some(OpenBatch {
+                    number: entry.batch,
+                    time: entry.time,
+                    first: position,
+                    count: 0,
+                    root_old: core.state.root(),
+                    opened: Instant::now(),
+                });
+            }
+            let open = core.open.as_mut().expect("opened above");
+            if entry.time != open.time {
+                return Err(StoreError::Corrupt(format!(
+                    "log entry {position} has time {}, its batch {} has time {}",
+                    entry.time, open.number, open.time
+                )));
+            }
+            open.count += 1;
+            let plan = core.state.plan(&entry.tx, entry.time).map_err(|e| {
+                StoreError::Corrupt(format!(
+                    "log entry {position} ({}) is refused on replay: {e}",
+                    entry.tx.kind_name()
+                ))
+            })?;
+            let event = core.state.commit(plan);
+            core.log_len += 1;
+            core.note(position, &entry.tx, &event);
+        }
+        let mut sealed_at_recovery = None;
+        if let Some(open) = core.open.take() {
+            let record = match records.get(open.number as usize - 1) {
+                Some(_) => check_record(&records, &open, core.log_len, &core.state)?,
+                None => {
+                    let record = BatchRecord {
+                        number: open.number,
+                        time: open.time,
+                        first: open.first,
+                        end: core.log_len,
+                        root_old: open.root_old,
+                        root_new: core.state.root(),
+                    };
+                    store.seal(&record)?;
+                    sealed_at_recovery = Some(open.number);
+                    record
+                }
+            };
+            core.sealed.push(record);
+            keep_if_proven(&core, open.number, &mut proven_state);
+        }
+        if records.len() > core.sealed.len() {
+            return Err(StoreError::Corrupt(format!(
+                "batch {} is recorded as sealed but the log ends in batch {}",
+                records.len(),
+                core.sealed.len()
+            )));
+        }
+        if proven_through > core.sealed.len() as u64 {
+            return Err(StoreError::Corrupt(format!(
+                "batch {proven_through} has an artifact but only {} batches are sealed",
+                core.sealed.len()
+            )));
+        }
+        Ok(Recovered {
+            core,
+            proven_state,
+            sealed_at_recovery,
+        })
+    }
+
+    /// The path of the voter commitment at `position` in the voter tree as it was when
+    /// `proposal` opened (its snapshot of `voters` commitments). The voter tree only grows
+    /// by appends, so every node whose leaves all precede the snapshot is unchanged since,
+    /// every node whose leaves all follow it was empty then, and only the nodes straddling
+    /// the snapshot's end are recomputed: at most one per level.
+    pub fn voter_path_at(&self, position: u64, voters: u64) -> MerklePath {
+        let mut empty = vec![VoterLeaf::default().leaf()];
+        for h in 0..VOTERS_DEPTH {
+            empty.push(node(empty[h], empty[h]));
+        }
+        let siblings = (0..VOTERS_DEPTH)
+            .map(|h| self.snapshot_node(h, (position >> h) ^ 1, voters, &empty))
+            .collect();
+        MerklePath {
+            index: position,
+            siblings,
+        }
+    }
+
+    /// The node at `height`, `index` of the voter tree holding only its first `voters`
+    /// leaves.
+    fn snapshot_node(&self, height: usize, index: u64, voters: u64, empty: &[Fp]) -> Fp {
+        let first = index << height;
+        let end = (index + 1) << height;
+        if end <= voters {
+            // Unchanged since: read it as the sibling in a path through its twin.
+            self.state.voter_path((index ^ 1) << height).siblings[height]
+        } else if first >= voters {
+            empty[height]
+        } else {
+            let left = self.snapshot_node(height - 1, 2 * index, voters, empty);
+            let right = self.snapshot_node(height - 1, 2 * index + 1, voters, empty);
+            node(left, right)
+        }
+    }
+}
+
+/// Checks a replayed batch against its durable record (if sealed), or makes the record of a
+/// batch that ends where the replay says.
+fn check_record(
+    records: &[BatchRecord],
+    open: &OpenBatch,
+    end: u64,
+    state: &State,
+) -> Result<BatchRecord, StoreError> {
+    let replayed = BatchRecord {
+        number: open.number,
+        time: open.time,
+        first: open.first,
+        end,
+        root_old: open.root_old,
+        root_new: state.root(),
+    };
+    match records.get(open.number as usize - 1) {
+        Some(record) if *record == replayed => Ok(replayed),
+        Some(record) => Err(StoreError::Corrupt(format!(
+            "batch {} is recorded as positions {}..{} at time {} with root {}, the log replays to {}..{} at time {} with root {}",
+            record.number,
+            record.first,
+            record.end,
+            record.time,
+            to_hex(&record.root_new),
+            replayed.first,
+            replayed.end,
+            replayed.time,
+            to_hex(&replayed.root_new)
+        ))),
+        None => Err(StoreError::Corrupt(format!(
+            "batch {} is followed by batch {} but was never sealed",
+            open.number,
+            open.number + 1
+        ))),
+    }
+}
+
+/// What undoes one applied plan: the records its writes replaced and the counters before.
+pub struct Undo(Plan);
+
+/// The plan that puts back what `plan` is about to overwrite in `state`.
+pub fn undo_of(state: &State, plan: &Plan) -> Undo {
+    let mask = (1u64 << TALLY_SLOT_BITS) - 1;
+    let writes = plan
+        .writes
+        .iter()
+        .map(|w| match w {
+            Write::Account(i, _) => Write::Account(*i, state.account(*i).unwrap_or_default()),
+            Write::Meter(i, _) => Write::Meter(*i, state.meter(*i).unwrap_or_default()),
+            Write::Order(i, _) => Write::Order(*i, state.order(*i).unwrap_or_default()),
+            Write::Fleet(i, _) => Write::Fleet(*i, state.fleet_entry(*i).unwrap_or_default()),
+            Write::Voter(i, _) => {
+                Write::Voter(*i, state.voter(*i).map(VoterLeaf).unwrap_or_default())
+            }
+            Write::Proposal(i, _) => Write::Proposal(*i, state.proposal(*i).unwrap_or_default()),
+            // The rules write a ballot slot only if it is empty or holds the same nullifier.
+            Write::Ballot(i, r) => Write::Ballot(*i, state.ballot(r.nullifier).unwrap_or_default()),
+            Write::Tally(k, _) => Write::Tally(*k, state.tally(k >> TALLY_SLOT_BITS, k & mask)),
+        })
+        .collect();
+    Undo(Plan {
+        writes,
+        counters: state.counters().clone(),
+        event: plan.event.clone(),
+    })
+}
+
+/// Puts back what `undos` (in the order their plans were applied) replaced.
+pub fn apply_undo(state: &mut State, undos: Vec<Undo>) {
+    for Undo(plan) in undos.into_iter().rev() {
+        state.commit(plan);
+    }
+}
+
+/// Recent refusals, so that a client can ask why its transaction was refused. Bounded: the
+/// oldest are forgotten first.
+#[derive(Debug, Default)]
+pub struct Rejections {
+    order: VecDeque<Key>,
+    reasons: HashMap<Key, crate::error::ErrorBody>,
+}
+
+impl Rejections {
+    /// How many refusals are remembered.
+    pub const CAPACITY: usize = 10_000;
+
+    /// Remembers why the transaction with id `key` was refused.
+    pub fn insert(&mut self, key: Key, reason: crate::error::ErrorBody) {
+        if self.reasons.insert(key, reason).is_none() {
+            self.order.push_back(key);
+        }
+        while self.order.len() > Self::CAPACITY {
+            if let Some(old) = self.order.pop_front() {
+                self.reasons.remove(&old);
+            }
+        }
+    }
+
+    /// Why it was refused, if remembered.
+    pub fn get(&self, key: &Key) -> Option<&crate::error::ErrorBody> {
+        self.reasons.get(key)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use circuits::demo::{demo_voter, City};
+    use circuits::records::Side;
+    use circuits::voter::Vote;
+
+    const T: u64 = 1_767_230_000;
+
+    #[test]
+    fn undo_restores_the_root_for_every_kind_of_write() {
+        let mut city = City::new(6);
+        let metro = city.id("operator-metro");
+        let (a, b) = (city.resident(0), city.resident(1));
+        let setup = [
+            city.register_operator(metro, [100, 200, 300, 400]),
+            city.register_voter(demo_voter(0).commitment()),
+        ];
+        for tx in setup {
+            city.apply(&tx, T).unwrap();
+        }
+        let tx = city.register_delegate(b);
+        city.apply(&tx, T).unwrap();
+        let tx = city.proposal("Q?", &["x", "y"], T, T + 1000);
+        city.apply(&tx, T).unwrap();
+        let (tx, key) = city.register_meter(a, "m");
+        city.apply(&tx, T).unwrap();
+        city.add_meter_key(0, key);
+        let tx = city.reading(0, 5000);
+        city.apply(&tx, T).unwrap();
+        let before = city.state.root();
+        let txs = [
+            city.transfer(a, b, 10),
+            city.tap(b, metro, 1, T),
+            city.order(a, Side::Sell, 1000, 10, T + 50),
+            city.ballot(&demo_voter(0), 0, Vote::Delegate(0)),
+            city.register_voter(demo_voter(1).commitment()),
+            city.fleet_record(metro, 3, circuits::records::FleetKind::Insurance, b"doc"),
+        ];
+        let mut undos = Vec::new();
+        for tx in txs {
+            let plan = city.state.plan(&tx, T).unwrap();
+            undos.push(undo_of(&city.state, &plan));
+            city.state.commit(plan);
+        }
+        assert_ne!(city.state.root(), before);
+        apply_undo(&mut city.state, undos);
+        assert_eq!(city.state.root(), before);
+    }
+
+    #[test]
+    fn a_snapshot_path_proves_the_commitment_against_the_proposal_root() {
+        let mut city = City::new(2);
+        let n = 11;
+        for v in 0..n {
+            let tx = city.register_voter(demo_voter(v).commitment());
+            city.apply(&tx, T).unwrap();
+        }
+        let tx = city.proposal("Q?", &["x"], T, T + 10);
+        city.apply(&tx, T).unwrap();
+        let root = city.state.proposal(0).unwrap().voter_root;
+        for v in n..n + 6 {
+            let tx = city.register_voter(demo_voter(v).commitment());
+            city.apply(&tx, T).unwrap();
+        }
+        assert_ne!(
+            city.state.voter_root(),
+            root,
+            "the tree grew after the proposal"
+        );
+        let core = Core {
+            state: city.state.clone(),
+            log_len: 0,
+            sealed: Vec::new(),
+            open: None,
+            index: HashMap::new(),
+            voters: HashMap::new(),
+            snapshots: HashMap::new(),
+            genesis_time: 0,
+        };
+        for v in 0..n {
+            let path = core.voter_path_at(v, n);
+            assert_eq!(
+                path.compute_root(demo_voter(v).commitment()),
+                root,
+                "voter {v}"
+            );
+        }
+        // The current path no longer proves against the snapshot.
+        let current = city.state.voter_path(3);
+        assert_ne!(current.compute_root(demo_voter(3).commitment()), root);
+    }
+
+    #[test]
+    fn rejections_forget_the_oldest_beyond_capacity() {
+        let mut r = Rejections::default();
+        let body = |c: &str| crate::error::ErrorBody {
+            code: c.into(),
+            message: String::new(),
+        };
+        for i in 0..(Rejections::CAPACITY as u64 + 5) {
+            let mut key = [0u8; 32];
+            key[..8].copy_from_slice(&i.to_le_bytes());
+            r.insert(key, body("x"));
+        }
+        assert!(r.get(&[0u8; 32]).is_none());
+        let mut last = [0u8; 32];
+        last[..8].copy_from_slice(&(Rejections::CAPACITY as u64 + 4).to_le_bytes());
+        assert_eq!(r.get(&last).unwrap().code, "x");
+    }
+}

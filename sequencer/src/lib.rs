@@ -1,0 +1,28 @@
+//! The city operator's sequencer service.
+//!
+//! Residents, devices and authorities submit signed transactions over HTTP ([`api`]); one
+//! writer thread checks each against the current state with the rules, appends it to a
+//! durable log in sled and flushes before answering, then applies it ([`writer`]); batches
+//! are sealed by size or age; a prover thread proves sealed batches in order in the
+//! background and stores their artifacts, which auditors read over the same API
+//! ([`proving`]). A restart, after a clean stop or a `kill -9`, replays the log from
+//! genesis ([`core::Core::recover`]) and resumes exactly.
+//!
+//! [`server::start`] (async) and [`server::spawn`] (its own runtime) start the whole
+//! service in-process; the `sequencer` binary wraps them.
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+pub mod api;
+pub mod core;
+pub mod error;
+pub mod keyfile;
+pub mod metrics;
+pub mod proving;
+pub mod server;
+pub mod store;
+pub mod writer;
+
+pub use error::{ApiError, ErrorBody};
+pub use server::{spawn, start, Config, Handle, Running, StartError};
+pub use writer::Receipt;

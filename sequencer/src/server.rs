@@ -1,0 +1,432 @@
+//! Starting and stopping the service: recovery from the data directory, the writer and
+//! prover threads, and the HTTP server. [`start`] runs inside a tokio runtime; [`spawn`]
+//! brings its own, for callers that are not async (tests, benchmarks, a demo).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::SyncSender;
+use std::sync::{Arc, Condvar, Mutex, OnceLock, RwLock};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use circuits::ballot::BallotKeys;
+use circuits::keys::SecretKey;
+use circuits::{Fp, Genesis};
+use tokio::sync::oneshot;
+
+use crate::core::{Core, Rejections};
+use crate::metrics::Metrics;
+use crate::proving::{ProofBook, ProvingConfig};
+use crate::store::{Store, StoreError};
+use crate::writer::{Request, WriterConfig};
+
+/// How the service runs.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// The data directory: the sled database and the prover's parameter cache.
+    pub data_dir: PathBuf,
+    /// The genesis (a data directory remembers its genesis and refuses another).
+    pub genesis: Genesis,
+    /// Where to listen (port 0: any free port; [`Handle::addr`] says which).
+    pub listen: SocketAddr,
+    /// The market operator's key, to sign the matcher's fills; without it, orders rest
+    /// unmatched.
+    pub market_key: Option<SecretKey>,
+    /// Seal a batch when it has this many transactions (an order's fills may add a few).
+    pub batch_size: u64,
+    /// Seal a batch when its first transaction is this old.
+    pub batch_age: Duration,
+    /// Slots per transfer chunk of the proofs (1: k = 12; 5: k = 14; 11: k = 15).
+    pub slots: usize,
+    /// Prove sealed batches in the background.
+    pub prove: bool,
+    /// Threads for proving (0: one per core).
+    pub prove_threads: usize,
+    /// Transactions that may wait for the writer; when full, submissions get 503.
+    pub queue_capacity: usize,
+    /// Largest request body, bytes (a ballot with its proof is about 8 kB of JSON).
+    pub body_limit: usize,
+}
+
+impl Config {
+    /// Defaults for everything but the data directory, the genesis and the address:
+    /// batches of 64 or 2 s, chunks of 1 slot, proving on one thread less than the cores
+    /// (at least one), a queue of 1,024, bodies up to 64 KiB.
+    pub fn new(data_dir: PathBuf, genesis: Genesis, listen: SocketAddr) -> Self {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        Config {
+            data_dir,
+            genesis,
+            listen,
+            market_key: None,
+            batch_size: 64,
+            batch_age: Duration::from_secs(2),
+            slots: 1,
+            prove: true,
+            prove_threads: cores.saturating_sub(1).max(1),
+            queue_capacity: 1024,
+            body_limit: 64 * 1024,
+        }
+    }
+}
+
+/// Why the service cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The data directory cannot be opened or replayed.
+    #[error("{dir}: {source}")]
+    Store {
+        /// The data directory.
+        dir: PathBuf,
+        /// What failed.
+        source: StoreError,
+    },
+    /// The market key is not the genesis market operator's.
+    #[error("the market key is not the market operator's key in the genesis file")]
+    WrongMarketKey,
+    /// The address cannot be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A thread or runtime cannot be started.
+    #[error("cannot start: {0}")]
+    Runtime(std::io::Error),
+}
+
+/// What the handlers, the writer and the prover share.
+pub struct Shared {
+    /// The genesis.
+    pub genesis: Genesis,
+    /// The genesis state root.
+    pub genesis_root: Fp,
+    /// The state and ledger (the writer alone takes the write lock).
+    pub core: RwLock<Core>,
+    /// The durable store.
+    pub store: Store,
+    /// Metrics.
+    pub metrics: Metrics,
+    /// Proving progress.
+    pub proofs: Mutex<ProofBook>,
+    /// Recent refusals.
+    pub rejections: Mutex<Rejections>,
+    /// Ballot keys, made once (in the background at start).
+    pub ballot_keys: OnceLock<Result<BallotKeys, String>>,
+    shutting_down: AtomicBool,
+    work: (Mutex<bool>, Condvar),
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Shared { .. }")
+    }
+}
+
+impl Shared {
+    /// Tells the prover a batch was sealed.
+    pub fn wake_prover(&self) {
+        let (lock, cvar) = &self.work;
+        *lock.lock().expect("no panics") = true;
+        cvar.notify_all();
+    }
+
+    /// Waits until woken or `timeout`.
+    pub fn wait_for_work(&self, timeout: Duration) {
+        let (lock, cvar) = &self.work;
+        let guard = lock.lock().expect("no panics");
+        let (mut guard, _) = cvar
+            .wait_timeout_while(guard, timeout, |woken| !*woken)
+            .expect("no panics");
+        *guard = false;
+    }
+
+    /// Sleeps `duration` unless shutdown comes first.
+    pub fn sleep_unless_shutdown(&self, duration: Duration) {
+        let (lock, cvar) = &self.work;
+        let guard = lock.lock().expect("no panics");
+        let _ = cvar
+            .wait_timeout_while(guard, duration, |_| !self.is_shutting_down())
+            .expect("no panics");
+    }
+
+    /// Whether shutdown began.
+    pub fn is_shutting_down(&self) -> bool {
+        self.shutting_down.load(Ordering::SeqCst)
+    }
+
+    /// The ballot keys, made now if the background start has not finished.
+    pub fn ballot_keys(&self) -> Result<&BallotKeys, String> {
+        self.ballot_keys
+            .get_or_init(|| {
+                BallotKeys::setup(circuits::ballot::params()).map_err(|e| e.to_string())
+            })
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+}
+
+/// What the HTTP handlers hold.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    /// Shared with the writer and prover.
+    pub shared: Arc<Shared>,
+    /// The writer's queue.
+    pub queue: SyncSender<Request>,
+    /// The queue's capacity.
+    pub queue_capacity: usize,
+}
+
+/// A running service.
+#[derive(Debug)]
+pub struct Handle {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    stop: Option<oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<()>>,
+    writer: Option<JoinHandle<()>>,
+    prover: Option<JoinHandle<()>>,
+}
+
+impl Handle {
+    /// The address it listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The base URL, `http://addr`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Shared state (for tests and embedding).
+    pub fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
+    /// Stops accepting, lets the writer drain its queue, stops the prover after its current
+    /// attempt, and waits for all of it.
+    pub async fn shutdown(mut self) {
+        self.shared.shutting_down.store(true, Ordering::SeqCst);
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(server) = self.server.take() {
+            let _ = server.await;
+        }
+        self.shared.wake_prover();
+        let writer = self.writer.take();
+        let prover = self.prover.take();
+        let _ = tokio::task::spawn_blocking(move || {
+            if let Some(w) = writer {
+                let _ = w.join();
+            }
+            if let Some(p) = prover {
+                let _ = p.join();
+            }
+        })
+        .await;
+        tracing::info!("sequencer stopped");
+    }
+}
+
+/// Opens the data directory, replays the log, starts the writer and the prover, binds the
+/// address and serves the API. Must run inside a multi-threaded tokio runtime.
+pub async fn start(config: Config) -> Result<Handle, StartError> {
+    if let Some(key) = &config.market_key {
+        if key.public_key() != config.genesis.authorities.market {
+            return Err(StartError::WrongMarketKey);
+        }
+    }
+    let store_error = |source| StartError::Store {
+        dir: config.data_dir.clone(),
+        source,
+    };
+    let recovered = {
+        let config = config.clone();
+        tokio::task::spawn_blocking(move || {
+            let store = Store::open(&config.data_dir)?;
+            store.check_genesis(&config.genesis)?;
+            let proven = store.proven()?;
+            let proven_through = proven
+                .iter()
+                .enumerate()
+                .take_while(|(i, n)| **n == *i as u64 + 1)
+                .count() as u64;
+            let recovered = Core::recover(&config.genesis, &store, proven_through)?;
+            Ok::<_, StoreError>((store, recovered, proven_through))
+        })
+        .await
+        .map_err(|e| StartError::Runtime(std::io::Error::other(e.to_string())))?
+        .map_err(store_error)?
+    };
+    let (store, recovered, proven_through) = recovered;
+    let metrics = Metrics::default();
+    metrics.log_transactions(recovered.core.log_len);
+    metrics.set_latest_sealed(recovered.core.sealed.len() as u64);
+    metrics.set_latest_proven(proven_through);
+    tracing::info!(
+        transactions = recovered.core.log_len,
+        sealed = recovered.core.sealed.len(),
+        proven = proven_through,
+        root = %circuits::hash::to_hex(&recovered.core.state.root()),
+        "recovered from the log"
+    );
+    if let Some(n) = recovered.sealed_at_recovery {
+        tracing::info!(batch = n, "sealed the batch left open by the last run");
+    }
+    if config.market_key.is_none() {
+        tracing::warn!("no --market-key: orders rest unmatched (no fills are made)");
+    }
+    let shared = Arc::new(Shared {
+        genesis_root: config.genesis.state().root(),
+        genesis: config.genesis.clone(),
+        core: RwLock::new(recovered.core),
+        store,
+        metrics,
+        proofs: Mutex::new(ProofBook {
+            proven_through,
+            disabled: !config.prove,
+            ..ProofBook::default()
+        }),
+        rejections: Mutex::new(Rejections::default()),
+        ballot_keys: OnceLock::new(),
+        shutting_down: AtomicBool::new(false),
+        work: (Mutex::new(false), Condvar::new()),
+    });
+    {
+        let shared = shared.clone();
+        std::thread::Builder::new()
+            .name("ballot-keys".into())
+            .spawn(move || {
+                if let Err(e) = shared.ballot_keys() {
+                    tracing::error!(error = %e, "ballot keys cannot be made; ballots will be refused");
+                }
+            })
+            .map_err(StartError::Runtime)?;
+    }
+    let (queue, receiver) = std::sync::mpsc::sync_channel(config.queue_capacity);
+    let writer = {
+        let shared = shared.clone();
+        let writer_config = WriterConfig {
+            batch_size: config.batch_size.max(1),
+            batch_age: config.batch_age,
+            market_key: config.market_key.clone(),
+        };
+        std::thread::Builder::new()
+            .name("writer".into())
+            .spawn(move || crate::writer::run(shared, receiver, writer_config))
+            .map_err(StartError::Runtime)?
+    };
+    let prover = if config.prove {
+        let shared = shared.clone();
+        let proving = ProvingConfig {
+            data_dir: config.data_dir.clone(),
+            slots: config.slots,
+            threads: config.prove_threads,
+        };
+        let proven = recovered.proven_state;
+        Some(
+            std::thread::Builder::new()
+                .name("prover".into())
+                .spawn(move || crate::proving::run(shared, proving, proven))
+                .map_err(StartError::Runtime)?,
+        )
+    } else {
+        tracing::warn!("--no-prove: sealed batches are not proven by this process");
+        None
+    };
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|source| StartError::Bind {
+            addr: config.listen,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(StartError::Runtime)?;
+    let app = crate::api::router(
+        AppState {
+            shared: shared.clone(),
+            queue,
+            queue_capacity: config.queue_capacity,
+        },
+        config.body_limit,
+    );
+    let (stop, stopped) = oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
+            let _ = stopped.await;
+        });
+        if let Err(e) = serve.await {
+            tracing::error!(error = %e, "the HTTP server failed");
+        }
+    });
+    tracing::info!(%addr, "sequencer listening");
+    Ok(Handle {
+        addr,
+        shared,
+        stop: Some(stop),
+        server: Some(server),
+        writer: Some(writer),
+        prover,
+    })
+}
+
+/// A service with its own tokio runtime, for callers that are not async.
+#[derive(Debug)]
+pub struct Running {
+    runtime: Option<tokio::runtime::Runtime>,
+    handle: Option<Handle>,
+    addr: SocketAddr,
+}
+
+impl Running {
+    /// The address it listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The base URL, `http://addr`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Shared state.
+    pub fn shared(&self) -> &Arc<Shared> {
+        self.handle.as_ref().expect("running").shared()
+    }
+
+    /// Stops the service and waits for it.
+    pub fn stop(mut self) {
+        self.stop_inner();
+    }
+
+    fn stop_inner(&mut self) {
+        if let (Some(runtime), Some(handle)) = (self.runtime.take(), self.handle.take()) {
+            runtime.block_on(handle.shutdown());
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.stop_inner();
+    }
+}
+
+/// Starts the service on a runtime of its own (two worker threads).
+pub fn spawn(config: Config) -> Result<Running, StartError> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(StartError::Runtime)?;
+    let handle = runtime.block_on(start(config))?;
+    Ok(Running {
+        addr: handle.addr(),
+        runtime: Some(runtime),
+        handle: Some(handle),
+    })
+}

@@ -1,0 +1,494 @@
+//! The writer: one thread owns every change to the state and the log, so transactions are
+//! ordered first come, first served.
+//!
+//! Requests arrive on a bounded queue (the HTTP handler answers 503 when it is full, so
+//! memory stays bounded). The writer takes what is queued (up to [`MAX_GROUP`]) as a group
+//! and, holding the state's write lock:
+//!
+//! 1. checks each transaction with the rules at the open batch's time (`State::plan`, which
+//!    only reads) and applies it in memory, keeping what undoes it; a refused transaction
+//!    changes nothing. After a `place_order`, the matcher's fills follow at once, signed
+//!    with the market key, in the same group;
+//! 2. appends the group's accepted transactions to the log in one atomic write and flushes
+//!    (fsync);
+//! 3. only then answers: if the write failed, everything of the group is undone in memory
+//!    and each request gets a 503, so nothing unacknowledged stays applied.
+//!
+//! Readers never see the state between 1 and 3: they need the read lock. A batch is sealed
+//! (a durable record with its log range and roots) when it reaches the batch size or its
+//! age, and the prover is woken.
+
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use circuits::constants::MARKET;
+use circuits::hash::to_hex;
+use circuits::keys::SecretKey;
+use circuits::{matcher, Event, Transaction, TxError};
+use serde::{Deserialize, Serialize};
+use tokio::sync::oneshot;
+
+use crate::core::{apply_undo, key_of, undo_of, Core, OpenBatch, Undo};
+use crate::error::ApiError;
+use crate::server::Shared;
+use crate::store::{BatchRecord, LogEntry};
+
+/// Most requests written in one group (one fsync).
+pub const MAX_GROUP: usize = 64;
+
+/// A transaction for the writer and where to send its answer.
+pub struct Request {
+    /// The transaction (a ballot's proof is already verified).
+    pub tx: Transaction,
+    /// The answer.
+    pub reply: oneshot::Sender<Result<Receipt, ApiError>>,
+}
+
+/// One applied transaction in an answer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Applied {
+    /// Its id (hex): `GET /v1/transactions/{hash}`.
+    pub hash: String,
+    /// Its log position.
+    pub position: u64,
+    /// What it did.
+    pub event: Event,
+}
+
+/// The answer to an accepted transaction: it is durable and applied.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Receipt {
+    /// Its id (hex).
+    pub hash: String,
+    /// Its log position.
+    pub position: u64,
+    /// The batch it is in.
+    pub batch: u64,
+    /// That batch's time.
+    pub time: u64,
+    /// What it did.
+    pub event: Event,
+    /// For an order: the fills the matcher made against it, applied right after it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fills: Vec<Applied>,
+}
+
+/// The wall clock, unix seconds.
+pub fn wall_clock() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// Opens a batch if none is open (its time follows the wall clock until its first
+/// transaction is staged).
+fn ensure_open(core: &mut Core) {
+    if core.open.is_none() {
+        core.open = Some(OpenBatch {
+            number: core.next_batch(),
+            time: wall_clock().max(core.last_time()),
+            first: core.log_len,
+            count: 0,
+            root_old: core.state.root(),
+            opened: Instant::now(),
+        });
+    }
+}
+
+/// A refusal that only says the open batch's time is too early for the transaction (a tap
+/// made after the batch opened, a vote at a window's start), while the wall clock is late
+/// enough: sealing the batch and opening one at the wall clock lets it in.
+fn wants_later_time(e: &TxError, wall: u64) -> bool {
+    match *e {
+        TxError::TapInFuture { time, now } => now < time && time <= wall,
+        TxError::OutsideWindow { start, now, .. } => now < start && start <= wall,
+        _ => false,
+    }
+}
+
+/// Accepted in this group, not yet durable.
+#[derive(Default)]
+struct Staged {
+    entries: Vec<(u64, LogEntry)>,
+    undos: Vec<Undo>,
+    events: Vec<Event>,
+    answers: Vec<(
+        oneshot::Sender<Result<Receipt, ApiError>>,
+        Receipt,
+        &'static str,
+    )>,
+}
+
+/// The writer's settings.
+pub struct WriterConfig {
+    /// Seal when a batch has this many transactions.
+    pub batch_size: u64,
+    /// Seal when a batch's first transaction is this old.
+    pub batch_age: Duration,
+    /// The market key, to sign the matcher's fills.
+    pub market_key: Option<SecretKey>,
+}
+
+/// The writer thread's loop: until the queue closes and is drained.
+pub fn run(shared: Arc<Shared>, queue: Receiver<Request>, config: WriterConfig) {
+    let writer = Writer { shared, config };
+    loop {
+        let timeout = writer.until_seal();
+        let first = match queue.recv_timeout(timeout) {
+            Ok(request) => request,
+            Err(RecvTimeoutError::Timeout) => {
+                writer.seal_if_due();
+                if writer.shared.is_shutting_down() {
+                    break;
+                }
+                continue;
+            }
+            Err(RecvTimeoutError::Disconnected) => break,
+        };
+        let mut group = vec![first];
+        while group.len() < MAX_GROUP {
+            match queue.try_recv() {
+                Ok(request) => group.push(request),
+                Err(_) => break,
+            }
+        }
+        writer
+            .shared
+            .metrics
+            .queue_depth
+            .fetch_sub(group.len(), Ordering::Relaxed);
+        writer.process(group);
+        writer.seal_if_due();
+    }
+    tracing::info!("writer stopped: the queue is closed and drained");
+}
+
+struct Writer {
+    shared: Arc<Shared>,
+    config: WriterConfig,
+}
+
+impl Writer {
+    /// How long until the open batch is due (or a while, if none is open).
+    fn until_seal(&self) -> Duration {
+        let core = self.shared.core.read().expect("no panics");
+        match &core.open {
+            Some(open) => (open.opened + self.config.batch_age)
+                .saturating_duration_since(Instant::now())
+                .max(Duration::from_millis(1)),
+            None => Duration::from_millis(500),
+        }
+    }
+
+    fn seal_if_due(&self) {
+        let mut core = self.shared.core.write().expect("no panics");
+        let due = core.open.as_ref().is_some_and(|o| {
+            o.count > 0
+                && (o.count >= self.config.batch_size
+                    || o.opened.elapsed() >= self.config.batch_age)
+        });
+        if due {
+            self.seal(&mut core);
+        }
+    }
+
+    /// Seals the open batch durably; on a storage error it stays open and sealing is tried
+    /// again at the next tick.
+    fn seal(&self, core: &mut Core) -> bool {
+        let Some(open) = core.open.clone() else {
+            return true;
+        };
+        let record = BatchRecord {
+            number: open.number,
+            time: open.time,
+            first: open.first,
+            end: open.first + open.count,
+            root_old: open.root_old,
+            root_new: core.state.root(),
+        };
+        match self.shared.store.seal(&record) {
+            Ok(()) => {
+                tracing::info!(
+                    batch = record.number,
+                    time = record.time,
+                    transactions = record.transactions(),
+                    root = %to_hex(&record.root_new),
+                    "batch sealed"
+                );
+                core.sealed.push(record);
+                core.open = None;
+                self.shared.metrics.sealed(open.number);
+                self.shared.wake_prover();
+                true
+            }
+            Err(e) => {
+                tracing::error!(batch = open.number, error = %e, "sealing failed; the batch stays open");
+                false
+            }
+        }
+    }
+
+    fn process(&self, group: Vec<Request>) {
+        let mut guard = self.shared.core.write().expect("no panics");
+        let core = &mut *guard;
+        let mut staged = Staged::default();
+        for request in group {
+            if let Err(e) = self.ingest(core, &mut staged, &request.tx) {
+                self.refused(&request.tx, &e);
+                let _ = request.reply.send(Err(e));
+                continue;
+            }
+            // Sent in `commit_staged`, once durable.
+            let receipt = receipt(&staged, &request.tx);
+            staged
+                .answers
+                .push((request.reply, receipt, request.tx.kind_name()));
+        }
+        self.commit_staged(core, staged);
+    }
+
+    fn refused(&self, tx: &Transaction, e: &ApiError) {
+        self.shared.metrics.rejected(tx.kind_name(), &e.code());
+        if matches!(e, ApiError::Rejected(_)) {
+            self.shared
+                .rejections
+                .lock()
+                .expect("no panics")
+                .insert(key_of(&tx.id()), e.body());
+        }
+    }
+
+    /// Checks and applies `tx` in memory (with its fills), staging it for the durable write.
+    fn ingest(
+        &self,
+        core: &mut Core,
+        staged: &mut Staged,
+        tx: &Transaction,
+    ) -> Result<(), ApiError> {
+        self.check_duplicate(core, staged, tx)?;
+        let wall = wall_clock();
+        ensure_open(core);
+        let mut time = self.open_time(core, staged);
+        let plan = match core.state.plan(tx, time) {
+            Ok(plan) => plan,
+            Err(e) if wants_later_time(&e, wall) => {
+                // Make what is staged durable, seal, and try again in a batch opened now.
+                let pending = std::mem::take(staged);
+                self.commit_staged(core, pending);
+                if core.open.as_ref().is_some_and(|o| o.count > 0) && !self.seal(core) {
+                    return Err(ApiError::Storage("the open batch cannot be sealed".into()));
+                }
+                ensure_open(core);
+                time = self.open_time(core, staged);
+                core.state.plan(tx, time)?
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let batch = core.open.as_ref().expect("opened above").number;
+        let undo = undo_of(&core.state, &plan);
+        let event = core.state.commit(plan);
+        let taker = match &event {
+            Event::OrderPlaced { order, .. } => Some(*order),
+            _ => None,
+        };
+        self.stage(core, staged, batch, time, tx.clone(), undo, event);
+        if let (Some(taker), Some(key)) = (taker, &self.config.market_key) {
+            self.match_order(core, staged, batch, time, taker, key);
+        }
+        Ok(())
+    }
+
+    /// The open batch's time; while it holds nothing durable or staged yet, it follows the
+    /// wall clock (a batch's time is fixed by its first transaction).
+    fn open_time(&self, core: &mut Core, staged: &Staged) -> u64 {
+        let last_sealed = core.sealed.last().map_or(core.genesis_time, |b| b.time);
+        let open = core.open.as_mut().expect("an open batch");
+        if open.count == 0 && staged.entries.is_empty() {
+            open.time = wall_clock().max(last_sealed).max(core.genesis_time);
+        }
+        open.time
+    }
+
+    fn stage(
+        &self,
+        core: &mut Core,
+        staged: &mut Staged,
+        batch: u64,
+        time: u64,
+        tx: Transaction,
+        undo: Undo,
+        event: Event,
+    ) {
+        let position = core.log_len + staged.entries.len() as u64;
+        staged
+            .entries
+            .push((position, LogEntry { batch, time, tx }));
+        staged.undos.push(undo);
+        staged.events.push(event);
+    }
+
+    /// The matcher: fills of `taker` against the book, best price then oldest first, each
+    /// signed with the market key and applied at once.
+    fn match_order(
+        &self,
+        core: &mut Core,
+        staged: &mut Staged,
+        batch: u64,
+        time: u64,
+        taker: u64,
+        key: &SecretKey,
+    ) {
+        while let Some((maker, quantity)) = matcher::next_fill(&core.state, taker, time) {
+            let nonce = core.state.account(MARKET).map_or(0, |a| a.nonce);
+            let fill = matcher::fill_tx(maker, taker, quantity, nonce).signed(key);
+            match core.state.plan(&fill, time) {
+                Ok(plan) => {
+                    let undo = undo_of(&core.state, &plan);
+                    let event = core.state.commit(plan);
+                    self.stage(core, staged, batch, time, fill, undo, event);
+                }
+                Err(e) => {
+                    tracing::error!(maker, taker, quantity, error = %e, "the rules refuse the matcher's fill; the orders rest");
+                    break;
+                }
+            }
+        }
+    }
+
+    /// Refuses a transaction already in the log. A ballot may repeat an earlier ballot's
+    /// vote (a voter who switched back), so for a ballot only a repeat of its current vote is
+    /// a duplicate.
+    fn check_duplicate(
+        &self,
+        core: &Core,
+        staged: &Staged,
+        tx: &Transaction,
+    ) -> Result<(), ApiError> {
+        let id = key_of(&tx.id());
+        let position = core.index.get(&id).copied().or_else(|| {
+            staged
+                .entries
+                .iter()
+                .find(|(_, e)| key_of(&e.tx.id()) == id)
+                .map(|(p, _)| *p)
+        });
+        let Some(position) = position else {
+            return Ok(());
+        };
+        if let Transaction::Ballot(b) = tx {
+            let current = core.state.ballot(b.nullifier).map(|r| r.slot);
+            if current != Some(b.vote.slot()) {
+                return Ok(());
+            }
+        }
+        Err(ApiError::Duplicate {
+            hash: to_hex(&tx.id()),
+            position,
+        })
+    }
+
+    /// Makes the staged transactions durable, then answers; if the write fails, undoes them
+    /// in memory and answers 503.
+    fn commit_staged(&self, core: &mut Core, staged: Staged) {
+        let Staged {
+            entries,
+            undos,
+            events,
+            answers,
+        } = staged;
+        if entries.is_empty() {
+            self.drop_empty_open(core);
+            return;
+        }
+        match self.shared.store.append(&entries) {
+            Ok(()) => {
+                for ((position, entry), event) in entries.iter().zip(&events) {
+                    core.log_len += 1;
+                    core.note(*position, &entry.tx, event);
+                    self.shared.metrics.accepted(entry.tx.kind_name());
+                }
+                if let Some(open) = core.open.as_mut() {
+                    open.count = core.log_len - open.first;
+                }
+                self.shared.metrics.log_transactions(core.log_len);
+                for (reply, receipt, _) in answers {
+                    let _ = reply.send(Ok(receipt));
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, transactions = entries.len(), "the log write failed; the group is undone and refused");
+                let root_before = {
+                    apply_undo(&mut core.state, undos);
+                    core.state.root()
+                };
+                if let Err(forget) = self.shared.store.forget(entries.iter().map(|(p, _)| *p)) {
+                    tracing::error!(error = %forget, "the failed entries could not be removed from the store's cache; positions will be rewritten");
+                }
+                self.check_undone(core, root_before);
+                self.drop_empty_open(core);
+                for (reply, _, kind) in answers {
+                    self.shared.metrics.rejected(kind, "storage_unavailable");
+                    let _ = reply.send(Err(ApiError::Storage(e.to_string())));
+                }
+            }
+        }
+    }
+
+    /// After an undo, the state must be what the durable log replays to; if the open batch's
+    /// starting root or the last sealed root disagrees, rebuild from the log.
+    fn check_undone(&self, core: &mut Core, root: circuits::Fp) {
+        let expected = match (&core.open, core.sealed.last()) {
+            (Some(open), _) if open.count == 0 => open.root_old,
+            (None, Some(last)) => last.root_new,
+            _ => root, // An open batch with durable entries: its end root is not recorded.
+        };
+        if root != expected {
+            tracing::error!("the undo did not restore the state; rebuilding it from the log");
+            match Core::recover(&self.shared.genesis, &self.shared.store, 0) {
+                Ok(recovered) => *core = recovered.core,
+                Err(e) => tracing::error!(error = %e, "rebuilding from the log failed"),
+            }
+        }
+    }
+
+    /// Forgets an open batch that holds nothing durable (its time was never fixed).
+    fn drop_empty_open(&self, core: &mut Core) {
+        if core
+            .open
+            .as_ref()
+            .is_some_and(|o| o.count == 0 && o.first == core.log_len)
+        {
+            core.open = None;
+        }
+    }
+}
+
+/// The receipt of the request whose transaction was the last staged one but its fills.
+fn receipt(staged: &Staged, tx: &Transaction) -> Receipt {
+    let id = key_of(&tx.id());
+    let at = staged
+        .entries
+        .iter()
+        .rposition(|(_, e)| key_of(&e.tx.id()) == id)
+        .expect("just staged");
+    let (position, entry) = &staged.entries[at];
+    let fills = staged.entries[at + 1..]
+        .iter()
+        .zip(&staged.events[at + 1..])
+        .map(|((p, e), event)| Applied {
+            hash: to_hex(&e.tx.id()),
+            position: *p,
+            event: event.clone(),
+        })
+        .collect();
+    Receipt {
+        hash: to_hex(&tx.id()),
+        position: *position,
+        batch: entry.batch,
+        time: entry.time,
+        event: staged.events[at].clone(),
+        fills,
+    }
+}

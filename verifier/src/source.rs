@@ -1,0 +1,186 @@
+//! Where batch artifacts come from: a directory of `*.json` files, or a sequencer's HTTP API
+//! (`http://host:port`), so that `verifier chain http://…` checks what the service publishes
+//! exactly as it checks files.
+//!
+//! Over HTTP the verifier lists the batches (`GET /v1/batches`), takes every proven batch
+//! from the first one up to the first that is not proven yet, and fetches each artifact
+//! (`GET /v1/batches/{n}`). Later batches are reported, not checked: they have no proof yet.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::artifact::BatchArtifact;
+use crate::check::{read_dir, VerifyError};
+
+/// Where to read batch artifacts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Source {
+    /// Every `*.json` file in a directory.
+    Dir(PathBuf),
+    /// A sequencer's API at this base URL (no trailing slash).
+    Http(String),
+}
+
+/// Why artifacts cannot be read.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    /// Reading files or an artifact's content failed.
+    #[error(transparent)]
+    Verify(#[from] VerifyError),
+    /// The service cannot be reached or answers with an error.
+    #[error("{url}: {message}")]
+    Http {
+        /// The URL asked.
+        url: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// The service has no proven batch yet.
+    #[error("{url}: no proven batch yet ({sealed} sealed, waiting for their proofs)")]
+    NoProvenBatch {
+        /// The service.
+        url: String,
+        /// Batches it lists.
+        sealed: u64,
+    },
+}
+
+impl SourceError {
+    /// Whether the published data is at fault (exit 1), rather than the verifier's
+    /// environment or the network (exit 3).
+    pub fn is_data_fault(&self) -> bool {
+        match self {
+            SourceError::Verify(e) => e.is_data_fault(),
+            SourceError::Http { .. } | SourceError::NoProvenBatch { .. } => false,
+        }
+    }
+}
+
+/// The artifacts read, and what was left out.
+#[derive(Debug)]
+pub struct Fetched {
+    /// Each artifact, named by its file or URL.
+    pub artifacts: Vec<(String, BatchArtifact)>,
+    /// Batches listed by the service after the proven ones (not checked: no proof yet).
+    pub unproven: Vec<u64>,
+}
+
+#[derive(Deserialize)]
+struct BatchList {
+    batches: Vec<ListedBatch>,
+    latest: u64,
+}
+
+#[derive(Deserialize)]
+struct ListedBatch {
+    number: u64,
+    status: String,
+}
+
+impl Source {
+    /// A URL (`http://…`, `https://…`) or a directory.
+    pub fn parse(text: &str) -> Self {
+        if text.starts_with("http://") || text.starts_with("https://") {
+            Source::Http(text.trim_end_matches('/').to_string())
+        } else {
+            Source::Dir(Path::new(text).to_path_buf())
+        }
+    }
+
+    /// Reads the artifacts.
+    pub fn fetch(&self) -> Result<Fetched, SourceError> {
+        match self {
+            Source::Dir(dir) => Ok(Fetched {
+                artifacts: read_dir(dir)?,
+                unproven: Vec::new(),
+            }),
+            Source::Http(base) => fetch_http(base),
+        }
+    }
+}
+
+fn get(client: &reqwest::blocking::Client, url: &str) -> Result<String, SourceError> {
+    let http = |message: String| SourceError::Http {
+        url: url.to_string(),
+        message,
+    };
+    let response = client.get(url).send().map_err(|e| http(e.to_string()))?;
+    let status = response.status();
+    let body = response.text().map_err(|e| http(e.to_string()))?;
+    if !status.is_success() {
+        return Err(http(format!("HTTP {status}: {body}")));
+    }
+    Ok(body)
+}
+
+fn fetch_http(base: &str) -> Result<Fetched, SourceError> {
+    let client = reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .build()
+        .map_err(|e| SourceError::Http {
+            url: base.to_string(),
+            message: e.to_string(),
+        })?;
+    let mut listed = Vec::new();
+    let mut from = crate::FIRST_BATCH;
+    loop {
+        let url = format!("{base}/v1/batches?from={from}&limit=1000");
+        let text = get(&client, &url)?;
+        let page: BatchList = serde_json::from_str(&text).map_err(|e| SourceError::Http {
+            url: url.clone(),
+            message: format!("not a batch list: {e}"),
+        })?;
+        let last = page.batches.last().map(|b| b.number);
+        listed.extend(page.batches);
+        match last {
+            Some(n) if n < page.latest => from = n + 1,
+            _ => break,
+        }
+    }
+    let proven = listed
+        .iter()
+        .enumerate()
+        .take_while(|(i, b)| b.status == "proven" && b.number == crate::FIRST_BATCH + *i as u64)
+        .count();
+    if proven == 0 {
+        return Err(SourceError::NoProvenBatch {
+            url: base.to_string(),
+            sealed: listed.len() as u64,
+        });
+    }
+    let mut artifacts = Vec::with_capacity(proven);
+    for b in &listed[..proven] {
+        let url = format!("{base}/v1/batches/{}", b.number);
+        let text = get(&client, &url)?;
+        let artifact = BatchArtifact::from_json(&text, &url).map_err(VerifyError::from)?;
+        artifacts.push((url, artifact));
+    }
+    Ok(Fetched {
+        artifacts,
+        unproven: listed[proven..].iter().map(|b| b.number).collect(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_and_directories_are_told_apart() {
+        assert_eq!(
+            Source::parse("http://127.0.0.1:8080/"),
+            Source::Http("http://127.0.0.1:8080".into())
+        );
+        assert_eq!(Source::parse("batches"), Source::Dir("batches".into()));
+    }
+
+    #[test]
+    fn an_unreachable_service_is_not_a_data_fault() {
+        // Port 9 on loopback (discard): nothing listens in a test environment.
+        let e = Source::parse("http://127.0.0.1:9").fetch().unwrap_err();
+        assert!(!e.is_data_fault(), "{e}");
+        assert!(e.to_string().contains("127.0.0.1:9"), "{e}");
+    }
+}
