@@ -101,6 +101,7 @@ fn main() -> Result<()> {
                         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
                 )
                 .with_writer(std::io::stderr)
+                .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
                 .init();
             let genesis = circuits::Genesis::load(&genesis)?;
             let mut config = sequencer::Config::new(data, genesis, listen);
