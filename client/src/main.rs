@@ -1,27 +1,296 @@
-//! The residents' client. It runs on the resident's own machine: voter secrets are made and
-//! kept here, and ballots are proved here, so the secret never leaves it. The ballot it
-//! writes carries no account, key or signature: only the proposal, the voter root, the
-//! nullifier, the vote and the proof.
+//! The residents' and devices' client. It runs on the resident's own machine: keys and voter
+//! secrets are made and kept here, transactions are signed here, and ballots are proved
+//! here, so no secret ever leaves it. A ballot carries no account, key or signature: only
+//! the proposal, the voter root, the nullifier, the vote and the proof.
+//!
+//! Exit status: 0 done; 1 the sequencer refused (its error code is printed); 2 bad usage;
+//! 3 it could not run (unreadable key or file, the sequencer unreachable).
 
-use std::path::PathBuf;
-use std::time::Instant;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use anyhow::{bail, Context, Result};
 use circuits::ballot::{self, BallotKeys};
+use circuits::constants::{COUNCIL, FARE_CLASSES, GRID_OPERATOR, REGISTRAR, TRANSIT_AUTHORITY};
+use circuits::keys::{PublicKey, SecretKey, Signature};
 use circuits::merkle::MerklePath;
+use circuits::records::{FleetKind, Side};
+use circuits::tx::*;
 use circuits::voter::{Vote, VoterSecret};
-use circuits::Transaction;
-use clap::{Parser, Subcommand};
+use circuits::{Fp, Transaction};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use client::api::{Api, ApiError};
 
+/// The city rollup's client for residents and devices.
+///
+/// Makes keys and voter secrets, signs transactions and submits them to the sequencer (the
+/// signer's nonce is fetched from it), and proves ballots locally. Authorities' commands
+/// sign as the authority's fixed account (grid operator 0, transit authority 1, registrar
+/// 2, council 3).
+///
+/// Exit status: 0 done; 1 the sequencer refused (its error code is printed); 2 bad usage;
+/// 3 it could not run (unreadable key or file, the sequencer unreachable).
 #[derive(Parser)]
-#[command(version, about = "The city rollup's client for residents and devices")]
+#[command(version)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
 }
 
+/// Where to submit and with which key.
+#[derive(Args)]
+struct Signing {
+    /// The signer's key file (from `keygen`).
+    #[arg(long)]
+    key: PathBuf,
+    /// The sequencer's URL.
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    server: String,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum SideArg {
+    Buy,
+    Sell,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum FleetKindArg {
+    Maintenance,
+    Insurance,
+    DriverShift,
+}
+
 #[derive(Subcommand)]
 enum Command {
+    /// Makes a fresh key pair, writes it to FILE (keep it private; never overwritten) and
+    /// prints the public key.
+    Keygen {
+        /// Where to write the key.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Pays city credits (cents) to another account.
+    Transfer {
+        #[command(flatten)]
+        signing: Signing,
+        /// The payer's account (the key's).
+        #[arg(long)]
+        from: u64,
+        /// The payee's account.
+        #[arg(long)]
+        to: u64,
+        /// Cents.
+        #[arg(long)]
+        amount: u64,
+    },
+    /// Opens a new, empty account for a public key (any account may invite another).
+    OpenAccount {
+        #[command(flatten)]
+        signing: Signing,
+        /// The opener's account (the key's).
+        #[arg(long)]
+        from: u64,
+        /// The new account's key file (its public key is used), or give --public-key.
+        #[arg(
+            long,
+            conflicts_with = "public_key",
+            required_unless_present = "public_key"
+        )]
+        new_key: Option<PathBuf>,
+        /// The new account's public key (hex).
+        #[arg(long)]
+        public_key: Option<String>,
+    },
+    /// The grid operator registers a smart meter for an owner's account.
+    RegisterMeter {
+        #[command(flatten)]
+        signing: Signing,
+        /// The meter's key file (its public key is registered).
+        #[arg(long)]
+        meter_key: PathBuf,
+        /// The account credited with the meter's exports.
+        #[arg(long)]
+        owner: u64,
+    },
+    /// A meter reports its cumulative exported energy (signed with the meter's key).
+    Reading {
+        #[command(flatten)]
+        signing: Signing,
+        /// The meter.
+        #[arg(long)]
+        meter: u64,
+        /// Cumulative export since installation, Wh.
+        #[arg(long)]
+        cumulative: u64,
+    },
+    /// Places a limit order on the energy market (sell locks the Wh, buy locks the cents).
+    Order {
+        #[command(flatten)]
+        signing: Signing,
+        /// The trader's account.
+        #[arg(long)]
+        from: u64,
+        /// Buy or sell.
+        #[arg(long, value_enum)]
+        side: SideArg,
+        /// Wh.
+        #[arg(long)]
+        amount: u64,
+        /// Limit price, cents per kWh.
+        #[arg(long)]
+        price: u64,
+        /// Seconds from now until the order expires.
+        #[arg(long, default_value_t = 86_400)]
+        expires_in: u64,
+    },
+    /// Cancels an open order and releases what it still locks.
+    Cancel {
+        #[command(flatten)]
+        signing: Signing,
+        /// The owner's account.
+        #[arg(long)]
+        from: u64,
+        /// The order.
+        #[arg(long)]
+        order: u64,
+    },
+    /// The transit authority registers an operator's fare table (cents per fare class).
+    RegisterOperator {
+        #[command(flatten)]
+        signing: Signing,
+        /// The operator's account.
+        #[arg(long)]
+        operator: u64,
+        /// Fares per class, comma-separated (four classes).
+        #[arg(long, value_delimiter = ',', required = true)]
+        fares: Vec<u64>,
+    },
+    /// The transit authority sets a rider's concession (percent off).
+    Concession {
+        #[command(flatten)]
+        signing: Signing,
+        /// The rider's account.
+        #[arg(long)]
+        rider: u64,
+        /// Percent off, 0 to 100.
+        #[arg(long)]
+        percent: u64,
+    },
+    /// A rider taps in on an operator's vehicle or gate.
+    Tap {
+        #[command(flatten)]
+        signing: Signing,
+        /// The rider's account.
+        #[arg(long)]
+        from: u64,
+        /// The operator's account.
+        #[arg(long)]
+        operator: u64,
+        /// The fare class.
+        #[arg(long)]
+        class: u64,
+        /// When the rider tapped (unix seconds; default now).
+        #[arg(long)]
+        time: Option<u64>,
+    },
+    /// An operator files a fleet record (the hash of a document) in the append-only log.
+    Fleet {
+        #[command(flatten)]
+        signing: Signing,
+        /// The operator's account.
+        #[arg(long)]
+        from: u64,
+        /// The vehicle number.
+        #[arg(long)]
+        vehicle: u64,
+        /// What the record is.
+        #[arg(long, value_enum)]
+        kind: FleetKindArg,
+        /// The document (its hash is filed; the document stays with the operator).
+        #[arg(long)]
+        document: PathBuf,
+    },
+    /// The registrar registers a voter's identity commitment (from `voter-secret`).
+    RegisterVoter {
+        #[command(flatten)]
+        signing: Signing,
+        /// The commitment (hex).
+        #[arg(long)]
+        commitment: String,
+    },
+    /// An account opts in as a public delegate.
+    RegisterDelegate {
+        #[command(flatten)]
+        signing: Signing,
+        /// The account.
+        #[arg(long)]
+        from: u64,
+    },
+    /// The council opens a proposal; the voters registered now are its voter set.
+    Proposal {
+        #[command(flatten)]
+        signing: Signing,
+        /// The question.
+        #[arg(long)]
+        title: String,
+        /// An option (repeat for each).
+        #[arg(long = "option", required = true)]
+        options: Vec<String>,
+        /// Voting opens (unix seconds; default now).
+        #[arg(long)]
+        start: Option<u64>,
+        /// Voting closes (unix seconds, exclusive; default a week after the start).
+        #[arg(long)]
+        end: Option<u64>,
+    },
+    /// A delegate's public vote on a proposal (may be changed until the window closes).
+    DelegateVote {
+        #[command(flatten)]
+        signing: Signing,
+        /// The delegate's account.
+        #[arg(long)]
+        from: u64,
+        /// The proposal.
+        #[arg(long)]
+        proposal: u64,
+        /// The option chosen.
+        #[arg(long)]
+        option: u64,
+    },
+    /// Votes anonymously: fetches this voter's Merkle path from the sequencer, proves the
+    /// ballot on this machine and submits only the ballot. Casting again replaces the
+    /// earlier ballot.
+    Vote {
+        /// The voter secrets file (from `voter-secret`).
+        #[arg(long)]
+        secret: PathBuf,
+        /// The proposal.
+        #[arg(long)]
+        proposal: u64,
+        /// `option:N` for a direct vote, or `delegate:D` to follow delegate D.
+        #[arg(long)]
+        vote: String,
+        /// The sequencer's URL.
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        server: String,
+    },
+    /// Shows an account's record (and its nonce).
+    Account {
+        /// The account.
+        id: u64,
+        /// The sequencer's URL.
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        server: String,
+    },
+    /// Shows what became of a transaction (pending, sealed, proven, rejected and why).
+    Status {
+        /// The transaction's hash, as the receipt printed it.
+        hash: String,
+        /// The sequencer's URL.
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        server: String,
+    },
     /// Makes fresh voter secrets, writes them to FILE (keep it private) and prints the
     /// identity commitment to give the registrar.
     VoterSecret {
@@ -29,13 +298,14 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
-    /// Proves a ballot on this machine and writes the ballot transaction (JSON) to submit.
+    /// Proves a ballot on this machine from a path file and writes the ballot transaction
+    /// (JSON) to submit later (`vote` does all of it against a sequencer).
     Ballot {
         /// The voter secrets file (from `voter-secret`).
         #[arg(long)]
         secret: PathBuf,
         /// The voter's Merkle path in the proposal's voter tree (JSON `{"index", "siblings"}`,
-        /// as the sequencer serves it).
+        /// as `GET /v1/voters/{position}/path?proposal=N` serves it).
         #[arg(long)]
         path: PathBuf,
         /// The proposal id.
@@ -50,34 +320,404 @@ enum Command {
     },
 }
 
-fn parse_vote(text: &str) -> Result<Vote> {
-    let (kind, number) = text
-        .split_once(':')
-        .context("a vote is `option:N` or `delegate:D`")?;
-    let number: u64 = number
-        .parse()
-        .with_context(|| format!("`{number}` is not a number"))?;
-    match kind {
-        "option" => Ok(Vote::Option(number)),
-        "delegate" => Ok(Vote::Delegate(number)),
-        _ => bail!("a vote is `option:N` or `delegate:D`, not `{text}`"),
+/// A failure and its exit code.
+struct Failure(u8, String);
+
+impl From<ApiError> for Failure {
+    fn from(e: ApiError) -> Self {
+        let code = match e {
+            ApiError::Refused { .. } => 1,
+            _ => 3,
+        };
+        Failure(code, e.to_string())
     }
 }
 
-fn main() -> Result<()> {
-    match Cli::parse().command {
+impl From<client::keyfile::KeyFileError> for Failure {
+    fn from(e: client::keyfile::KeyFileError) -> Self {
+        Failure(3, e.to_string())
+    }
+}
+
+fn usage(message: impl Into<String>) -> Failure {
+    Failure(2, message.into())
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse().command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure(code, message)) => {
+            eprintln!("error: {message}");
+            ExitCode::from(code)
+        }
+    }
+}
+
+fn parse_vote(text: &str) -> Result<Vote, Failure> {
+    let bad = || {
+        usage(format!(
+            "a vote is `option:N` or `delegate:D`, not `{text}`"
+        ))
+    };
+    let (kind, number) = text.split_once(':').ok_or_else(bad)?;
+    let number: u64 = number.parse().map_err(|_| bad())?;
+    match kind {
+        "option" => Ok(Vote::Option(number)),
+        "delegate" => Ok(Vote::Delegate(number)),
+        _ => Err(bad()),
+    }
+}
+
+fn parse_field(text: &str, what: &str) -> Result<Fp, Failure> {
+    serde_json::from_value(serde_json::Value::String(text.trim().to_string()))
+        .map_err(|e| usage(format!("{what} `{text}` is not 64 hex digits: {e}")))
+}
+
+fn parse_public_key(text: &str) -> Result<PublicKey, Failure> {
+    serde_json::from_value(serde_json::Value::String(text.trim().to_string()))
+        .map_err(|e| usage(format!("`{text}` is not a public key: {e}")))
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+fn read_text(path: &Path) -> Result<String, Failure> {
+    std::fs::read_to_string(path)
+        .map_err(|e| Failure(3, format!("reading {}: {e}", path.display())))
+}
+
+/// Signs `tx` with the key, submits it and prints the receipt.
+fn sign_and_submit(api: &Api, key: &SecretKey, tx: Transaction) -> Result<(), Failure> {
+    let tx = tx.signed(key);
+    submit(api, &tx)
+}
+
+fn submit(api: &Api, tx: &Transaction) -> Result<(), Failure> {
+    let receipt = api.submit(tx)?;
+    println!(
+        "accepted: {} at position {} in batch {} (batch time {})",
+        tx.kind_name(),
+        receipt["position"],
+        receipt["batch"],
+        receipt["time"]
+    );
+    println!("hash: {}", receipt["hash"].as_str().unwrap_or_default());
+    println!("event: {}", receipt["event"]);
+    if let Some(fills) = receipt["fills"].as_array() {
+        for fill in fills {
+            println!("  matched: {}", fill["event"]);
+        }
+    }
+    Ok(())
+}
+
+/// Reads the key and opens the API; with the signer's account nonce.
+fn signer(signing: &Signing, account: u64) -> Result<(Api, SecretKey, u64), Failure> {
+    let key = client::keyfile::read(&signing.key)?;
+    let api = Api::new(&signing.server)?;
+    let nonce = api.account_nonce(account)?;
+    Ok((api, key, nonce))
+}
+
+fn run(command: Command) -> Result<(), Failure> {
+    let sig = Signature::default;
+    match command {
+        Command::Keygen { out } => {
+            let key = SecretKey::random(&mut rand::rng());
+            client::keyfile::create(&out, &key)?;
+            println!("{}", hex::encode(key.public_key().to_bytes()));
+            eprintln!("key written to {}; keep it private", out.display());
+            Ok(())
+        }
+        Command::Transfer {
+            signing,
+            from,
+            to,
+            amount,
+        } => {
+            let (api, key, nonce) = signer(&signing, from)?;
+            let tx = Transaction::Transfer(Transfer {
+                from,
+                to,
+                amount,
+                nonce,
+                signature: sig(),
+            });
+            sign_and_submit(&api, &key, tx)
+        }
+        Command::OpenAccount {
+            signing,
+            from,
+            new_key,
+            public_key,
+        } => {
+            let public_key = match (new_key, public_key) {
+                (Some(file), _) => client::keyfile::read(&file)?.public_key(),
+                (None, Some(hex)) => parse_public_key(&hex)?,
+                (None, None) => return Err(usage("give --new-key or --public-key")),
+            };
+            let (api, key, nonce) = signer(&signing, from)?;
+            let tx = Transaction::OpenAccount(OpenAccount {
+                from,
+                public_key,
+                nonce,
+                signature: sig(),
+            });
+            sign_and_submit(&api, &key, tx)
+        }
+        Command::RegisterMeter {
+            signing,
+            meter_key,
+            owner,
+        } => {
+            let meter_key = client::keyfile::read(&meter_key)?.public_key();
+            let (api, key, nonce) = signer(&signing, GRID_OPERATOR)?;
+            let tx = Transaction::RegisterMeter(RegisterMeter {
+                from: GRID_OPERATOR,
+                meter_key,
+                owner,
+                nonce,
+                signature: sig(),
+            });
+            sign_and_submit(&api, &key, tx)
+        }
+        Command::Reading {
+            signing,
+            meter,
+            cumulative,
+        } => {
+            let key = client::keyfile::read(&signing.key)?;
+            let api = Api::new(&signing.server)?;
+            let nonce = api.meter_nonce(meter)?;
+            let tx = Transaction::MeterReading(MeterReading {
+                meter,
+                cumulative,
+                nonce,
+                signature: sig(),
+            });
+            sign_and_submit(&api, &key, tx)
+        }
+        Command::Order {
+            signing,
+            from,
+            side,
+            amount,
+            price,
+            expires_in,
+        } => {
+            let (api, key, nonce) = signer(&signing, from)?;
+            let tx = Transaction::PlaceOrder(PlaceOrder {
+                from,
+                side: match side {
+                    SideArg::Buy => Side::Buy,
+                    SideArg::Sell => Side::Sell,
+                },
+                amount,
+                price,
+                expiry: now() + expires_in,
+                nonce,
+                signature: sig(),
+            });
+            sign_and_submit(&api, &key, tx)
+        }
+        Command::Cancel {
+            signing,
+            from,
+            order,
+        } => {
+            let (api, key, nonce) = signer(&signing, from)?;
+            let tx = Transaction::CancelOrder(CancelOrder {
+                from,
+                order,
+                nonce,
+                signature: sig(),
+            });
+            sign_and_submit(&api, &key, tx)
+        }
+        Command::RegisterOperator {
+            signing,
+            operator,
+            fares,
+        } => {
+            let fares: [u64; FARE_CLASSES] = fares
+                .try_into()
+                .map_err(|_| usage(format!("--fares takes {FARE_CLASSES} fares")))?;
+            let (api, key, nonce) = signer(&signing, TRANSIT_AUTHORITY)?;
+            let tx = Transaction::RegisterOperator(RegisterOperator {
+                from: TRANSIT_AUTHORITY,
+                operator,
+                fares,
+                nonce,
+                signature: sig(),
+            });
+            sign_and_submit(&api, &key, tx)
+        }
+        Command::Concession {
+            signing,
+            rider,
+            percent,
+        } => {
+            let (api, key, nonce) = signer(&signing, TRANSIT_AUTHORITY)?;
+            let tx = Transaction::SetConcession(SetConcession {
+                from: TRANSIT_AUTHORITY,
+                rider,
+                percent,
+                nonce,
+                signature: sig(),
+            });
+            sign_and_submit(&api, &key, tx)
+        }
+        Command::Tap {
+            signing,
+            from,
+            operator,
+            class,
+            time,
+        } => {
+            let (api, key, nonce) = signer(&signing, from)?;
+            let tx = Transaction::Tap(Tap {
+                from,
+                operator,
+                fare_class: class,
+                time: time.unwrap_or_else(now),
+                nonce,
+                signature: sig(),
+            });
+            sign_and_submit(&api, &key, tx)
+        }
+        Command::Fleet {
+            signing,
+            from,
+            vehicle,
+            kind,
+            document,
+        } => {
+            let bytes = std::fs::read(&document)
+                .map_err(|e| Failure(3, format!("{}: {e}", document.display())))?;
+            let (api, key, nonce) = signer(&signing, from)?;
+            let tx = Transaction::FleetRecord(FleetRecord {
+                from,
+                vehicle,
+                kind: match kind {
+                    FleetKindArg::Maintenance => FleetKind::Maintenance,
+                    FleetKindArg::Insurance => FleetKind::Insurance,
+                    FleetKindArg::DriverShift => FleetKind::DriverShift,
+                },
+                record_hash: circuits::hash::hash_bytes(&bytes),
+                nonce,
+                signature: sig(),
+            });
+            sign_and_submit(&api, &key, tx)
+        }
+        Command::RegisterVoter {
+            signing,
+            commitment,
+        } => {
+            let commitment = parse_field(&commitment, "the commitment")?;
+            let (api, key, nonce) = signer(&signing, REGISTRAR)?;
+            let tx = Transaction::RegisterVoter(RegisterVoter {
+                from: REGISTRAR,
+                commitment,
+                nonce,
+                signature: sig(),
+            });
+            sign_and_submit(&api, &key, tx)
+        }
+        Command::RegisterDelegate { signing, from } => {
+            let (api, key, nonce) = signer(&signing, from)?;
+            let tx = Transaction::RegisterDelegate(RegisterDelegate {
+                from,
+                nonce,
+                signature: sig(),
+            });
+            sign_and_submit(&api, &key, tx)
+        }
+        Command::Proposal {
+            signing,
+            title,
+            options,
+            start,
+            end,
+        } => {
+            let start = start.unwrap_or_else(now);
+            let end = end.unwrap_or(start + 7 * 24 * 3600);
+            let (api, key, nonce) = signer(&signing, COUNCIL)?;
+            let tx = Transaction::CreateProposal(CreateProposal {
+                from: COUNCIL,
+                title,
+                options,
+                start,
+                end,
+                nonce,
+                signature: sig(),
+            });
+            sign_and_submit(&api, &key, tx)
+        }
+        Command::DelegateVote {
+            signing,
+            from,
+            proposal,
+            option,
+        } => {
+            let (api, key, nonce) = signer(&signing, from)?;
+            let tx = Transaction::DelegateVote(DelegateVote {
+                from,
+                proposal,
+                option,
+                nonce,
+                signature: sig(),
+            });
+            sign_and_submit(&api, &key, tx)
+        }
+        Command::Vote {
+            secret,
+            proposal,
+            vote,
+            server,
+        } => {
+            let vote = parse_vote(&vote)?;
+            let secret = read_secret(&secret)?;
+            let api = Api::new(&server)?;
+            let position = api.voter_position(&secret.commitment())?;
+            let path = api.voter_path(position, proposal)?;
+            let tx = prove_ballot(&secret, &path, proposal, vote)?;
+            submit(&api, &tx)
+        }
+        Command::Account { id, server } => {
+            let json = Api::new(&server)?.get(&format!("/v1/accounts/{id}"))?;
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&json["record"]).expect("JSON")
+            );
+            Ok(())
+        }
+        Command::Status { hash, server } => {
+            let json = Api::new(&server)?.get(&format!("/v1/transactions/{}", hash.trim()))?;
+            println!("{}", serde_json::to_string_pretty(&json).expect("JSON"));
+            Ok(())
+        }
         Command::VoterSecret { out } => {
             if out.exists() {
-                bail!("{} exists: not overwriting voter secrets", out.display());
+                return Err(Failure(
+                    3,
+                    format!("{} exists: not overwriting voter secrets", out.display()),
+                ));
             }
             let secret = VoterSecret::random(&mut rand::rng());
-            std::fs::write(&out, serde_json::to_string_pretty(&secret)?)
-                .with_context(|| format!("writing {}", out.display()))?;
+            std::fs::write(
+                &out,
+                serde_json::to_string_pretty(&secret).expect("secrets serialize"),
+            )
+            .map_err(|e| Failure(3, format!("writing {}: {e}", out.display())))?;
             println!("{}", circuits::hash::to_hex(&secret.commitment()));
             eprintln!(
                 "secrets written to {}; give the commitment above to the registrar",
                 out.display()
             );
+            Ok(())
         }
         Command::Ballot {
             secret,
@@ -86,27 +726,46 @@ fn main() -> Result<()> {
             vote,
             out,
         } => {
-            let secret: VoterSecret = serde_json::from_str(
-                &std::fs::read_to_string(&secret)
-                    .with_context(|| format!("reading {}", secret.display()))?,
-            )
-            .context("the secrets file is not valid voter secrets JSON")?;
-            let path: MerklePath = serde_json::from_str(
-                &std::fs::read_to_string(&path)
-                    .with_context(|| format!("reading {}", path.display()))?,
-            )
-            .context("the path file is not a valid Merkle path JSON")?;
+            let secret = read_secret(&secret)?;
+            let path: MerklePath = serde_json::from_str(&read_text(&path)?).map_err(|e| {
+                Failure(
+                    3,
+                    format!("the path file is not a valid Merkle path JSON: {e}"),
+                )
+            })?;
             let vote = parse_vote(&vote)?;
-            eprintln!("making ballot keys (k = {})...", ballot::K);
-            let keys = BallotKeys::setup(ballot::params())?;
-            let started = Instant::now();
-            let proof = ballot::prove(&keys, &secret, &path, proposal, vote, rand::rng())?;
-            eprintln!("ballot proved in {:.2?}", started.elapsed());
-            let tx = Transaction::Ballot(proof.into_transaction());
-            std::fs::write(&out, serde_json::to_string_pretty(&tx)?)
-                .with_context(|| format!("writing {}", out.display()))?;
+            let tx = prove_ballot(&secret, &path, proposal, vote)?;
+            std::fs::write(
+                &out,
+                serde_json::to_string_pretty(&tx).expect("a ballot serializes"),
+            )
+            .map_err(|e| Failure(3, format!("writing {}: {e}", out.display())))?;
             eprintln!("ballot written to {}", out.display());
+            Ok(())
         }
     }
-    Ok(())
+}
+
+fn read_secret(path: &Path) -> Result<VoterSecret, Failure> {
+    serde_json::from_str(&read_text(path)?).map_err(|e| {
+        Failure(
+            3,
+            format!("{}: not valid voter secrets JSON: {e}", path.display()),
+        )
+    })
+}
+
+fn prove_ballot(
+    secret: &VoterSecret,
+    path: &MerklePath,
+    proposal: u64,
+    vote: Vote,
+) -> Result<Transaction, Failure> {
+    eprintln!("making ballot keys (k = {})...", ballot::K);
+    let keys = BallotKeys::setup(ballot::params()).map_err(|e| Failure(3, e.to_string()))?;
+    let started = Instant::now();
+    let proof = ballot::prove(&keys, secret, path, proposal, vote, rand::rng())
+        .map_err(|e| usage(e.to_string()))?;
+    eprintln!("ballot proved in {:.2?}", started.elapsed());
+    Ok(Transaction::Ballot(proof.into_transaction()))
 }
