@@ -6,7 +6,7 @@
 
 use std::path::PathBuf;
 
-use circuits::chunk::k_for;
+use circuits::chunk::Family;
 use circuits::demo::City;
 use circuits::Transaction;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
@@ -54,7 +54,10 @@ fn batches(c: &mut Criterion) {
                 proving.bench_with_input(
                     BenchmarkId::new(
                         split_name(split),
-                        format!("{chunks} chunks of {slots} slots (k={})", k_for(slots)),
+                        format!(
+                            "{chunks} chunks of {slots} slots (k={})",
+                            Family::Accounts.k_for(slots)
+                        ),
                     ),
                     &options,
                     |b, options| {
@@ -79,8 +82,7 @@ fn batches(c: &mut Criterion) {
     let mut verifying = c.benchmark_group("verifying");
     let mut keys = Keys::new(&params_dir());
     for (slots, artifact) in &proved {
-        keys.load_chunk(circuits::chunk::Family::Transfer, *slots)
-            .unwrap();
+        keys.load_chunk(Family::Accounts, *slots).unwrap();
         let (state, _) = transfers(artifact.transactions.len());
         let id = format!("{} chunks of {slots} slots", artifact.chunks.len());
         verifying.bench_with_input(
@@ -100,10 +102,14 @@ fn batches(c: &mut Criterion) {
                 })
             },
         );
-        let params = circuits::params::load_or_make(&params_dir(), k_for(*slots), |_| {}).unwrap();
-        let vk =
-            halo2_proofs::plonk::keygen_vk(&params, &circuits::chunk::ChunkCircuit::blank(*slots))
+        let params =
+            circuits::params::load_or_make(&params_dir(), Family::Accounts.k_for(*slots), |_| {})
                 .unwrap();
+        let vk = halo2_proofs::plonk::keygen_vk(
+            &params,
+            &circuits::chunk::AccountsCircuit::blank(*slots),
+        )
+        .unwrap();
         verifying.bench_with_input(
             BenchmarkId::new("chunk proofs batched", &id),
             artifact,
@@ -112,7 +118,7 @@ fn batches(c: &mut Criterion) {
                     let mut batch = halo2_proofs::plonk::BatchVerifier::new();
                     for c in &artifact.chunks {
                         batch.add_proof(
-                            vec![vec![c.instance(artifact.time).to_halo2()]],
+                            vec![vec![c.instance(artifact.time, state.params()).to_halo2()]],
                             c.proof.clone(),
                         );
                     }
@@ -129,7 +135,7 @@ fn batches(c: &mut Criterion) {
                         circuits::chunk::proof::verify(
                             &params,
                             &vk,
-                            &c.instance(artifact.time),
+                            &c.instance(artifact.time, state.params()),
                             &c.proof,
                         )
                         .unwrap();

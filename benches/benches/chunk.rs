@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use circuits::chunk::proof::{self, ChunkKeys};
-use circuits::chunk::{k_for, witness};
+use circuits::chunk::{witness, Family};
 use circuits::demo::City;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use rand::SeedableRng;
@@ -22,19 +22,19 @@ fn chunk(slots: usize) -> (witness::ChunkWitness, circuits::chunk::Instance) {
         .map(|i| c.transfer(c.resident(2 * i), c.resident(2 * i + 1), 100 + i as u64))
         .collect();
     let mut state = c.state.clone();
-    witness::build(&mut state, &txs, NOW, slots).expect("honest chunk")
+    witness::build(Family::Accounts, &mut state, &txs, NOW, slots).expect("honest chunk")
 }
 
 fn chunks(c: &mut Criterion) {
     let mut proving = c.benchmark_group("proving");
     proving.sample_size(10);
     let mut setups = Vec::new();
-    for slots in [1usize, 6, 12] {
-        let k = k_for(slots);
+    for slots in [1usize, 5, 11] {
+        let k = Family::Accounts.k_for(slots);
         let params =
             circuits::params::load_or_make(&params_dir(), k, |k| eprintln!("making params k={k}"))
                 .unwrap();
-        let keys = ChunkKeys::setup(&params, slots).unwrap();
+        let keys = ChunkKeys::for_family(&params, Family::Accounts, slots).unwrap();
         let (w, instance) = chunk(slots);
         proving.throughput(Throughput::Elements(slots as u64));
         proving.bench_with_input(

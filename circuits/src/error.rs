@@ -136,4 +136,8 @@ pub enum TxError {
     ZeroCommitment,
     #[error("nullifier slot {position} holds another nullifier")]
     NullifierSlotTaken { position: u64 },
+    #[error("the {authority:?} cannot do this to its own account")]
+    AuthorityOwnAccount { authority: Authority },
+    #[error("the market operator's account cannot place orders")]
+    MarketCannotTrade,
 }

@@ -17,6 +17,24 @@ pub trait Leaf: Clone + Default + PartialEq + std::fmt::Debug {
     fn leaf(&self) -> Fp;
 }
 
+/// A record whose leaf is `Poseidon(TAG, w0, w1, w2)`: every leaf but accounts' (four words
+/// under the tag) and voters' (the commitment itself). One shape for all of them lets a
+/// chunk circuit touch a leaf of any of these trees with one gadget whose tag and tree are
+/// chosen by the transaction (`chunk::base`): two permutations per leaf.
+pub trait Words: Clone + Default + PartialEq + std::fmt::Debug {
+    /// The domain separator of the tree's leaves.
+    const TAG: u64;
+    /// The three words under the tag.
+    fn words(&self) -> [Fp; 3];
+}
+
+impl<W: Words> Leaf for W {
+    fn leaf(&self) -> Fp {
+        let [a, b, c] = self.words();
+        poseidon([tag(Self::TAG), a, b, c])
+    }
+}
+
 /// The slowly changing part of an account: who owns it and what roles it has.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Owner {
@@ -113,19 +131,15 @@ pub struct Meter {
     pub nonce: u64,
 }
 
-impl Leaf for Meter {
-    /// `Poseidon(METER, pk.x, pk.y, pack(owner, last_cumulative, nonce))`: two permutations.
-    fn leaf(&self) -> Fp {
+impl Words for Meter {
+    const TAG: u64 = domain::METER;
+    /// `pk.x`, `pk.y`, `pack(owner, last_cumulative, nonce)`.
+    fn words(&self) -> [Fp; 3] {
         let (x, y) = self
             .public_key
             .map(|pk| pk.coordinates())
             .unwrap_or((Fp::zero(), Fp::zero()));
-        poseidon([
-            tag(domain::METER),
-            x,
-            y,
-            pack(&[self.owner, self.last_cumulative, self.nonce]),
-        ])
+        [x, y, pack(&[self.owner, self.last_cumulative, self.nonce])]
     }
 }
 
@@ -164,7 +178,8 @@ pub enum OrderStatus {
 }
 
 impl OrderStatus {
-    fn code(self) -> u64 {
+    /// 0 empty, 1 open, 2 closed: the encoding in leaves.
+    pub fn code(self) -> u64 {
         match self {
             OrderStatus::Empty => 0,
             OrderStatus::Open => 1,
@@ -193,19 +208,19 @@ pub struct Order {
     pub status: OrderStatus,
 }
 
-impl Leaf for Order {
-    /// `Poseidon(ORDER, pack(owner, price, expiry), pack(remaining, locked, side + 2 status))`:
-    /// two permutations.
-    fn leaf(&self) -> Fp {
-        poseidon([
-            tag(domain::ORDER),
+impl Words for Order {
+    const TAG: u64 = domain::ORDER;
+    /// `pack(owner, price, expiry)`, `pack(remaining, locked, side + 2 status)`, 0.
+    fn words(&self) -> [Fp; 3] {
+        [
             pack(&[self.owner, self.price, self.expiry]),
             pack(&[
                 self.remaining,
                 self.locked,
                 self.side.code() + 2 * self.status.code(),
             ]),
-        ])
+            Fp::zero(),
+        ]
     }
 }
 
@@ -248,21 +263,21 @@ pub struct FleetEntry {
     pub filed_at: u64,
 }
 
-impl Leaf for FleetEntry {
-    /// `Poseidon(FLEET, record_hash, pack(operator, vehicle, filed_at), kind)`: two
-    /// permutations. The empty leaf has kind 0, which no record has.
-    fn leaf(&self) -> Fp {
+impl Words for FleetEntry {
+    const TAG: u64 = domain::FLEET;
+    /// `record_hash`, `pack(operator, vehicle, filed_at)`, `kind`. The empty leaf has kind 0,
+    /// which no record has.
+    fn words(&self) -> [Fp; 3] {
         let kind = if *self == FleetEntry::default() {
             0
         } else {
             self.kind.code()
         };
-        poseidon([
-            tag(domain::FLEET),
+        [
             self.record_hash,
             pack(&[self.operator, self.vehicle, self.filed_at]),
             Fp::from(kind),
-        ])
+        ]
     }
 }
 
@@ -274,6 +289,14 @@ pub struct VoterLeaf(pub Fp);
 impl Leaf for VoterLeaf {
     fn leaf(&self) -> Fp {
         self.0
+    }
+}
+
+impl VoterLeaf {
+    /// The commitment as the first of three words (the others zero), so a chunk circuit's
+    /// generic touch handles voter leaves like the others; the leaf is the word itself.
+    pub fn words(&self) -> [Fp; 3] {
+        [self.0, Fp::zero(), Fp::zero()]
     }
 }
 
@@ -292,15 +315,15 @@ pub struct Proposal {
     pub end: u64,
 }
 
-impl Leaf for Proposal {
-    /// `Poseidon(PROPOSAL, voter_root, text_hash, pack(options, start, end))`: two permutations.
-    fn leaf(&self) -> Fp {
-        poseidon([
-            tag(domain::PROPOSAL),
+impl Words for Proposal {
+    const TAG: u64 = domain::PROPOSAL;
+    /// `voter_root`, `text_hash`, `pack(options, start, end)`.
+    fn words(&self) -> [Fp; 3] {
+        [
             self.voter_root,
             self.text_hash,
             pack(&[self.options, self.start, self.end]),
-        ])
+        ]
     }
 }
 
@@ -315,14 +338,15 @@ pub struct BallotRecord {
     pub slot: u64,
 }
 
-impl Leaf for BallotRecord {
-    /// `Poseidon(BALLOT, nullifier, pack(proposal, slot))`: two permutations.
-    fn leaf(&self) -> Fp {
-        poseidon([
-            tag(domain::BALLOT),
+impl Words for BallotRecord {
+    const TAG: u64 = domain::BALLOT;
+    /// `nullifier`, `pack(proposal, slot)`, 0.
+    fn words(&self) -> [Fp; 3] {
+        [
             self.nullifier,
             pack(&[self.proposal, self.slot]),
-        ])
+            Fp::zero(),
+        ]
     }
 }
 
@@ -336,9 +360,10 @@ pub struct Tally {
     pub choice: u64,
 }
 
-impl Leaf for Tally {
-    /// `Poseidon(TALLY, pack(count, choice))`: one permutation.
-    fn leaf(&self) -> Fp {
-        poseidon([tag(domain::TALLY), pack(&[self.count, self.choice])])
+impl Words for Tally {
+    const TAG: u64 = domain::TALLY;
+    /// `pack(count, choice)`, 0, 0.
+    fn words(&self) -> [Fp; 3] {
+        [pack(&[self.count, self.choice]), Fp::zero(), Fp::zero()]
     }
 }

@@ -159,6 +159,16 @@ fn require(authority: Authority, index: u64, from: AccountId) -> Result<(), TxEr
     }
 }
 
+/// An authority acts on other accounts only: each leaf a transaction writes is written once,
+/// by one part of the chunk circuit's slot.
+fn not_itself(authority: Authority, from: AccountId, target: AccountId) -> Result<(), TxError> {
+    if from == target {
+        Err(TxError::AuthorityOwnAccount { authority })
+    } else {
+        Ok(())
+    }
+}
+
 fn add(a: u64, b: u64, what: &'static str) -> Result<u64, TxError> {
     a.checked_add(b).ok_or(TxError::Overflow { what })
 }
@@ -428,6 +438,9 @@ fn meter_reading(d: &mut Draft<'_>, t: &MeterReading) -> Result<Event, TxError> 
 }
 
 fn place_order(d: &mut Draft<'_>, t: &PlaceOrder, now: u64) -> Result<Event, TxError> {
+    if t.from == MARKET {
+        return Err(TxError::MarketCannotTrade);
+    }
     if t.amount == 0 {
         return Err(TxError::ZeroAmount);
     }
@@ -614,6 +627,7 @@ fn fill(d: &mut Draft<'_>, t: &Fill, now: u64) -> Result<Event, TxError> {
 
 fn register_operator(d: &mut Draft<'_>, t: &RegisterOperator) -> Result<Event, TxError> {
     require(Authority::TransitAuthority, TRANSIT_AUTHORITY, t.from)?;
+    not_itself(Authority::TransitAuthority, t.from, t.operator)?;
     let mut operator = d.account(t.operator)?;
     operator.owner.fares = Some(t.fares);
     d.put(t.operator, operator);
@@ -624,6 +638,7 @@ fn register_operator(d: &mut Draft<'_>, t: &RegisterOperator) -> Result<Event, T
 
 fn set_concession(d: &mut Draft<'_>, t: &SetConcession) -> Result<Event, TxError> {
     require(Authority::TransitAuthority, TRANSIT_AUTHORITY, t.from)?;
+    not_itself(Authority::TransitAuthority, t.from, t.rider)?;
     if t.percent > MAX_CONCESSION_PERCENT {
         return Err(TxError::ConcessionTooLarge { percent: t.percent });
     }
@@ -810,20 +825,23 @@ fn ballot(d: &mut Draft<'_>, t: &Ballot, now: u64) -> Result<Event, TxError> {
     } else {
         return Err(TxError::NullifierSlotTaken { position });
     };
-    if let Some(old) = replaced {
-        let key = tally_key(t.proposal, old);
+    // A ballot that repeats the earlier one's vote moves no tally.
+    if replaced != Some(slot) {
+        if let Some(old) = replaced {
+            let key = tally_key(t.proposal, old);
+            let mut tally: Tally = d.get(key);
+            // The earlier ballot counted here, so the count is at least one.
+            tally.count = tally
+                .count
+                .checked_sub(1)
+                .ok_or(TxError::Underflow { what: "tally" })?;
+            d.put(key, tally);
+        }
+        let key = tally_key(t.proposal, slot);
         let mut tally: Tally = d.get(key);
-        // The earlier ballot counted here, so the count is at least one.
-        tally.count = tally
-            .count
-            .checked_sub(1)
-            .ok_or(TxError::Underflow { what: "tally" })?;
+        tally.count = add(tally.count, 1, "tally")?;
         d.put(key, tally);
     }
-    let key = tally_key(t.proposal, slot);
-    let mut tally: Tally = d.get(key);
-    tally.count = add(tally.count, 1, "tally")?;
-    d.put(key, tally);
     d.put(
         position,
         BallotRecord {

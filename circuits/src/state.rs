@@ -328,6 +328,20 @@ impl Write {
         }
     }
 
+    /// The three words under the leaf's tag (an account's: none; zeros).
+    pub fn words(&self) -> [Fp; 3] {
+        match self {
+            Write::Account(..) => [Fp::zero(); 3],
+            Write::Meter(_, r) => r.words(),
+            Write::Order(_, r) => r.words(),
+            Write::Fleet(_, r) => r.words(),
+            Write::Voter(_, r) => r.words(),
+            Write::Proposal(_, r) => r.words(),
+            Write::Ballot(_, r) => r.words(),
+            Write::Tally(_, r) => r.words(),
+        }
+    }
+
     /// The new leaf value.
     pub fn leaf(&self) -> Fp {
         match self {
@@ -443,6 +457,17 @@ pub struct Plan {
     pub counters: Counters,
     /// What happened.
     pub event: Event,
+}
+
+/// One leaf a transaction touched, as a chunk circuit witnesses it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TouchTrace {
+    /// The record before the write.
+    pub old: Write,
+    /// The record after it (equal to `old` for a read).
+    pub new: Write,
+    /// The leaf's path just before the write.
+    pub path: MerklePath,
 }
 
 /// The whole state.
@@ -608,6 +633,56 @@ impl State {
         }
         self.counters = plan.counters;
         (plan.event, paths)
+    }
+
+    /// The record at a leaf, as a write of it.
+    pub fn record(&self, tree: TreeId, index: u64) -> Write {
+        match tree {
+            TreeId::Accounts => Write::Account(index, self.accounts.get(index)),
+            TreeId::Meters => Write::Meter(index, self.meters.get(index)),
+            TreeId::Orders => Write::Order(index, self.orders.get(index)),
+            TreeId::Fleet => Write::Fleet(index, self.fleet.get(index)),
+            TreeId::Voters => Write::Voter(index, self.voters.get(index)),
+            TreeId::Proposals => Write::Proposal(index, self.proposals.get(index)),
+            TreeId::Ballots => Write::Ballot(index, self.ballots.get(index)),
+            TreeId::Tallies => Write::Tally(index, self.tallies.get(index)),
+        }
+    }
+
+    /// Applies a checked plan leaf by leaf in the order of `targets` (a chunk circuit's
+    /// touches; `None` for a touch the transaction leaves unused), returning for each target
+    /// its record before and after and its path just before the write. A target the plan
+    /// does not write is read: its record is unchanged. Every write that changes a leaf
+    /// must be a target: if one is not, nothing is applied and it is returned as the error.
+    pub fn commit_touches(
+        &mut self,
+        plan: Plan,
+        targets: &[Option<(TreeId, u64)>],
+    ) -> Result<Vec<Option<TouchTrace>>, Box<Write>> {
+        if let Some(stray) = plan.writes.iter().find(|w| {
+            !targets.contains(&Some(w.target())) && **w != self.record(w.target().0, w.target().1)
+        }) {
+            return Err(Box::new(stray.clone()));
+        }
+        let mut traces = Vec::with_capacity(targets.len());
+        for target in targets {
+            let Some((tree, index)) = *target else {
+                traces.push(None);
+                continue;
+            };
+            let old = self.record(tree, index);
+            let new = plan
+                .writes
+                .iter()
+                .find(|w| w.target() == (tree, index))
+                .cloned()
+                .unwrap_or_else(|| old.clone());
+            let path = self.path(tree, index);
+            self.write(new.clone());
+            traces.push(Some(TouchTrace { old, new, path }));
+        }
+        self.counters = plan.counters;
+        Ok(traces)
     }
 
     /// Applies a checked plan.

@@ -17,8 +17,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use circuits::chunk::proof::{self, ChunkKeys, ProofError};
+use circuits::chunk::witness::ChunkWitness;
 use circuits::chunk::witness::WitnessError;
-use circuits::chunk::{self, AnyWitness, Family, Instance};
+use circuits::chunk::{self, Family, Instance};
 use circuits::{State, Transaction};
 use halo2_proofs::poly::commitment::Params;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -103,18 +104,23 @@ impl Options {
     }
 }
 
-/// The commitment parameters and chunk keys: made once per process. Transfer chunks have
-/// the slots given at setup; every other family's chunks have as many slots as fit in the
-/// same `2^k` rows (at least one, at a larger `k` if one slot does not fit), and their keys
-/// are made the first time a batch holds that family.
+/// The commitment parameters and chunk keys: made once per process, each the first time a
+/// batch needs it.
+///
+/// Chunk sizes: the accounts family's full chunks have the slots given at setup, which fix
+/// the largest `k`; every other family's full chunks have as many slots as fit in the same
+/// `2^k` rows (at least one). A run of one family is split into full chunks and, for what
+/// is left, the smaller chunks (at smaller `k`) that cost least: proving time doubles with
+/// each `k`, so a run of two transfers is two one-slot chunks at k = 12, not one five-slot
+/// chunk at k = 14.
 #[derive(Debug)]
 pub struct Prover {
     data_dir: PathBuf,
     progress: bool,
     k: u32,
-    transfer_slots: usize,
+    accounts_slots: usize,
     params: Mutex<BTreeMap<u32, Arc<Params<vesta::Affine>>>>,
-    keys: Mutex<BTreeMap<Family, Arc<ChunkKeys>>>,
+    keys: Mutex<BTreeMap<(Family, usize), Arc<ChunkKeys>>>,
 }
 
 /// About how long making parameters of size `2^k` takes on this 2-core machine (10 s at
@@ -143,9 +149,9 @@ fn spinner(show: bool, message: String) -> ProgressBar {
 }
 
 impl Prover {
-    /// Reads the parameters for transfer chunks of `slots` slots from the cache under
+    /// Reads the parameters for accounts chunks of `slots` slots from the cache under
     /// `data_dir` (making and caching them the first time, with a spinner if `progress`),
-    /// and makes the transfer chunk keys.
+    /// and makes the accounts chunk keys.
     pub fn setup(data_dir: &Path, slots: usize, progress: bool) -> Result<Self, ProveError> {
         if slots == 0 {
             return Err(ProveError::ZeroSlots);
@@ -153,31 +159,63 @@ impl Prover {
         let prover = Prover {
             data_dir: data_dir.to_path_buf(),
             progress,
-            k: chunk::k_for(slots),
-            transfer_slots: slots,
+            k: Family::Accounts.k_for(slots),
+            accounts_slots: slots,
             params: Mutex::new(BTreeMap::new()),
             keys: Mutex::new(BTreeMap::new()),
         };
-        prover.family_keys(Family::Transfer)?;
+        prover.keys_for(Family::Accounts, slots)?;
         Ok(prover)
     }
 
-    /// The `k` of the transfer chunks (every family's chunks fit in it when one slot does).
+    /// The largest `k` of the chunks (every family's full chunks fit in it when one slot
+    /// does).
     pub fn k(&self) -> u32 {
         self.k
     }
 
-    /// Slots per chunk of `family`.
+    /// Slots of a full chunk of `family`.
     pub fn slots(&self, family: Family) -> usize {
         match family {
-            Family::Transfer => self.transfer_slots,
+            Family::Accounts => self.accounts_slots,
             other => other.slots_for(self.k).max(1),
         }
     }
 
-    /// The `k` of `family`'s chunks.
-    pub fn k_of(&self, family: Family) -> u32 {
-        family.k_for(self.slots(family))
+    /// The chunk sizes (slots) a run of `len` transactions of `family` is proven in:
+    /// full chunks, then the cheapest cover of the rest by smaller chunks (cost `2^k` each).
+    pub fn chunk_sizes(&self, family: Family, len: usize) -> Vec<usize> {
+        let full = self.slots(family);
+        let mut sizes = vec![full; len / full];
+        let rest = len % full;
+        if rest > 0 {
+            // The distinct chunk sizes below full, one per k: the most slots each k holds.
+            let mut ladder: Vec<usize> = (family.k_for(1)..=family.k_for(full))
+                .map(|k| family.slots_for(k).clamp(1, full))
+                .collect();
+            ladder.dedup();
+            // cost[r]: least total 2^k to cover r transactions; choice[r]: the chunk taken.
+            let mut cost = vec![0u64; rest + 1];
+            let mut choice = vec![0usize; rest + 1];
+            for r in 1..=rest {
+                let (c, s) = ladder
+                    .iter()
+                    .map(|&s| ((1u64 << family.k_for(s)) + cost[r.saturating_sub(s)], s))
+                    .min()
+                    .expect("a size");
+                cost[r] = c;
+                choice[r] = s;
+            }
+            let mut r = rest;
+            let mut tail = Vec::new();
+            while r > 0 {
+                tail.push(choice[r]);
+                r = r.saturating_sub(choice[r]);
+            }
+            tail.sort_unstable_by(|a, b| b.cmp(a));
+            sizes.extend(tail);
+        }
+        sizes
     }
 
     /// The parameters of size `2^k`, read from the cache (made and cached the first time).
@@ -208,16 +246,15 @@ impl Prover {
         Ok(params)
     }
 
-    /// The keys of `family`'s chunks (made the first time).
-    pub fn family_keys(&self, family: Family) -> Result<Arc<ChunkKeys>, ProveError> {
-        if let Some(k) = self.keys.lock().expect("no panics").get(&family) {
+    /// The keys of `family`'s chunks of `slots` slots (made the first time).
+    pub fn keys_for(&self, family: Family, slots: usize) -> Result<Arc<ChunkKeys>, ProveError> {
+        if let Some(k) = self.keys.lock().expect("no panics").get(&(family, slots)) {
             return Ok(k.clone());
         }
-        let slots = self.slots(family);
-        let params = self.params(self.k_of(family))?;
+        let params = self.params(family.k_for(slots))?;
         let bar = spinner(
             self.progress,
-            format!("making {family} chunk keys for {slots} slots"),
+            format!("making {family} chunk keys for {slots} slots (once per process)"),
         );
         let keys = ChunkKeys::for_family(&params, family, slots)
             .map_err(|source| ProveError::Keys { slots, source })?;
@@ -226,7 +263,7 @@ impl Prover {
         self.keys
             .lock()
             .expect("no panics")
-            .insert(family, keys.clone());
+            .insert((family, slots), keys.clone());
         Ok(keys)
     }
 
@@ -246,10 +283,10 @@ impl Prover {
         // Witnesses, in order: each chunk starts from the state the previous one left.
         let mut witnesses = Vec::new();
         for (family, start, end) in chunk::family::runs(txs) {
-            let keys = self.family_keys(family)?;
-            let params = self.params(self.k_of(family))?;
-            let slots = keys.slots();
-            for part_start in (start..end).step_by(slots) {
+            let mut part_start = start;
+            for slots in self.chunk_sizes(family, end - start) {
+                let keys = self.keys_for(family, slots)?;
+                let params = self.params(family.k_for(slots))?;
                 let part_end = (part_start + slots).min(end);
                 let i = witnesses.len();
                 let (w, instance) =
@@ -268,6 +305,7 @@ impl Prover {
                     witness: w,
                     instance,
                 });
+                part_start = part_end;
             }
         }
         let chunks = prove_jobs(witnesses, options)?;
@@ -289,7 +327,7 @@ struct Job {
     params: Arc<Params<vesta::Affine>>,
     keys: Arc<ChunkKeys>,
     transactions: usize,
-    witness: AnyWitness,
+    witness: ChunkWitness,
     instance: Instance,
 }
 

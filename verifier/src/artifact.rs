@@ -20,7 +20,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use circuits::chunk::{Family, Instance};
-use circuits::{Fp, Transaction};
+use circuits::{Fp, Params, Transaction};
 use serde::{Deserialize, Serialize};
 
 /// The format version this crate reads and writes.
@@ -72,9 +72,10 @@ pub struct ChunkArtifact {
 }
 
 impl ChunkArtifact {
-    /// The public inputs this chunk's proof claims, in a batch of time `time`.
-    pub fn instance(&self, time: u64) -> Instance {
-        Instance::new(self.root_old, self.root_new, self.data_hash, time)
+    /// The public inputs this chunk's proof claims, in a batch of time `time` under the
+    /// genesis rule parameters `params`.
+    pub fn instance(&self, time: u64, params: &Params) -> Instance {
+        Instance::new(self.root_old, self.root_new, self.data_hash, time, params)
     }
 }
 

@@ -20,7 +20,7 @@ use circuits::ballot::{self, BallotError, BallotKeys};
 use circuits::chunk::{self, Family};
 use circuits::hash::to_hex;
 use circuits::state::Plan;
-use circuits::{Fp, State, Transaction, TxError};
+use circuits::{Fp, Params as RuleParams, State, Transaction, TxError};
 use halo2_proofs::plonk::{BatchVerifier, VerifyingKey};
 use halo2_proofs::poly::commitment::Params;
 use pasta_curves::vesta;
@@ -35,6 +35,9 @@ pub const MAX_K: u32 = 18;
 /// What is wrong with the published data, or why it could not be checked.
 #[derive(Debug, thiserror::Error)]
 pub enum VerifyError {
+    /// A batch was checked without a state and without the genesis parameters.
+    #[error("the genesis rule parameters are needed to check a chunk proof (Keys::set_params)")]
+    NoParams,
     /// An artifact cannot be read (corrupt, truncated, wrong version, missing).
     #[error(transparent)]
     Artifact(#[from] ArtifactError),
@@ -254,6 +257,7 @@ impl VerifyError {
         !matches!(
             self,
             VerifyError::Params { .. }
+                | VerifyError::NoParams
                 | VerifyError::Keygen { .. }
                 | VerifyError::BallotKeys(_)
                 | VerifyError::Dir { .. }
@@ -337,6 +341,7 @@ pub struct Keys {
     params: BTreeMap<u32, Params<vesta::Affine>>,
     vks: BTreeMap<(Family, usize), VerifyingKey<vesta::Affine>>,
     ballot: Option<BallotKeys>,
+    genesis_params: Option<RuleParams>,
 }
 
 impl Keys {
@@ -347,7 +352,14 @@ impl Keys {
             params: BTreeMap::new(),
             vks: BTreeMap::new(),
             ballot: None,
+            genesis_params: None,
         }
+    }
+
+    /// Sets the genesis rule parameters, which every chunk proof takes as public inputs: a
+    /// batch checked without a replayed state ([`Keys::verify_batch`] with `None`) needs them.
+    pub fn set_params(&mut self, params: RuleParams) {
+        self.genesis_params = Some(params);
     }
 
     /// Reads (or makes) the parameters and verifying key for `family`'s chunks of `slots`
@@ -434,6 +446,11 @@ impl Keys {
         observe: &mut dyn FnMut(Replayed<'_>),
     ) -> Result<BatchSummary, VerifyError> {
         let batch = artifact.number;
+        let rule_params = state
+            .as_ref()
+            .map(|s| s.params().clone())
+            .or_else(|| self.genesis_params.clone())
+            .ok_or(VerifyError::NoParams)?;
         // 1. Place in the chain.
         if let Some(expected) = expected_number {
             if batch != expected {
@@ -603,15 +620,20 @@ impl Keys {
             for &i in members {
                 let c = &artifact.chunks[i];
                 verifier.add_proof(
-                    vec![vec![c.instance(artifact.time).to_halo2()]],
+                    vec![vec![c.instance(artifact.time, &rule_params).to_halo2()]],
                     c.proof.clone(),
                 );
             }
             if !verifier.finalize(params, vk) {
                 for &i in members {
                     let c = &artifact.chunks[i];
-                    if chunk::proof::verify(params, vk, &c.instance(artifact.time), &c.proof)
-                        .is_err()
+                    if chunk::proof::verify(
+                        params,
+                        vk,
+                        &c.instance(artifact.time, &rule_params),
+                        &c.proof,
+                    )
+                    .is_err()
                     {
                         return Err(VerifyError::ChunkProof { batch, chunk: i });
                     }

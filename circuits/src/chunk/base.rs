@@ -1,10 +1,10 @@
 //! The blocks every chunk circuit shares, whatever kinds its slots prove: the columns and
-//! chips, the state header and its root, the message and data hash of a slot, the signer's
-//! owner record and signature, 64-bit range checks, the packed money word, and leaf updates
-//! of an account or of any other tree.
+//! chips, the state header and its root, the running roots and counters, the message and data
+//! hash of a slot, owner records and signatures, 64-bit range checks, packed words, and the
+//! two kinds of leaf update ("touches"): an account's, and a leaf of any other tree.
 //!
-//! A family's circuit (transfers in `chunk.rs`; the other kinds in modules beside this one)
-//! configures a [`Base`] and adds its own rule gates on the same columns.
+//! A family's circuit (`accounts.rs`, `registry.rs`, `market.rs`, `governance.rs`) configures
+//! a [`Base`] and adds its own rule gates on the same columns ([`super::grid`]).
 
 use ff::Field;
 use halo2_gadgets::poseidon::{primitives::P128Pow5T3, Pow5Chip, Pow5Config};
@@ -12,21 +12,21 @@ use halo2_gadgets::utilities::lookup_range_check::LookupRangeCheck;
 use halo2_proofs::{
     circuit::{AssignedCell, Layouter, Value},
     plonk::{
-        Advice, Column, ConstraintSystem, Constraints, Error, Fixed, Instance as InstanceColumn,
-        Selector,
+        Advice, Column, ConstraintSystem, Constraints, Error, Expression, Fixed,
+        Instance as InstanceColumn, Selector,
     },
     poly::Rotation,
 };
 
-use super::merkle::{hash, Cell, MerkleUpdateChip, MerkleUpdateConfig};
-use super::{LOOKUP_BITS, NOW};
+use super::merkle::{hash, Cell, Level, MerkleUpdateChip, MerkleUpdateConfig};
+use super::{LOOKUP_BITS, NOW, PARAMS};
 use crate::constants::{domain, ACCOUNTS_DEPTH};
 use crate::hash::{tag, Fp};
 use crate::keys::Signature;
 use crate::merkle::MerklePath;
 use crate::records::{Account, Owner};
 use crate::schnorr::{self, SchnorrConfig};
-use crate::state::StateHeader;
+use crate::state::{Params, StateHeader, TreeId};
 
 /// Which of the two Poseidon chips a hash runs on (they sit on disjoint columns, so two
 /// hashes in different chips share rows).
@@ -38,14 +38,21 @@ pub(crate) enum Chip {
     B,
 }
 
+/// `2^64`, the base of packed words.
+pub(crate) fn two64() -> Fp {
+    Fp::from(2).pow([64])
+}
+
 /// The shared columns, chips and gates.
 ///
 /// Column sharing: ten advice columns. Poseidon chip A uses advice 0–3 (state and partial
-/// S-box) with the fixed columns `fixed[2..8]` for its round constants; chip B uses advice
-/// 4–7 with fixed columns of its own, so that the two hash side by side (old and new
-/// paths). The Merkle swap gates sit on their chip's columns. Advice 9 is the lookup
-/// range check's running sum. Rule gates span the advice columns in short regions.
-/// `fixed[0]` holds constants.
+/// S-box) with the fixed columns `fixed[2..8]` for its round constants (which the ECC chip
+/// also uses as its Lagrange coefficients); chip B uses advice 4–7 with fixed columns of its
+/// own, so that the two hash side by side (old and new paths, old and new leaves). The Merkle
+/// swap gates sit on their chip's columns. Advice 9 is the lookup range check's running sum,
+/// so range checks run beside the hashes. Rule gates span the advice columns in two-row
+/// regions (rotations 0 and 1 only, which the chips query already, so rules add no openings
+/// to the proof). `fixed[0]` holds constants.
 #[derive(Clone, Debug)]
 pub(crate) struct Base {
     pub(crate) advice: [Column<Advice>; 10],
@@ -56,25 +63,166 @@ pub(crate) struct Base {
     pub(crate) schnorr: SchnorrConfig,
     q_pack: Selector,
     q_signature: Selector,
+    q_select: Selector,
+    q_tag: Selector,
+    q_raw_leaf: Selector,
 }
 
-/// The signer's side of a slot: its owner record opened, and the message it signed.
-pub(crate) struct Signed {
-    /// The five owner-record fields (key x, key y, delegate and fare flags, fares, fares).
-    pub(crate) owner_fields: Vec<Cell>,
-    /// `Owner::hash` of them.
-    pub(crate) owner: Cell,
-    /// `Poseidon(TX_MESSAGE, encoding)`.
-    pub(crate) message: Cell,
-    /// The data hash after this slot.
-    pub(crate) data: Cell,
-}
-
-/// The four words under an account leaf's tag: owner hash, money word, two rider words.
+/// What a chunk carries from slot to slot: the eight tree roots, the seven counters
+/// (unpacked and range-checked once per chunk), the data hash so far, and the public batch
+/// time and rule parameters.
 #[derive(Clone, Debug)]
-pub(crate) struct AccountWords {
+pub(crate) struct Running {
+    /// Tree roots, in [`TreeId::ALL`] order.
+    pub(crate) roots: [Cell; 8],
+    /// Counters: accounts, meters, orders, fleet, voters, proposals, delegates.
+    pub(crate) counters: [Cell; 7],
+    /// The data hash after the slots so far.
+    pub(crate) data: Cell,
+    /// The batch time (public input).
+    pub(crate) now: Cell,
+    /// The rule parameters (public inputs): transfer window, max transfers, transfer
+    /// discount cap, cap period, fare cap.
+    pub(crate) params: [Cell; 5],
+}
+
+/// Positions of the counters in [`Running::counters`].
+pub(crate) mod counter {
+    /// Accounts opened.
+    pub(crate) const ACCOUNTS: usize = 0;
+    /// Meters registered.
+    pub(crate) const METERS: usize = 1;
+    /// Orders placed.
+    pub(crate) const ORDERS: usize = 2;
+    /// Fleet records filed.
+    pub(crate) const FLEET: usize = 3;
+    /// Voters registered.
+    pub(crate) const VOTERS: usize = 4;
+    /// Proposals opened.
+    pub(crate) const PROPOSALS: usize = 5;
+    /// Delegates registered.
+    pub(crate) const DELEGATES: usize = 6;
+}
+
+/// Positions of the rule parameters in [`Running::params`].
+pub(crate) mod param {
+    /// Seconds of the transfer window.
+    pub(crate) const TRANSFER_WINDOW: usize = 0;
+    /// Most transfers in a journey.
+    pub(crate) const MAX_TRANSFERS: usize = 1;
+    /// Most a transfer discounts, cents.
+    pub(crate) const DISCOUNT_CAP: usize = 2;
+    /// Seconds of a cap period.
+    pub(crate) const CAP_PERIOD: usize = 3;
+    /// Most charged in a cap period, cents.
+    pub(crate) const FARE_CAP: usize = 4;
+}
+
+/// The values of the running counters, batch time and parameters, for a slot's witness.
+#[derive(Clone, Debug)]
+pub(crate) struct Env {
+    /// The counters, in [`counter`] order.
+    pub(crate) counters: [u64; 7],
+    /// The batch time.
+    pub(crate) now: u64,
+    /// The rule parameters.
+    pub(crate) params: Params,
+}
+
+/// The names a slot's cells of the running counters, time and parameters have
+/// ([`Running::named`]); family grids use them and no other cell may.
+pub(crate) const RUNNING_NAMES: [&str; 13] = [
+    "accounts",
+    "meters",
+    "orders",
+    "fleet",
+    "voters",
+    "proposals",
+    "delegates",
+    "now",
+    "W",
+    "M",
+    "D",
+    "P",
+    "F",
+];
+
+impl Running {
+    /// The root of `tree`.
+    pub(crate) fn root(&self, tree: TreeId) -> &Cell {
+        &self.roots[tree_position(tree)]
+    }
+
+    /// The running cells under their names ([`RUNNING_NAMES`]).
+    pub(crate) fn named(&self) -> Vec<(&'static str, Cell)> {
+        let cells = self
+            .counters
+            .iter()
+            .chain(std::iter::once(&self.now))
+            .chain(self.params.iter());
+        RUNNING_NAMES.iter().copied().zip(cells.cloned()).collect()
+    }
+
+    /// The values of the counters, time and parameters.
+    pub(crate) fn env(&self) -> Value<Env> {
+        let all: Vec<&Cell> = self
+            .counters
+            .iter()
+            .chain(std::iter::once(&self.now))
+            .chain(self.params.iter())
+            .collect();
+        all.iter()
+            .fold(Value::known(Vec::new()), |acc, c| {
+                acc.zip(value(c)).map(|(mut v, x)| {
+                    v.push(crate::hash::low_u64(x));
+                    v
+                })
+            })
+            .map(|v| Env {
+                counters: std::array::from_fn(|i| v[i]),
+                now: v[7],
+                params: Params {
+                    transfer_window: v[8 + param::TRANSFER_WINDOW],
+                    max_transfers: v[8 + param::MAX_TRANSFERS],
+                    transfer_discount_cap: v[8 + param::DISCOUNT_CAP],
+                    cap_period: v[8 + param::CAP_PERIOD],
+                    fare_cap: v[8 + param::FARE_CAP],
+                },
+            })
+    }
+
+    /// The counter at `position` ([`counter`]) becomes `cell`.
+    pub(crate) fn set_counter(&mut self, position: usize, cell: Cell) {
+        self.counters[position] = cell;
+    }
+}
+
+fn tree_position(tree: TreeId) -> usize {
+    TreeId::ALL
+        .iter()
+        .position(|t| *t == tree)
+        .expect("every tree is listed")
+}
+
+/// The six values of an account leaf a slot reads or writes: its owner-record hash, the
+/// three parts of its money word and its two rider words.
+#[derive(Clone, Debug)]
+pub(crate) struct AccountCells {
     pub(crate) owner: Cell,
-    pub(crate) money: Cell,
+    pub(crate) nonce: Cell,
+    pub(crate) balance: Cell,
+    pub(crate) energy: Cell,
+    pub(crate) rider_a: Cell,
+    pub(crate) rider_b: Cell,
+}
+
+/// An account leaf after a slot: the money parts that change (`None`: as before).
+#[derive(Clone, Debug)]
+pub(crate) struct AccountUpdate {
+    pub(crate) owner: Cell,
+    pub(crate) nonce: Option<Cell>,
+    pub(crate) balance: Option<Cell>,
+    pub(crate) energy: Option<Cell>,
     pub(crate) rider_a: Cell,
     pub(crate) rider_b: Cell,
 }
@@ -118,23 +266,32 @@ impl Base {
         let table_idx = meta.lookup_table_column();
         let schnorr = SchnorrConfig::configure(meta, advice, fixed, fixed[0], table_idx);
 
-        // A signed slot's signature holds; padding carries none:
+        // A signed slot's signature holds against the signer's key; an unsigned slot
+        // (padding, a ballot) carries none:
         //
-        // | a0   | a1      | a2      | a3           | a4           |
-        // | flag | (s·G).x | (s·G).y | (R + c·PK).x | (R + c·PK).y |
+        // | a0     | a1      | a2      | a3           | a4           | a5   | a6   | a7  | a8  |
+        // | signed | (s·G).x | (s·G).y | (R + c·PK).x | (R + c·PK).y | PK.x | PK.y | key x | key y |
         let q_signature = meta.selector();
-        meta.create_gate("flag * (s·G - (R + c·PK)) = 0", |meta| {
+        meta.create_gate("signed * (s·G - (R + c·PK)) = 0", |meta| {
             let q = meta.query_selector(q_signature);
-            let [flag, lx, ly, rx, ry] =
-                [0, 1, 2, 3, 4].map(|i| meta.query_advice(advice[i], Rotation::cur()));
+            let [signed, lx, ly, rx, ry, pkx, pky, kx, ky] =
+                [0, 1, 2, 3, 4, 5, 6, 7, 8].map(|i| meta.query_advice(advice[i], Rotation::cur()));
             Constraints::with_selector(
                 q,
                 [
                     (
-                        "flag * ((s·G).x - (R + c·PK).x) = 0",
-                        flag.clone() * (lx - rx),
+                        "signed * ((s·G).x - (R + c·PK).x) = 0",
+                        signed.clone() * (lx - rx),
                     ),
-                    ("flag * ((s·G).y - (R + c·PK).y) = 0", flag * (ly - ry)),
+                    (
+                        "signed * ((s·G).y - (R + c·PK).y) = 0",
+                        signed.clone() * (ly - ry),
+                    ),
+                    (
+                        "signed * (PK.x - signer key x) = 0",
+                        signed.clone() * (pkx - kx),
+                    ),
+                    ("signed * (PK.y - signer key y) = 0", signed * (pky - ky)),
                 ],
             )
         });
@@ -149,14 +306,88 @@ impl Base {
             let q = meta.query_selector(q_pack);
             let [p0, p1, p2, word] =
                 [0, 1, 2, 3].map(|i| meta.query_advice(advice[i], Rotation::cur()));
-            let two64 = Fp::from(2).pow([64]);
-            let two128 = two64.square();
             Constraints::with_selector(
                 q,
                 [(
                     "word = p0 + 2^64 p1 + 2^128 p2",
-                    word - p0 - p1 * two64 - p2 * two128,
+                    word - p0 - p1 * two64() - p2 * two64().square(),
                 )],
+            )
+        });
+
+        // The tag of a generic touch's leaf: one row per tree it may write, accumulating
+        // `tag = Σ flag_T · TAG_T` and `Σ flag_T` (at most one tree is chosen):
+        //
+        // | a0   | a1    | a2  | a3       | a4   | a5        |
+        // | flag | TAG_T | acc | acc_next | sum  | sum_next  |
+        let q_tag = meta.selector();
+        meta.create_gate("touch tree flags", |meta| {
+            let q = meta.query_selector(q_tag);
+            let [flag, value, acc, acc_next, sum, sum_next] =
+                [0, 1, 2, 3, 4, 5].map(|i| meta.query_advice(advice[i], Rotation::cur()));
+            let one = Expression::Constant(Fp::one());
+            Constraints::with_selector(
+                q,
+                [
+                    (
+                        "tree flag is boolean",
+                        flag.clone() * (one.clone() - flag.clone()),
+                    ),
+                    (
+                        "tag_next = tag + flag * TAG_T",
+                        acc_next - acc - flag.clone() * value,
+                    ),
+                    ("sum_next = sum + flag", sum_next.clone() - sum - flag),
+                    (
+                        "at most one tree: sum_next is boolean",
+                        sum_next.clone() * (one - sum_next),
+                    ),
+                ],
+            )
+        });
+
+        // A voter leaf is the commitment itself, not a hash of it:
+        //
+        // | a0   | a1   | a2         | a3   |
+        // | flag | hash | commitment | leaf |
+        let q_raw_leaf = meta.selector();
+        meta.create_gate("leaf = hash + voter * (commitment - hash)", |meta| {
+            let q = meta.query_selector(q_raw_leaf);
+            let [flag, h, raw, leaf] =
+                [0, 1, 2, 3].map(|i| meta.query_advice(advice[i], Rotation::cur()));
+            Constraints::with_selector(
+                q,
+                [(
+                    "leaf = hash + voter * (commitment - hash)",
+                    leaf - h.clone() - flag * (raw - h),
+                )],
+            )
+        });
+
+        // A touch writes tree T only when its flag for T is set: the old root computed at
+        // T's depth is T's running root, T's root becomes the new one, and the position fits
+        // T's depth (the running sum of its bits is 0 at that level):
+        //
+        // | a0   | a1   | a2         | a3         | a4  | a5        |
+        // | flag | root | old at d_T | new at d_T | z_d | root_next |
+        let q_select = meta.selector();
+        meta.create_gate("touch root select", |meta| {
+            let q = meta.query_selector(q_select);
+            let [flag, root, old, new, z, next] =
+                [0, 1, 2, 3, 4, 5].map(|i| meta.query_advice(advice[i], Rotation::cur()));
+            Constraints::with_selector(
+                q,
+                [
+                    (
+                        "flag * (running root - old root) = 0",
+                        flag.clone() * (root.clone() - old),
+                    ),
+                    (
+                        "root_next = root + flag * (new root - root)",
+                        next - root.clone() - flag.clone() * (new - root),
+                    ),
+                    ("flag * z_depth = 0 (position fits the tree)", flag * z),
+                ],
             )
         });
 
@@ -169,6 +400,9 @@ impl Base {
             schnorr,
             q_pack,
             q_signature,
+            q_select,
+            q_tag,
+            q_raw_leaf,
         }
     }
 
@@ -205,7 +439,7 @@ impl Base {
         self.constant(layouter, tag(domain))
     }
 
-    /// A constant (a domain tag) assigned in a cell fixed by the constants column.
+    /// A constant assigned in a cell fixed by the constants column.
     pub(crate) fn constant(
         &self,
         mut layouter: impl Layouter<Fp>,
@@ -238,20 +472,42 @@ impl Base {
         )
     }
 
-    /// The batch time `now` from the instance column.
-    pub(crate) fn now(&self, mut layouter: impl Layouter<Fp>) -> Result<Cell, Error> {
+    /// The batch time and the rule parameters from the instance column.
+    fn public_values(&self, mut layouter: impl Layouter<Fp>) -> Result<(Cell, [Cell; 5]), Error> {
         layouter.assign_region(
-            || "now",
+            || "batch time and rule parameters",
             |mut region| {
-                region.assign_advice_from_instance(|| "now", self.instance, NOW, self.advice[9], 0)
+                let now = region.assign_advice_from_instance(
+                    || "now",
+                    self.instance,
+                    NOW,
+                    self.advice[0],
+                    0,
+                )?;
+                let params = (0..5)
+                    .map(|i| {
+                        region.assign_advice_from_instance(
+                            || "rule parameter",
+                            self.instance,
+                            PARAMS + i,
+                            self.advice[1 + i],
+                            0,
+                        )
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok((now, params.try_into().expect("five parameters")))
             },
         )
     }
 
     /// Constrains `cell < 2^64`: six 10-bit lookup words, then the top four bits.
-    pub(crate) fn range64(&self, mut layouter: impl Layouter<Fp>, cell: Cell) -> Result<(), Error> {
+    pub(crate) fn range64(
+        &self,
+        mut layouter: impl Layouter<Fp>,
+        cell: &Cell,
+    ) -> Result<(), Error> {
         let range = self.schnorr.range_check();
-        let zs = range.copy_check(layouter.namespace(|| "60 bits"), cell, 6, false)?;
+        let zs = range.copy_check(layouter.namespace(|| "60 bits"), cell.clone(), 6, false)?;
         range.copy_short_check(
             layouter.namespace(|| "top 4 bits"),
             zs[6].clone(),
@@ -259,13 +515,57 @@ impl Base {
         )
     }
 
-    /// The eleven header cells (eight tree roots, three counter words) of `header`.
-    pub(crate) fn header(
+    /// Range-checks each named cell below 2^64 (the name only labels the region).
+    pub(crate) fn range64_all(
+        &self,
+        mut layouter: impl Layouter<Fp>,
+        cells: &[(&str, &Cell)],
+    ) -> Result<(), Error> {
+        for (name, cell) in cells {
+            self.range64(layouter.namespace(|| format!("{name} < 2^64")), cell)?;
+        }
+        Ok(())
+    }
+
+    /// Constrains `cell < 2^bits` for `bits < 10` (one lookup).
+    pub(crate) fn range_short(
+        &self,
+        mut layouter: impl Layouter<Fp>,
+        cell: &Cell,
+        bits: usize,
+    ) -> Result<(), Error> {
+        self.schnorr.range_check().copy_short_check(
+            layouter.namespace(|| format!("< 2^{bits}")),
+            cell.clone(),
+            bits,
+        )
+    }
+
+    /// Constrains `cell < 2^(10 · words)` (whole lookup words, strict).
+    pub(crate) fn range_words(
+        &self,
+        mut layouter: impl Layouter<Fp>,
+        cell: &Cell,
+        words: usize,
+    ) -> Result<(), Error> {
+        self.schnorr.range_check().copy_check(
+            layouter.namespace(|| "words"),
+            cell.clone(),
+            words,
+            true,
+        )?;
+        Ok(())
+    }
+
+    /// Opens the state header of `header` (eight roots, three counter words), checks that it
+    /// hashes to `root_old`, unpacks the counters, and reads the batch time and parameters:
+    /// everything a chunk's first slot starts from.
+    pub(crate) fn start(
         &self,
         mut layouter: impl Layouter<Fp>,
         header: Value<&StateHeader>,
-    ) -> Result<Vec<Cell>, Error> {
-        layouter.assign_region(
+    ) -> Result<Running, Error> {
+        let cells = layouter.assign_region(
             || "state header",
             |mut region| {
                 let values: Value<Vec<Fp>> = header.map(|h| {
@@ -283,13 +583,104 @@ impl Base {
                             || value,
                         )
                     })
-                    .collect()
+                    .collect::<Result<Vec<_>, _>>()
             },
-        )
+        )?;
+        let root_old = self.state_root(Chip::A, layouter.namespace(|| "root_old"), &cells)?;
+        layouter.constrain_instance(root_old.cell(), self.instance, super::ROOT_OLD)?;
+
+        // The counters: 64-bit parts of the three words (the third holds only delegates).
+        let counts = header.map(|h| {
+            let c = &h.counters;
+            [
+                c.accounts,
+                c.meters,
+                c.orders,
+                c.fleet,
+                c.voters,
+                c.proposals,
+                c.delegates,
+            ]
+            .map(Fp::from)
+        });
+        let parts = self.witness(
+            layouter.namespace(|| "counters"),
+            "counter",
+            std::array::from_fn::<_, 7, _>(|i| counts.map(|c| c[i])),
+        )?;
+        let zero = self.constant(layouter.namespace(|| "zero"), Fp::zero())?;
+        for (w, [a, b, c]) in [
+            [&parts[0], &parts[1], &parts[2]],
+            [&parts[3], &parts[4], &parts[5]],
+            [&parts[6], &zero, &zero],
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let word = self.pack(layouter.namespace(|| "counter word"), [a, b, c])?;
+            layouter.assign_region(
+                || "counter word is the header's",
+                |mut region| region.constrain_equal(word.cell(), cells[8 + w].cell()),
+            )?;
+        }
+        let names = [
+            "accounts",
+            "meters",
+            "orders",
+            "fleet",
+            "voters",
+            "proposals",
+            "delegates",
+        ];
+        for (name, cell) in names.iter().zip(parts.iter()) {
+            self.range64(
+                layouter.namespace(|| format!("counter {name} < 2^64")),
+                cell,
+            )?;
+        }
+        let (now, params) = self.public_values(layouter.namespace(|| "public values"))?;
+        let data = self.tag(layouter.namespace(|| "data hash start"), domain::TX_DATA)?;
+        Ok(Running {
+            roots: std::array::from_fn(|i| cells[i].clone()),
+            counters: parts,
+            data,
+            now,
+            params,
+        })
+    }
+
+    /// Repacks the counters, hashes the header after the chunk into `root_new`, and
+    /// constrains it and the data hash to the public inputs.
+    pub(crate) fn finish(
+        &self,
+        mut layouter: impl Layouter<Fp>,
+        running: &Running,
+    ) -> Result<(), Error> {
+        let c = &running.counters;
+        let zero = self.constant(layouter.namespace(|| "zero"), Fp::zero())?;
+        let words = [
+            self.pack(
+                layouter.namespace(|| "counter word 0"),
+                [&c[0], &c[1], &c[2]],
+            )?,
+            self.pack(
+                layouter.namespace(|| "counter word 1"),
+                [&c[3], &c[4], &c[5]],
+            )?,
+            self.pack(
+                layouter.namespace(|| "counter word 2"),
+                [&c[6], &zero, &zero],
+            )?,
+        ];
+        let mut header: Vec<Cell> = running.roots.to_vec();
+        header.extend(words);
+        let root_new = self.state_root(Chip::B, layouter.namespace(|| "root_new"), &header)?;
+        layouter.constrain_instance(root_new.cell(), self.instance, super::ROOT_NEW)?;
+        layouter.constrain_instance(running.data.cell(), self.instance, super::DATA_HASH)
     }
 
     /// `Poseidon(STATE, header)` over the eleven header cells, on `chip`.
-    pub(crate) fn state_root(
+    fn state_root(
         &self,
         chip: Chip,
         mut layouter: impl Layouter<Fp>,
@@ -317,50 +708,14 @@ impl Base {
         )
     }
 
-    /// The signer's side of a slot: opens the signer's owner record on chip B while chip A
-    /// hashes the message `Poseidon(TX_MESSAGE, encoding)` and folds it into the data hash;
-    /// then checks the signature `(R, s)` on the message against the record's key when
-    /// `flag` is 1 (a padding slot's check is computed, not enforced).
-    pub(crate) fn signed(
+    /// The slot's message `Poseidon(TX_MESSAGE, encoding)` on chip A, folded into the data
+    /// hash (`running.data` moves on). Returns the message, for the signature.
+    pub(crate) fn message(
         &self,
         mut layouter: impl Layouter<Fp>,
-        flag: &Cell,
         encoding: &[Cell; 8],
-        owner: Value<&Owner>,
-        signature: Value<Signature>,
-        data: Cell,
-    ) -> Result<Signed, Error> {
-        let adv = &self.advice;
-        let fields = owner.map(owner_fields);
-        let owner_cells = layouter.assign_region(
-            || "signer owner record",
-            |mut region| {
-                (0..5)
-                    .map(|i| {
-                        region.assign_advice(
-                            || "owner field",
-                            adv[4 + i],
-                            0,
-                            || fields.map(|f| f[i]),
-                        )
-                    })
-                    .collect::<Result<Vec<_>, _>>()
-            },
-        )?;
-        let t = self.tag(layouter.namespace(|| "OWNER"), domain::OWNER)?;
-        let o = &owner_cells;
-        let owner_hash = self.hash(
-            Chip::B,
-            layouter.namespace(|| "signer owner hash"),
-            [
-                t,
-                o[0].clone(),
-                o[1].clone(),
-                o[2].clone(),
-                o[3].clone(),
-                o[4].clone(),
-            ],
-        )?;
+        running: &mut Running,
+    ) -> Result<Cell, Error> {
         let t = self.tag(layouter.namespace(|| "TX_MESSAGE"), domain::TX_MESSAGE)?;
         let e = encoding;
         let message = self.hash(
@@ -378,34 +733,63 @@ impl Base {
                 e[7].clone(),
             ],
         )?;
-        let data = self.hash(
+        running.data = self.hash(
             Chip::A,
             layouter.namespace(|| "data hash"),
-            [data, message.clone()],
+            [running.data.clone(), message.clone()],
         )?;
+        Ok(message)
+    }
 
-        // s·G = R + c·PK with c = Poseidon(SIGNATURE, R, PK, m), PK the record's key.
+    /// `Owner::hash` of the five owner-record fields, on `chip`.
+    pub(crate) fn owner_hash(
+        &self,
+        chip: Chip,
+        mut layouter: impl Layouter<Fp>,
+        fields: &[Cell; 5],
+    ) -> Result<Cell, Error> {
+        let t = self.tag(layouter.namespace(|| "OWNER"), domain::OWNER)?;
+        let f = fields;
+        self.hash(
+            chip,
+            layouter.namespace(|| "owner hash"),
+            [
+                t,
+                f[0].clone(),
+                f[1].clone(),
+                f[2].clone(),
+                f[3].clone(),
+                f[4].clone(),
+            ],
+        )
+    }
+
+    /// Checks the signature `(R, s)` on `message` against the key `(key_x, key_y)` when
+    /// `signed` is 1: `s·G = R + c·PK`, `c = Poseidon(SIGNATURE, R, PK, message)` on chip B,
+    /// and `PK` equal to the key. `key` is the key's value (any valid point when unsigned:
+    /// the check is computed, not enforced).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn signature(
+        &self,
+        mut layouter: impl Layouter<Fp>,
+        signed: &Cell,
+        key_x: &Cell,
+        key_y: &Cell,
+        key: Value<pasta_curves::pallas::Affine>,
+        message: &Cell,
+        signature: Value<Signature>,
+    ) -> Result<(), Error> {
+        let adv = &self.advice;
         let ecc = self.schnorr.ecc_chip();
-        let pk = schnorr::witness_point(
-            &ecc,
-            layouter.namespace(|| "PK"),
-            owner.map(|o| o.public_key.map_or(generator(), |pk| pk.point())),
-        )?;
+        let pk = schnorr::witness_point(&ecc, layouter.namespace(|| "PK"), key)?;
         let (pk_x, pk_y) = schnorr::coordinates(&pk);
-        layouter.assign_region(
-            || "PK is the signer's key",
-            |mut region| {
-                region.constrain_equal(pk_x.cell(), owner_cells[0].cell())?;
-                region.constrain_equal(pk_y.cell(), owner_cells[1].cell())
-            },
-        )?;
         let r = schnorr::witness_point(&ecc, layouter.namespace(|| "R"), signature.map(|s| s.r))?;
         let (r_x, r_y) = schnorr::coordinates(&r);
         let t = self.tag(layouter.namespace(|| "SIGNATURE"), domain::SIGNATURE)?;
         let challenge = self.hash(
             Chip::B,
             layouter.namespace(|| "challenge"),
-            [t, r_x, r_y, pk_x, pk_y, message.clone()],
+            [t, r_x, r_y, pk_x.clone(), pk_y.clone(), message.clone()],
         )?;
         let (s_g, rhs) = schnorr::signature_sides(
             &ecc,
@@ -419,7 +803,7 @@ impl Base {
             || "signature holds for a signed slot",
             |mut region| {
                 self.q_signature.enable(&mut region, 0)?;
-                flag.copy_advice(|| "flag", &mut region, adv[0], 0)?;
+                signed.copy_advice(|| "signed", &mut region, adv[0], 0)?;
                 s_g.inner()
                     .x()
                     .copy_advice(|| "(s·G).x", &mut region, adv[1], 0)?;
@@ -432,15 +816,13 @@ impl Base {
                 rhs.inner()
                     .y()
                     .copy_advice(|| "(R + c·PK).y", &mut region, adv[4], 0)?;
+                pk_x.copy_advice(|| "PK.x", &mut region, adv[5], 0)?;
+                pk_y.copy_advice(|| "PK.y", &mut region, adv[6], 0)?;
+                key_x.copy_advice(|| "signer key x", &mut region, adv[7], 0)?;
+                key_y.copy_advice(|| "signer key y", &mut region, adv[8], 0)?;
                 Ok(())
             },
-        )?;
-        Ok(Signed {
-            owner_fields: owner_cells,
-            owner: owner_hash,
-            message,
-            data,
-        })
+        )
     }
 
     /// The packed word `p0 + 2^64 p1 + 2^128 p2` of three cells (the caller range-checks
@@ -451,8 +833,6 @@ impl Base {
         parts: [&Cell; 3],
     ) -> Result<Cell, Error> {
         let adv = &self.advice;
-        let two64 = Fp::from(2).pow([64]);
-        let two128 = two64.square();
         layouter.assign_region(
             || "packed word",
             |mut region| {
@@ -468,83 +848,197 @@ impl Base {
                     0,
                     || {
                         value(&p[0])
-                            + value(&p[1]).map(|v| v * two64)
-                            + value(&p[2]).map(|v| v * two128)
+                            + value(&p[1]).map(|v| v * two64())
+                            + value(&p[2]).map(|v| v * two64().square())
                     },
                 )
             },
         )
     }
 
-    /// The packed money words before and after: `nonce + 2^64 balance + 2^128 energy`.
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) fn money_words(
+    /// Constrains `word` to be the packing of `parts` (which the caller range-checks).
+    pub(crate) fn unpack(
         &self,
         mut layouter: impl Layouter<Fp>,
-        nonce: &Cell,
-        nonce_new: &Cell,
-        balance: &Cell,
-        balance_new: &Cell,
-        energy: &Cell,
-        energy_new: &Cell,
-    ) -> Result<(Cell, Cell), Error> {
-        let old = self.pack(layouter.namespace(|| "money"), [nonce, balance, energy])?;
-        let new = self.pack(
-            layouter.namespace(|| "money_new"),
-            [nonce_new, balance_new, energy_new],
-        )?;
-        Ok((old, new))
+        word: &Cell,
+        parts: [&Cell; 3],
+    ) -> Result<(), Error> {
+        let packed = self.pack(layouter.namespace(|| "unpack"), parts)?;
+        layouter.assign_region(
+            || "word = its parts",
+            |mut region| region.constrain_equal(packed.cell(), word.cell()),
+        )
     }
 
-    /// Hashes an account leaf `Poseidon(ACCOUNT, owner, money, rider a, rider b)` before
-    /// (chip A) and after (chip B) and runs its Merkle update in the accounts tree; returns
-    /// the accounts root after it, having constrained the root before it to `root_before`.
-    pub(crate) fn account_update(
+    /// One account leaf's update: range-checks the money parts (new ones only where they
+    /// change), packs the money words, hashes the leaf before (chip A)
+    /// and after (chip B), and runs the Merkle pass. When `enabled` is 1 the old root is the
+    /// running accounts root and the accounts root becomes the new one; when 0 nothing
+    /// changes and nothing is checked of the leaf (a slot whose kind writes no such account).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn account_touch(
         &self,
         mut layouter: impl Layouter<Fp>,
+        enabled: &Cell,
         index: &Cell,
         path: Value<&MerklePath>,
-        old: AccountWords,
-        new: AccountWords,
-        root_before: &Cell,
-    ) -> Result<Cell, Error> {
+        old: &AccountCells,
+        new: &AccountUpdate,
+        running: &mut Running,
+    ) -> Result<(), Error> {
+        let nonce_new = new.nonce.as_ref().unwrap_or(&old.nonce);
+        let balance_new = new.balance.as_ref().unwrap_or(&old.balance);
+        let energy_new = new.energy.as_ref().unwrap_or(&old.energy);
+        let mut checks = vec![
+            ("nonce", &old.nonce),
+            ("balance", &old.balance),
+            ("energy", &old.energy),
+        ];
+        for (name, changed) in [
+            ("nonce_new", &new.nonce),
+            ("balance_new", &new.balance),
+            ("energy_new", &new.energy),
+        ] {
+            if let Some(cell) = changed {
+                checks.push((name, cell));
+            }
+        }
+        self.range64_all(layouter.namespace(|| "money parts"), &checks)?;
+        let money_old = self.pack(
+            layouter.namespace(|| "money"),
+            [&old.nonce, &old.balance, &old.energy],
+        )?;
+        let money_new = if new.nonce.is_none() && new.balance.is_none() && new.energy.is_none() {
+            money_old.clone()
+        } else {
+            self.pack(
+                layouter.namespace(|| "money_new"),
+                [nonce_new, balance_new, energy_new],
+            )?
+        };
         let t = self.tag(layouter.namespace(|| "ACCOUNT"), domain::ACCOUNT)?;
         let leaf_old = self.hash(
             Chip::A,
             layouter.namespace(|| "leaf old"),
-            [t.clone(), old.owner, old.money, old.rider_a, old.rider_b],
+            [
+                t.clone(),
+                old.owner.clone(),
+                money_old,
+                old.rider_a.clone(),
+                old.rider_b.clone(),
+            ],
         )?;
         let leaf_new = self.hash(
             Chip::B,
             layouter.namespace(|| "leaf new"),
-            [t, new.owner, new.money, new.rider_a, new.rider_b],
+            [
+                t,
+                new.owner.clone(),
+                money_new,
+                new.rider_a.clone(),
+                new.rider_b.clone(),
+            ],
         )?;
-        self.leaf_update(
+        let levels = self.merkle().update(
             layouter.namespace(|| "path"),
-            ACCOUNTS_DEPTH,
             index,
             path,
+            ACCOUNTS_DEPTH,
             leaf_old,
             leaf_new,
-            root_before,
-        )
+        )?;
+        let top = &levels[ACCOUNTS_DEPTH];
+        let pos = tree_position(TreeId::Accounts);
+        running.roots[pos] = self.select_root(
+            layouter.namespace(|| "accounts root"),
+            enabled,
+            &running.roots[pos],
+            top,
+        )?;
+        Ok(())
     }
 
-    /// The Merkle update of one leaf in a tree of `depth`: the root computed from
-    /// `leaf_old` is constrained to `root_before`; returns the root computed from
-    /// `leaf_new` with the same siblings and position (`index < 2^depth`).
+    /// One leaf's update in any of `trees` (none of them the accounts tree), chosen by their
+    /// flags (booleans, at most one set; none: nothing changes and nothing is checked of
+    /// the leaf). The leaf is `Poseidon(TAG_T, w0, w1, w2)` of the chosen tree's tag, or for
+    /// the voter tree the commitment `w0` itself; the Merkle pass runs to the deepest tree's
+    /// depth and the chosen tree's root is read at its own depth.
     #[allow(clippy::too_many_arguments)]
-    pub(crate) fn leaf_update(
+    pub(crate) fn touch(
         &self,
         mut layouter: impl Layouter<Fp>,
-        depth: usize,
+        trees: &[(TreeId, &Cell)],
         index: &Cell,
         path: Value<&MerklePath>,
-        leaf_old: Cell,
-        leaf_new: Cell,
-        root_before: &Cell,
-    ) -> Result<Cell, Error> {
-        let (old_root, new_root) = self.merkle().update(
+        old: &[Cell; 3],
+        new: &[Cell; 3],
+        running: &mut Running,
+    ) -> Result<(), Error> {
+        assert!(!trees.is_empty() && trees.iter().all(|(t, _)| *t != TreeId::Accounts));
+        let adv = &self.advice;
+        // tag = Σ flag_T · TAG_T, at most one flag set.
+        let tag_cell = layouter.assign_region(
+            || "touch tag",
+            |mut region| {
+                let mut acc =
+                    region.assign_advice_from_constant(|| "tag 0", adv[2], 0, Fp::zero())?;
+                let mut sum =
+                    region.assign_advice_from_constant(|| "sum 0", adv[4], 0, Fp::zero())?;
+                for (row, (tree, flag)) in trees.iter().enumerate() {
+                    self.q_tag.enable(&mut region, row)?;
+                    let f = flag.copy_advice(|| "tree flag", &mut region, adv[0], row)?;
+                    let t = region.assign_advice_from_constant(
+                        || "TAG_T",
+                        adv[1],
+                        row,
+                        leaf_tag(*tree),
+                    )?;
+                    if row > 0 {
+                        acc = acc.copy_advice(|| "tag", &mut region, adv[2], row)?;
+                        sum = sum.copy_advice(|| "sum", &mut region, adv[4], row)?;
+                    }
+                    let next_acc = value(&acc) + value(&f) * value(&t);
+                    let next_sum = value(&sum) + value(&f);
+                    acc = region.assign_advice(|| "tag_next", adv[3], row, || next_acc)?;
+                    sum = region.assign_advice(|| "sum_next", adv[5], row, || next_sum)?;
+                }
+                Ok(acc)
+            },
+        )?;
+        let leaf_old = self.hash(
+            Chip::A,
+            layouter.namespace(|| "leaf old"),
+            [
+                tag_cell.clone(),
+                old[0].clone(),
+                old[1].clone(),
+                old[2].clone(),
+            ],
+        )?;
+        let leaf_new = self.hash(
+            Chip::B,
+            layouter.namespace(|| "leaf new"),
+            [tag_cell, new[0].clone(), new[1].clone(), new[2].clone()],
+        )?;
+        let (leaf_old, leaf_new) = match trees.iter().find(|(t, _)| *t == TreeId::Voters) {
+            Some((_, flag)) => (
+                self.raw_leaf(
+                    layouter.namespace(|| "voter leaf old"),
+                    flag,
+                    &leaf_old,
+                    &old[0],
+                )?,
+                self.raw_leaf(
+                    layouter.namespace(|| "voter leaf new"),
+                    flag,
+                    &leaf_new,
+                    &new[0],
+                )?,
+            ),
+            None => (leaf_old, leaf_new),
+        };
+        let depth = trees.iter().map(|(t, _)| t.depth()).max().expect("a tree");
+        let levels = self.merkle().update(
             layouter.namespace(|| "path"),
             index,
             path,
@@ -552,12 +1046,85 @@ impl Base {
             leaf_old,
             leaf_new,
         )?;
-        layouter.assign_region(
-            || "root before = running root",
-            |mut region| region.constrain_equal(old_root.cell(), root_before.cell()),
-        )?;
-        Ok(new_root)
+        for (tree, flag) in trees {
+            let pos = tree_position(*tree);
+            running.roots[pos] = self.select_root(
+                layouter.namespace(|| format!("{} root", tree.name())),
+                flag,
+                &running.roots[pos],
+                &levels[tree.depth()],
+            )?;
+        }
+        Ok(())
     }
+
+    /// `leaf = hash + flag · (raw - hash)`.
+    fn raw_leaf(
+        &self,
+        mut layouter: impl Layouter<Fp>,
+        flag: &Cell,
+        hashed: &Cell,
+        raw: &Cell,
+    ) -> Result<Cell, Error> {
+        let adv = &self.advice;
+        layouter.assign_region(
+            || "voter leaf",
+            |mut region| {
+                self.q_raw_leaf.enable(&mut region, 0)?;
+                let f = flag.copy_advice(|| "voter flag", &mut region, adv[0], 0)?;
+                let h = hashed.copy_advice(|| "hash", &mut region, adv[1], 0)?;
+                let r = raw.copy_advice(|| "commitment", &mut region, adv[2], 0)?;
+                let leaf = value(&h) + value(&f) * (value(&r) - value(&h));
+                region.assign_advice(|| "leaf", adv[3], 0, || leaf)
+            },
+        )
+    }
+
+    /// The running root of a tree after a touch of it, enabled by `flag`.
+    fn select_root(
+        &self,
+        mut layouter: impl Layouter<Fp>,
+        flag: &Cell,
+        root: &Cell,
+        level: &Level,
+    ) -> Result<Cell, Error> {
+        let adv = &self.advice;
+        layouter.assign_region(
+            || "root select",
+            |mut region| {
+                self.q_select.enable(&mut region, 0)?;
+                let f = flag.copy_advice(|| "touch flag", &mut region, adv[0], 0)?;
+                let r = root.copy_advice(|| "running root", &mut region, adv[1], 0)?;
+                level
+                    .old
+                    .copy_advice(|| "old root", &mut region, adv[2], 0)?;
+                let n = level
+                    .new
+                    .copy_advice(|| "new root", &mut region, adv[3], 0)?;
+                level
+                    .z
+                    .copy_advice(|| "z at depth", &mut region, adv[4], 0)?;
+                let next = value(&r) + value(&f) * (value(&n) - value(&r));
+                region.assign_advice(|| "root_next", adv[5], 0, || next)
+            },
+        )
+    }
+}
+
+/// The tag of `tree`'s leaves (voters: none, their leaf is the commitment; 0 here).
+fn leaf_tag(tree: TreeId) -> Fp {
+    use crate::records::Words;
+    let t = match tree {
+        TreeId::Accounts => domain::ACCOUNT,
+        TreeId::Meters => crate::records::Meter::TAG,
+        TreeId::Orders => crate::records::Order::TAG,
+        TreeId::Fleet => crate::records::FleetEntry::TAG,
+        TreeId::Voters => 0,
+        TreeId::Proposals => crate::records::Proposal::TAG,
+        TreeId::Ballots => crate::records::BallotRecord::TAG,
+        TreeId::Tallies => crate::records::Tally::TAG,
+    };
+    tag(t)
 }
 
 /// The five fields under `Owner::hash`'s tag.
@@ -579,10 +1146,15 @@ pub(crate) fn owner_fields(owner: &Owner) -> [Fp; 5] {
     ]
 }
 
-/// The generator: the `R` and key a padding slot witnesses (any valid point would do).
+/// The generator: the key and `R` an unsigned slot witnesses (any valid point would do).
 pub(crate) fn generator() -> pasta_curves::pallas::Affine {
     use group::{Curve, Group};
     pasta_curves::pallas::Point::generator().to_affine()
+}
+
+/// The key an owner record holds, or the generator (an unsigned slot's stand-in).
+pub(crate) fn key_or_generator(owner: &Owner) -> pasta_curves::pallas::Affine {
+    owner.public_key.map_or(generator(), |pk| pk.point())
 }
 
 /// The two packed rider words of an account leaf.
@@ -597,4 +1169,9 @@ pub(crate) fn rider_words(account: &Account) -> [Fp; 2] {
 /// An assigned cell's value.
 pub(crate) fn value(cell: &AssignedCell<Fp, Fp>) -> Value<Fp> {
     cell.value().copied()
+}
+
+/// `1/x`, or 0 for 0: the witness of an `x != 0` check.
+pub(crate) fn inverse(x: Value<Fp>) -> Value<Fp> {
+    x.map(|x| x.invert().unwrap_or(Fp::zero()))
 }

@@ -1,38 +1,41 @@
 //! Families of transaction kinds, each proven by its own chunk circuit.
 //!
-//! A slot of a circuit has the regions its family's kinds need and no more, so a transfer
-//! (the common case) never pays for a fill's five leaves or a ballot's 64-level nullifier
-//! path. A batch is proven as consecutive runs of one family, each run in chunks of that
-//! family's circuit; every chunk has the same public inputs ([`Instance`]) and the roots
-//! chain across families exactly as within one.
+//! A family groups the kinds that touch the same leaves, so a slot of its circuit has the
+//! touches its kinds need and no more: a transfer or a tap (the common case) never pays for a
+//! fill's five leaves or a ballot's 64-level nullifier path. A batch is proven as consecutive
+//! runs of one family, each run in chunks of that family's circuit; every chunk has the same
+//! public inputs ([`super::Instance`]) and the roots chain across families exactly as within
+//! one.
 
 use serde::{Deserialize, Serialize};
 
 use super::witness::{self, ChunkWitness, WitnessError};
-use super::Instance;
-use crate::state::State;
+use super::{accounts, governance, market, registry, Instance};
+use crate::state::{State, TreeId};
 use crate::tx::Transaction;
 
 /// A family of kinds sharing one chunk circuit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Family {
-    /// `transfer`.
-    Transfer,
-    /// `register_meter`, `meter_reading`, `place_order`, `cancel_order`, `fill`.
-    Energy,
-    /// `open_account`, `register_operator`, `set_concession`, `tap`, `fleet_record`.
-    Transit,
-    /// `register_voter`, `register_delegate`, `create_proposal`, `ballot`, `delegate_vote`.
+    /// Two accounts at most: `transfer`, `tap`, `open_account`, `register_operator`,
+    /// `set_concession`, `register_delegate`.
+    Accounts,
+    /// An account and a leaf of another tree: `register_meter`, `meter_reading`,
+    /// `place_order`, `cancel_order`, `fleet_record`, `register_voter`, `create_proposal`.
+    Registry,
+    /// `fill`: the market's account, two orders and their owners.
+    Market,
+    /// `ballot`, `delegate_vote`: the nullifier tree, tallies and the proposal.
     Governance,
 }
 
 impl Family {
     /// Every family.
     pub const ALL: [Family; 4] = [
-        Family::Transfer,
-        Family::Energy,
-        Family::Transit,
+        Family::Accounts,
+        Family::Registry,
+        Family::Market,
         Family::Governance,
     ];
 
@@ -40,37 +43,74 @@ impl Family {
     pub fn of(tx: &Transaction) -> Family {
         use Transaction::*;
         match tx {
-            Transfer(_) => Family::Transfer,
-            RegisterMeter(_) | MeterReading(_) | PlaceOrder(_) | CancelOrder(_) | Fill(_) => {
-                Family::Energy
-            }
-            OpenAccount(_) | RegisterOperator(_) | SetConcession(_) | Tap(_) | FleetRecord(_) => {
-                Family::Transit
-            }
-            RegisterVoter(_) | RegisterDelegate(_) | CreateProposal(_) | Ballot(_)
-            | DelegateVote(_) => Family::Governance,
+            Transfer(_) | OpenAccount(_) | RegisterOperator(_) | SetConcession(_) | Tap(_)
+            | RegisterDelegate(_) => Family::Accounts,
+            RegisterMeter(_) | MeterReading(_) | PlaceOrder(_) | CancelOrder(_)
+            | FleetRecord(_) | RegisterVoter(_) | CreateProposal(_) => Family::Registry,
+            Fill(_) => Family::Market,
+            Ballot(_) | DelegateVote(_) => Family::Governance,
         }
     }
 
     /// Its name, as in artifacts.
     pub fn name(self) -> &'static str {
         match self {
-            Family::Transfer => "transfer",
-            Family::Energy => "energy",
-            Family::Transit => "transit",
+            Family::Accounts => "accounts",
+            Family::Registry => "registry",
+            Family::Market => "market",
             Family::Governance => "governance",
+        }
+    }
+
+    /// Whether this build has the family's circuit.
+    pub fn is_built(self) -> bool {
+        match self {
+            Family::Accounts => true,
+            Family::Registry => registry::BUILT,
+            Family::Market => market::BUILT,
+            Family::Governance => governance::BUILT,
+        }
+    }
+
+    /// Leaf touches per slot of the family's circuit.
+    pub fn touches(self) -> usize {
+        match self {
+            Family::Accounts => accounts::TOUCHES,
+            Family::Registry => registry::TOUCHES,
+            Family::Market => market::TOUCHES,
+            Family::Governance => governance::TOUCHES,
+        }
+    }
+
+    /// The leaves `tx` touches, in the order of the family's touches (`None`: unused), as
+    /// `tx` would be applied to `state`.
+    pub fn targets(self, state: &State, tx: &Transaction) -> Vec<Option<(TreeId, u64)>> {
+        match self {
+            Family::Accounts => accounts::targets(state, tx),
+            Family::Registry => registry::targets(state, tx),
+            Family::Market => market::targets(state, tx),
+            Family::Governance => governance::targets(state, tx),
+        }
+    }
+
+    /// `(rows per slot, rows once per chunk)` of the family's circuit (pinned by tests).
+    pub fn layout(self) -> (usize, usize) {
+        match self {
+            Family::Accounts => (accounts::ROWS_PER_SLOT, accounts::ROWS_FIXED),
+            Family::Registry => (registry::ROWS_PER_SLOT, registry::ROWS_FIXED),
+            Family::Market => (market::ROWS_PER_SLOT, market::ROWS_FIXED),
+            Family::Governance => (governance::ROWS_PER_SLOT, governance::ROWS_FIXED),
         }
     }
 
     /// Rows a chunk of `slots` slots of this family's circuit uses.
     pub fn rows(self, slots: usize) -> usize {
-        match self {
-            Family::Transfer => super::rows(slots),
-            other => unbuilt(other),
-        }
+        let (per_slot, fixed) = self.layout();
+        fixed + slots * per_slot
     }
 
-    /// The smallest `k` whose `2^k` rows hold a chunk of `slots` slots.
+    /// The smallest `k` whose `2^k` rows hold a chunk of `slots` slots (at least 11: the
+    /// range-check table has 1,024 rows).
     pub fn k_for(self, slots: usize) -> u32 {
         let needed = self.rows(slots) + super::BLINDING_ROWS;
         (11..).find(|k| 1usize << k >= needed).expect("some k fits")
@@ -78,50 +118,14 @@ impl Family {
 
     /// Slots of this family that fit in `2^k` rows (0 if not even one does).
     pub fn slots_for(self, k: u32) -> usize {
-        let room = (1usize << k).saturating_sub(super::BLINDING_ROWS);
-        (1..)
-            .take_while(|&s| self.rows(s) <= room)
-            .last()
-            .unwrap_or(0)
+        let (per_slot, fixed) = self.layout();
+        (1usize << k).saturating_sub(fixed + super::BLINDING_ROWS) / per_slot
     }
 }
 
 impl std::fmt::Display for Family {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.name())
-    }
-}
-
-fn unbuilt(family: Family) -> ! {
-    panic!("the {family} chunk circuit is not part of this build")
-}
-
-/// A chunk's witness, of any family.
-#[derive(Clone, Debug)]
-pub enum AnyWitness {
-    /// A transfer chunk.
-    Transfer(ChunkWitness),
-}
-
-impl From<ChunkWitness> for AnyWitness {
-    fn from(w: ChunkWitness) -> Self {
-        AnyWitness::Transfer(w)
-    }
-}
-
-impl AnyWitness {
-    /// The witness's family.
-    pub fn family(&self) -> Family {
-        match self {
-            AnyWitness::Transfer(_) => Family::Transfer,
-        }
-    }
-
-    /// Its slots.
-    pub fn slots(&self) -> usize {
-        match self {
-            AnyWitness::Transfer(w) => w.slots.len(),
-        }
     }
 }
 
@@ -133,19 +137,8 @@ pub fn build(
     txs: &[Transaction],
     now: u64,
     slots: usize,
-) -> Result<(AnyWitness, Instance), WitnessError> {
-    if let Some(tx) = txs.iter().find(|tx| Family::of(tx) != family) {
-        return Err(WitnessError::Unsupported(tx.kind_name()));
-    }
-    match family {
-        Family::Transfer => {
-            let (w, i) = witness::build(state, txs, now, slots)?;
-            Ok((AnyWitness::Transfer(w), i))
-        }
-        _ => Err(WitnessError::Unsupported(
-            txs.first().map_or("padding", |tx| tx.kind_name()),
-        )),
-    }
+) -> Result<(ChunkWitness, Instance), WitnessError> {
+    witness::build(family, state, txs, now, slots)
 }
 
 /// The consecutive runs of one family in `txs`, as `(family, start, end)`.

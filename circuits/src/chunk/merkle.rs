@@ -17,6 +17,10 @@
 //! leaf position and whose last is constrained to 0, so the bits are exactly the position's.
 //! The new side's sibling and bit are copies of the old side's.
 //!
+//! The pass returns every level's old and new node and running sum, so a caller can read the
+//! root of a shallower tree at its depth `d` (the node at level `d`, with `z_d = 0` for a
+//! position below `2^d`): one pass of the deepest tree a touch may write serves every tree.
+//!
 //! What this chip does not constrain: that the old root is the tree's root, or what the
 //! leaves are; the caller equates the roots and computes the leaves.
 
@@ -47,6 +51,15 @@ pub(crate) struct MerkleUpdateConfig {
     q_index: Selector,
     poseidon_old: Pow5Config<Fp, 3, 2>,
     poseidon_new: Pow5Config<Fp, 3, 2>,
+}
+
+/// One level of a pass: the old and new node at that height (level 0 is the leaves) and the
+/// running sum `z` of the position's bits from that level up (`z_0` is the position).
+#[derive(Clone, Debug)]
+pub(crate) struct Level {
+    pub(crate) old: Cell,
+    pub(crate) new: Cell,
+    pub(crate) z: Cell,
 }
 
 /// Computes old and new roots of one leaf update.
@@ -131,8 +144,8 @@ impl MerkleUpdateChip {
     }
 
     /// Hashes `leaf_old` and `leaf_new` up `path` (whose position is the value of `index`)
-    /// and returns `(old root, new root)`. `index` is constrained to be the path's position
-    /// and below `2^depth`.
+    /// and returns the `depth + 1` levels, the last holding the old and the new root.
+    /// `index` is constrained to be the path's position and below `2^depth`.
     pub(crate) fn update(
         &self,
         mut layouter: impl Layouter<Fp>,
@@ -141,12 +154,18 @@ impl MerkleUpdateChip {
         depth: usize,
         leaf_old: AssignedCell<Fp, Fp>,
         leaf_new: AssignedCell<Fp, Fp>,
-    ) -> Result<(Cell, Cell), Error> {
+    ) -> Result<Vec<Level>, Error> {
         let cfg = &self.config;
         let mut cur_old = leaf_old;
         let mut cur_new = leaf_new;
         let mut z = index.clone();
+        let mut levels = Vec::with_capacity(depth + 1);
         for level in 0..depth {
+            levels.push(Level {
+                old: cur_old.clone(),
+                new: cur_new.clone(),
+                z: z.clone(),
+            });
             let sibling = path.map(|p| p.siblings.get(level).copied().unwrap_or_default());
             let bit = path.map(|p| Fp::from((p.index >> level) & 1));
             let (left_old, right_old, cap_old, sib_cell, bit_cell, z_next) = layouter
@@ -237,7 +256,12 @@ impl MerkleUpdateChip {
                 region.constrain_constant(last.cell(), Fp::zero())
             },
         )?;
-        Ok((cur_old, cur_new))
+        levels.push(Level {
+            old: cur_old,
+            new: cur_new,
+            z,
+        });
+        Ok(levels)
     }
 }
 

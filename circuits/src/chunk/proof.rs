@@ -7,8 +7,9 @@ use halo2_proofs::poly::commitment::Params;
 use halo2_proofs::transcript::{Blake2bRead, Blake2bWrite, Challenge255};
 use pasta_curves::vesta;
 
-use super::family::{AnyWitness, Family};
-use super::{ChunkCircuit, Instance};
+use super::family::Family;
+use super::witness::ChunkWitness;
+use super::{AccountsCircuit, GovernanceCircuit, Instance, MarketCircuit, RegistryCircuit};
 
 /// Why a chunk proof cannot be made or does not verify.
 #[derive(Debug, thiserror::Error)]
@@ -27,6 +28,9 @@ pub enum ProofError {
         /// The witness's family.
         witness: Family,
     },
+    /// This build has no circuit for the family.
+    #[error("the {0} chunk circuit is not part of this build")]
+    Unbuilt(Family),
     /// The witness has another number of slots than the keys.
     #[error("the keys are for chunks of {keys} slots, the witness has {witness}")]
     SlotMismatch {
@@ -49,11 +53,23 @@ pub struct ChunkKeys {
 macro_rules! with_blank {
     ($family:expr, $slots:expr, |$blank:ident| $body:expr) => {
         match $family {
-            Family::Transfer => {
-                let $blank = ChunkCircuit::blank($slots);
+            other if !other.is_built() => return Err(ProofError::Unbuilt(other)),
+            Family::Accounts => {
+                let $blank = AccountsCircuit::blank($slots);
                 $body
             }
-            other => panic!("the {other} chunk circuit is not part of this build"),
+            Family::Registry => {
+                let $blank = RegistryCircuit::blank($slots);
+                $body
+            }
+            Family::Market => {
+                let $blank = MarketCircuit::blank($slots);
+                $body
+            }
+            Family::Governance => {
+                let $blank = GovernanceCircuit::blank($slots);
+                $body
+            }
         }
     };
 }
@@ -70,11 +86,6 @@ pub fn verifying_key(
 }
 
 impl ChunkKeys {
-    /// Makes the keys for transfer chunks of `slots` slots.
-    pub fn setup(params: &Params<vesta::Affine>, slots: usize) -> Result<Self, ProofError> {
-        Self::for_family(params, Family::Transfer, slots)
-    }
-
     /// Makes the keys for `family`'s chunks of `slots` slots.
     pub fn for_family(
         params: &Params<vesta::Affine>,
@@ -108,31 +119,56 @@ impl ChunkKeys {
 pub fn prove(
     params: &Params<vesta::Affine>,
     keys: &ChunkKeys,
-    witness: impl Into<AnyWitness>,
+    witness: ChunkWitness,
     instance: &Instance,
     rng: impl rand_core::Rng,
 ) -> Result<Vec<u8>, ProofError> {
-    let witness = witness.into();
-    if witness.family() != keys.family {
+    if witness.family != keys.family {
         return Err(ProofError::FamilyMismatch {
             keys: keys.family,
-            witness: witness.family(),
+            witness: witness.family,
         });
     }
-    if witness.slots() != keys.slots {
+    if witness.slots.len() != keys.slots {
         return Err(ProofError::SlotMismatch {
             keys: keys.slots,
-            witness: witness.slots(),
+            witness: witness.slots.len(),
         });
     }
     let column = instance.to_halo2();
     let mut transcript = Blake2bWrite::<_, vesta::Affine, Challenge255<_>>::init(vec![]);
-    match witness {
-        AnyWitness::Transfer(w) => plonk::create_proof(
+    let instances: &[&[&[_]]] = &[&[&column]];
+    match witness.family {
+        other if !other.is_built() => return Err(ProofError::Unbuilt(other)),
+        Family::Accounts => plonk::create_proof(
             params,
             &keys.pk,
-            &[ChunkCircuit::new(w)],
-            &[&[&column]],
+            &[AccountsCircuit::new(witness)],
+            instances,
+            rng,
+            &mut transcript,
+        )?,
+        Family::Registry => plonk::create_proof(
+            params,
+            &keys.pk,
+            &[RegistryCircuit::new(witness)],
+            instances,
+            rng,
+            &mut transcript,
+        )?,
+        Family::Market => plonk::create_proof(
+            params,
+            &keys.pk,
+            &[MarketCircuit::new(witness)],
+            instances,
+            rng,
+            &mut transcript,
+        )?,
+        Family::Governance => plonk::create_proof(
+            params,
+            &keys.pk,
+            &[GovernanceCircuit::new(witness)],
+            instances,
             rng,
             &mut transcript,
         )?,

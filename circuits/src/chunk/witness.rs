@@ -1,44 +1,38 @@
-//! The chunk witness, built from the rules library: each transaction is planned and
-//! committed by [`State`], and the leaves and paths it touched are recorded as they were
-//! just before each write. There is no second copy of the rules here.
+//! The chunk witness, built from the rules library: each transaction is planned by
+//! [`State::plan`] and committed leaf by leaf in the order of its family's touches
+//! ([`State::commit_touches`]), recording every touched leaf before and after and its path
+//! just before the write. There is no second copy of the rules here: a family says only
+//! which leaves each kind touches ([`super::family::Family::targets`]).
 
 use crate::hash::Fp;
 use crate::keys::Signature;
 use crate::merkle::MerklePath;
-use crate::records::Account;
-use crate::state::{State, StateHeader, TreeId};
+use crate::records::{Account, BallotRecord, FleetEntry, Meter, Order, Proposal, Tally};
+use crate::state::{State, StateHeader, TouchTrace, TreeId, Write};
 use crate::tx::Transaction;
 use crate::TxError;
 
+use super::family::Family;
 use super::{data_hash, Instance};
-
-/// An account as a slot touches it: its record before the write, and its path then.
-#[derive(Clone, Debug)]
-pub struct AccountWitness {
-    /// The record before the slot's write.
-    pub account: Account,
-    /// The leaf's path just before the write.
-    pub path: MerklePath,
-}
 
 /// One slot's witness.
 #[derive(Clone, Debug)]
 pub struct SlotWitness {
+    /// The kind code (0 for padding).
+    pub kind: u64,
     /// The transaction's canonical encoding (all zeros for padding).
     pub encoding: [Fp; 8],
-    /// A transfer (`false`: padding).
-    pub is_transfer: bool,
-    /// The payer (account 0, unchanged, for padding).
-    pub from: AccountWitness,
-    /// The payee (account 0, unchanged, for padding).
-    pub to: AccountWitness,
-    /// The payer's signature (unused for padding).
+    /// The signature (the generator and 1 for an unsigned slot: never checked).
     pub signature: Signature,
+    /// The leaves the slot touches, in its family's touch order (`None`: unused).
+    pub touches: Vec<Option<TouchTrace>>,
 }
 
 /// Everything a chunk proof needs besides the circuit's constants.
 #[derive(Clone, Debug)]
 pub struct ChunkWitness {
+    /// The family whose circuit proves the chunk.
+    pub family: Family,
     /// The state header before the chunk.
     pub header_old: StateHeader,
     /// The slots, transactions first, then padding.
@@ -56,9 +50,17 @@ pub enum WitnessError {
         /// Slots in the chunk.
         slots: usize,
     },
-    /// The chunk circuit does not prove this kind yet.
-    #[error("the chunk circuit cannot prove a {0} transaction yet")]
-    Unsupported(&'static str),
+    /// This build has no circuit for the family yet.
+    #[error("the {0} chunk circuit is not part of this build")]
+    Unbuilt(Family),
+    /// A transaction of another family than the chunk's.
+    #[error("a {kind} transaction is not proven by the {family} chunk circuit")]
+    WrongFamily {
+        /// Its kind.
+        kind: &'static str,
+        /// The chunk's family.
+        family: Family,
+    },
     /// The rules refuse a transaction; the chunk is not built.
     #[error("transaction {index} is refused: {source}")]
     Refused {
@@ -67,17 +69,102 @@ pub enum WitnessError {
         /// Why.
         source: TxError,
     },
+    /// The rules write a leaf the family's layout does not touch (a bug: the layout and
+    /// the rules disagree).
+    #[error("transaction {index} ({kind}) writes the {tree} leaf {position}, which its chunk layout does not touch")]
+    Layout {
+        /// Its position in the chunk.
+        index: usize,
+        /// Its kind.
+        kind: &'static str,
+        /// The tree written.
+        tree: &'static str,
+        /// The leaf.
+        position: u64,
+    },
 }
 
-/// Applies `txs` to `state` at batch time `now` and returns the witness and public inputs of
-/// a chunk of `slots` slots. On error the state may hold the transactions before the
-/// failing one: callers check transactions before sealing them, so this is a bug guard.
+impl SlotWitness {
+    /// A padding slot of `touches` unused touches: all-zero encoding, no signature.
+    pub fn padding(touches: usize) -> Self {
+        SlotWitness {
+            kind: 0,
+            encoding: [Fp::zero(); 8],
+            signature: Signature {
+                r: super::base::generator(),
+                s: pasta_curves::pallas::Scalar::one(),
+            },
+            touches: vec![None; touches],
+        }
+    }
+
+    fn trace(&self, touch: usize) -> Option<&TouchTrace> {
+        self.touches.get(touch).and_then(|t| t.as_ref())
+    }
+
+    fn record(&self, touch: usize, new: bool) -> Option<&Write> {
+        self.trace(touch).map(|t| if new { &t.new } else { &t.old })
+    }
+
+    /// The touched leaf's position (0 for an unused touch).
+    pub fn index(&self, touch: usize) -> u64 {
+        self.record(touch, false).map_or(0, |w| w.target().1)
+    }
+
+    /// The touched leaf's path (an all-zero path at 0 for an unused touch).
+    pub fn path(&self, touch: usize) -> MerklePath {
+        self.trace(touch).map_or_else(
+            || MerklePath {
+                index: 0,
+                siblings: vec![],
+            },
+            |t| t.path.clone(),
+        )
+    }
+
+    /// The three words of a non-account leaf, before (`new = false`) or after.
+    pub fn words(&self, touch: usize, new: bool) -> [Fp; 3] {
+        self.record(touch, new)
+            .map_or([Fp::zero(); 3], |w| w.words())
+    }
+}
+
+macro_rules! typed {
+    ($name:ident, $variant:ident, $ty:ty) => {
+        impl SlotWitness {
+            #[doc = concat!("The touched leaf as a ", stringify!($ty), " record (empty if it is not one).")]
+            pub fn $name(&self, touch: usize, new: bool) -> $ty {
+                match self.record(touch, new) {
+                    Some(Write::$variant(_, r)) => r.clone(),
+                    _ => <$ty>::default(),
+                }
+            }
+        }
+    };
+}
+
+typed!(account, Account, Account);
+typed!(meter, Meter, Meter);
+typed!(order, Order, Order);
+typed!(fleet, Fleet, FleetEntry);
+typed!(proposal, Proposal, Proposal);
+typed!(ballot, Ballot, BallotRecord);
+typed!(tally, Tally, Tally);
+
+/// Applies `txs` (all of `family`) to `state` at batch time `now` and returns the witness
+/// and public inputs of a chunk of `slots` slots. On error the state may hold the
+/// transactions before the failing one: callers check transactions before sealing them, so
+/// this is a bug guard.
 pub fn build(
+    family: Family,
     state: &mut State,
     txs: &[Transaction],
     now: u64,
     slots: usize,
 ) -> Result<(ChunkWitness, Instance), WitnessError> {
+    if !family.is_built() {
+        return Err(WitnessError::Unbuilt(family));
+    }
     if txs.len() > slots {
         return Err(WitnessError::TooMany {
             txs: txs.len(),
@@ -88,40 +175,47 @@ pub fn build(
     let root_old = header_old.root();
     let mut witness_slots = Vec::with_capacity(slots);
     for (index, tx) in txs.iter().enumerate() {
-        let Transaction::Transfer(t) = tx else {
-            return Err(WitnessError::Unsupported(tx.kind_name()));
-        };
+        if Family::of(tx) != family {
+            return Err(WitnessError::WrongFamily {
+                kind: tx.kind_name(),
+                family,
+            });
+        }
         let refused = |source| WitnessError::Refused { index, source };
-        let from = state
-            .account(t.from)
-            .ok_or(refused(TxError::UnknownAccount { account: t.from }))?;
-        let to = state
-            .account(t.to)
-            .ok_or(refused(TxError::UnknownAccount { account: t.to }))?;
+        let targets = family.targets(state, tx);
         let plan = state.plan(tx, now).map_err(refused)?;
-        let (_, paths) = state.commit_traced(plan);
-        let [from_path, to_path] =
-            <[MerklePath; 2]>::try_from(paths).expect("a transfer writes two leaves");
+        let touches = state.commit_touches(plan, &targets).map_err(|stray| {
+            let (tree, position) = stray.target();
+            WitnessError::Layout {
+                index,
+                kind: tx.kind_name(),
+                tree: tree.name(),
+                position,
+            }
+        })?;
         witness_slots.push(SlotWitness {
+            kind: tx.kind(),
             encoding: tx.encode(),
-            is_transfer: true,
-            from: AccountWitness {
-                account: from,
-                path: from_path,
-            },
-            to: AccountWitness {
-                account: to,
-                path: to_path,
-            },
-            signature: t.signature,
+            signature: tx
+                .signature()
+                .copied()
+                .unwrap_or_else(|| SlotWitness::padding(0).signature),
+            touches,
         });
     }
     while witness_slots.len() < slots {
-        witness_slots.push(padding(state));
+        witness_slots.push(SlotWitness::padding(family.touches()));
     }
-    let instance = Instance::new(root_old, state.root(), data_hash(txs, slots), now);
+    let instance = Instance::new(
+        root_old,
+        state.root(),
+        data_hash(txs, slots),
+        now,
+        state.params(),
+    );
     Ok((
         ChunkWitness {
+            family,
             header_old,
             slots: witness_slots,
         },
@@ -129,20 +223,7 @@ pub fn build(
     ))
 }
 
-/// A padding slot: account 0 read and rewritten unchanged, twice.
-fn padding(state: &State) -> SlotWitness {
-    let account = state.account(0).unwrap_or_default();
-    let path = state.path(TreeId::Accounts, 0);
-    let touch = AccountWitness { account, path };
-    SlotWitness {
-        encoding: [Fp::zero(); 8],
-        is_transfer: false,
-        from: touch.clone(),
-        to: touch,
-        // Not checked (the slot's flag is 0), but the points must be valid to be witnessed.
-        signature: Signature {
-            r: super::base::generator(),
-            s: pasta_curves::pallas::Scalar::one(),
-        },
-    }
+/// The leaf a touch targets, for a family's layout.
+pub(crate) fn at(tree: TreeId, index: u64) -> Option<(TreeId, u64)> {
+    Some((tree, index))
 }
