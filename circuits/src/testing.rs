@@ -100,12 +100,18 @@ impl<F: ff::Field, CS: Assignment<F>> Assignment<F> for OverrideCs<'_, CS> {
                 .map(|(_, _, value)| *value.downcast_ref::<F>().expect("a value of the field"))
         });
         match replacement {
-            Some(value) => self.inner.assign_advice(
-                || name,
-                column,
-                row,
-                || Value::known(Assigned::from(value)),
-            ),
+            Some(value) => {
+                // The circuit's own value is still computed: halo2's `Region` records it as
+                // the assigned cell's value (what later gadgets read), while the constraint
+                // system holds the replacement.
+                let _ = to();
+                self.inner.assign_advice(
+                    || name,
+                    column,
+                    row,
+                    || Value::known(Assigned::from(value)),
+                )
+            }
             None => self.inner.assign_advice(|| name, column, row, to),
         }
     }

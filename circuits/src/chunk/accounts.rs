@@ -18,7 +18,7 @@ use std::collections::HashMap;
 
 use halo2_proofs::{
     circuit::{Layouter, Value},
-    plonk::{ConstraintSystem, Constraints, Error, Expression, Selector},
+    plonk::{ConstraintSystem, Error, Expression, Selector},
 };
 
 use super::base::{
@@ -1138,7 +1138,7 @@ pub(crate) fn slot(
     }
     base.range64_all(l.namespace(|| "range checks"), &checks)?;
     for name in ["r1", "r1c", "r2", "r2c"] {
-        base.range_short(l.namespace(|| format!("{name} < 2^7")), s.cell(name), 7)?;
+        base.range_short(l.namespace(|| name), name, s.cell(name), 7)?;
     }
 
     // The two account touches.

@@ -500,59 +500,82 @@ impl Base {
         )
     }
 
-    /// Constrains `cell < 2^64`: six 10-bit lookup words, then the top four bits.
+    /// Constrains `cell < 2^64`: six 10-bit lookup words, then the top four bits, in two
+    /// regions named after `name` (`"{name} < 2^64"`), so a failing check names its value.
     pub(crate) fn range64(
         &self,
         mut layouter: impl Layouter<Fp>,
+        name: &str,
         cell: &Cell,
     ) -> Result<(), Error> {
         let range = self.schnorr.range_check();
-        let zs = range.copy_check(layouter.namespace(|| "60 bits"), cell.clone(), 6, false)?;
-        range.copy_short_check(
-            layouter.namespace(|| "top 4 bits"),
-            zs[6].clone(),
-            64 - 6 * LOOKUP_BITS,
+        let running_sum = self.advice[9];
+        let zs = layouter.assign_region(
+            || format!("{name} < 2^64"),
+            |mut region| {
+                let z0 = cell.copy_advice(|| "z_0", &mut region, running_sum, 0)?;
+                range.range_check(&mut region, z0, 6, false)
+            },
+        )?;
+        let top = zs[6].clone();
+        layouter.assign_region(
+            || format!("{name} < 2^64 (top 4 bits)"),
+            |mut region| {
+                let e = top.copy_advice(|| "z_6", &mut region, running_sum, 0)?;
+                range.short_range_check(&mut region, e, 64 - 6 * LOOKUP_BITS)
+            },
         )
     }
 
-    /// Range-checks each named cell below 2^64 (the name only labels the region).
+    /// Range-checks each named cell below 2^64.
     pub(crate) fn range64_all(
         &self,
         mut layouter: impl Layouter<Fp>,
         cells: &[(&str, &Cell)],
     ) -> Result<(), Error> {
         for (name, cell) in cells {
-            self.range64(layouter.namespace(|| format!("{name} < 2^64")), cell)?;
+            self.range64(layouter.namespace(|| *name), name, cell)?;
         }
         Ok(())
     }
 
-    /// Constrains `cell < 2^bits` for `bits < 10` (one lookup).
+    /// Constrains `cell < 2^bits` for `bits < 10` (one lookup), in a region named
+    /// `"{name} < 2^bits"`.
     pub(crate) fn range_short(
         &self,
         mut layouter: impl Layouter<Fp>,
+        name: &str,
         cell: &Cell,
         bits: usize,
     ) -> Result<(), Error> {
-        self.schnorr.range_check().copy_short_check(
-            layouter.namespace(|| format!("< 2^{bits}")),
-            cell.clone(),
-            bits,
+        let range = self.schnorr.range_check();
+        let running_sum = self.advice[9];
+        layouter.assign_region(
+            || format!("{name} < 2^{bits}"),
+            |mut region| {
+                let e = cell.copy_advice(|| "element", &mut region, running_sum, 0)?;
+                range.short_range_check(&mut region, e, bits)
+            },
         )
     }
 
-    /// Constrains `cell < 2^(10 · words)` (whole lookup words, strict).
+    /// Constrains `cell < 2^(10 · words)` (whole lookup words, strict), in a region named
+    /// `"{name} < 2^(10 words)"`.
     pub(crate) fn range_words(
         &self,
         mut layouter: impl Layouter<Fp>,
+        name: &str,
         cell: &Cell,
         words: usize,
     ) -> Result<(), Error> {
-        self.schnorr.range_check().copy_check(
-            layouter.namespace(|| "words"),
-            cell.clone(),
-            words,
-            true,
+        let range = self.schnorr.range_check();
+        let running_sum = self.advice[9];
+        layouter.assign_region(
+            || format!("{name} < 2^{}", words * LOOKUP_BITS),
+            |mut region| {
+                let z0 = cell.copy_advice(|| "z_0", &mut region, running_sum, 0)?;
+                range.range_check(&mut region, z0, words, true)
+            },
         )?;
         Ok(())
     }
@@ -634,7 +657,8 @@ impl Base {
         ];
         for (name, cell) in names.iter().zip(parts.iter()) {
             self.range64(
-                layouter.namespace(|| format!("counter {name} < 2^64")),
+                layouter.namespace(|| *name),
+                &format!("counter {name}"),
                 cell,
             )?;
         }
