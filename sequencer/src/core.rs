@@ -87,8 +87,8 @@ impl Core {
     }
 
     /// Records what an applied, durable transaction adds to the indexes.
-    pub fn note(&mut self, position: u64, tx: &Transaction, event: &Event) {
-        self.index.insert(key_of(&tx.id()), position);
+    pub fn note(&mut self, position: u64, id: Fp, tx: &Transaction, event: &Event) {
+        self.index.insert(key_of(&id), position);
         match (tx, event) {
             (Transaction::RegisterVoter(t), Event::VoterRegistered { position }) => {
                 self.voters.insert(key_of(&t.commitment), *position);
@@ -202,7 +202,7 @@ impl Core {
             })?;
             let event = core.state.commit(plan);
             core.log_len += 1;
-            core.note(position, &entry.tx, &event);
+            core.note(position, entry.tx.id(), &entry.tx, &event);
         }
         let mut sealed_at_recovery = None;
         if let Some(open) = core.open.take() {
@@ -421,7 +421,7 @@ mod tests {
         let txs = [
             city.transfer(a, b, 10),
             city.tap(b, metro, 1, T),
-            city.order(a, Side::Sell, 1000, 10, T + 50),
+            city.order(city.resident(2), Side::Buy, 1000, 10, T + 50),
             city.ballot(&demo_voter(0), 0, Vote::Delegate(0)),
             city.register_voter(demo_voter(1).commitment()),
             city.fleet_record(metro, 3, circuits::records::FleetKind::Insurance, b"doc"),

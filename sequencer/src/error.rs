@@ -220,7 +220,7 @@ mod tests {
             got: 2,
         });
         assert_eq!(
-            (e.status(), e.code()),
+            (e.status(), e.code().as_str()),
             (StatusCode::CONFLICT, "nonce_mismatch")
         );
         assert_eq!(e.body().message, "wrong nonce: expected 3, got 2");
@@ -238,7 +238,7 @@ mod tests {
             needed: 5,
         });
         assert_eq!(
-            (e.status(), e.code()),
+            (e.status(), e.code().as_str()),
             (StatusCode::BAD_REQUEST, "insufficient_funds")
         );
     }

@@ -112,6 +112,10 @@ fn wants_later_time(e: &TxError, wall: u64) -> bool {
 #[derive(Default)]
 struct Staged {
     entries: Vec<(u64, LogEntry)>,
+    /// The entries' transaction ids (computed once: a Poseidon hash each).
+    ids: Vec<circuits::Fp>,
+    /// Their keys, to find duplicates within the group.
+    keys: std::collections::HashMap<crate::core::Key, u64>,
     undos: Vec<Undo>,
     events: Vec<Event>,
     answers: Vec<(
@@ -235,13 +239,17 @@ impl Writer {
         let core = &mut *guard;
         let mut staged = Staged::default();
         for request in group {
-            if let Err(e) = self.ingest(core, &mut staged, &request.tx) {
-                self.refused(&request.tx, &e);
-                let _ = request.reply.send(Err(e));
-                continue;
-            }
+            let id = request.tx.id();
+            let at = match self.ingest(core, &mut staged, &request.tx, id) {
+                Ok(at) => at,
+                Err(e) => {
+                    self.refused(&request.tx, id, &e);
+                    let _ = request.reply.send(Err(e));
+                    continue;
+                }
+            };
             // Sent in `commit_staged`, once durable.
-            let receipt = receipt(&staged, &request.tx);
+            let receipt = receipt(&staged, at);
             staged
                 .answers
                 .push((request.reply, receipt, request.tx.kind_name()));
@@ -249,25 +257,27 @@ impl Writer {
         self.commit_staged(core, staged);
     }
 
-    fn refused(&self, tx: &Transaction, e: &ApiError) {
+    fn refused(&self, tx: &Transaction, id: circuits::Fp, e: &ApiError) {
         self.shared.metrics.rejected(tx.kind_name(), &e.code());
         if matches!(e, ApiError::Rejected(_)) {
             self.shared
                 .rejections
                 .lock()
                 .expect("no panics")
-                .insert(key_of(&tx.id()), e.body());
+                .insert(key_of(&id), e.body());
         }
     }
 
     /// Checks and applies `tx` in memory (with its fills), staging it for the durable write.
+    /// Returns where the transaction is in `staged` (its fills follow it).
     fn ingest(
         &self,
         core: &mut Core,
         staged: &mut Staged,
         tx: &Transaction,
-    ) -> Result<(), ApiError> {
-        self.check_duplicate(core, staged, tx)?;
+        id: circuits::Fp,
+    ) -> Result<usize, ApiError> {
+        self.check_duplicate(core, staged, tx, id)?;
         let wall = wall_clock();
         ensure_open(core);
         let mut time = self.open_time(core, staged);
@@ -293,11 +303,12 @@ impl Writer {
             Event::OrderPlaced { order, .. } => Some(*order),
             _ => None,
         };
-        self.stage(core, staged, batch, time, tx.clone(), undo, event);
+        let at = staged.entries.len();
+        self.stage(core, staged, batch, time, tx.clone(), id, undo, event);
         if let (Some(taker), Some(key)) = (taker, &self.config.market_key) {
             self.match_order(core, staged, batch, time, taker, key);
         }
-        Ok(())
+        Ok(at)
     }
 
     /// The open batch's time; while it holds nothing durable or staged yet, it follows the
@@ -318,10 +329,13 @@ impl Writer {
         batch: u64,
         time: u64,
         tx: Transaction,
+        id: circuits::Fp,
         undo: Undo,
         event: Event,
     ) {
         let position = core.log_len + staged.entries.len() as u64;
+        staged.ids.push(id);
+        staged.keys.insert(key_of(&id), position);
         staged
             .entries
             .push((position, LogEntry { batch, time, tx }));
@@ -347,7 +361,8 @@ impl Writer {
                 Ok(plan) => {
                     let undo = undo_of(&core.state, &plan);
                     let event = core.state.commit(plan);
-                    self.stage(core, staged, batch, time, fill, undo, event);
+                    let id = fill.id();
+                    self.stage(core, staged, batch, time, fill, id, undo, event);
                 }
                 Err(e) => {
                     tracing::error!(maker, taker, quantity, error = %e, "the rules refuse the matcher's fill; the orders rest");
@@ -365,15 +380,14 @@ impl Writer {
         core: &Core,
         staged: &Staged,
         tx: &Transaction,
+        id: circuits::Fp,
     ) -> Result<(), ApiError> {
-        let id = key_of(&tx.id());
-        let position = core.index.get(&id).copied().or_else(|| {
-            staged
-                .entries
-                .iter()
-                .find(|(_, e)| key_of(&e.tx.id()) == id)
-                .map(|(p, _)| *p)
-        });
+        let key = key_of(&id);
+        let position = core
+            .index
+            .get(&key)
+            .or_else(|| staged.keys.get(&key))
+            .copied();
         let Some(position) = position else {
             return Ok(());
         };
@@ -384,7 +398,7 @@ impl Writer {
             }
         }
         Err(ApiError::Duplicate {
-            hash: to_hex(&tx.id()),
+            hash: to_hex(&id),
             position,
         })
     }
@@ -394,9 +408,11 @@ impl Writer {
     fn commit_staged(&self, core: &mut Core, staged: Staged) {
         let Staged {
             entries,
+            ids,
             undos,
             events,
             answers,
+            ..
         } = staged;
         if entries.is_empty() {
             self.drop_empty_open(core);
@@ -404,9 +420,9 @@ impl Writer {
         }
         match self.shared.store.append(&entries) {
             Ok(()) => {
-                for ((position, entry), event) in entries.iter().zip(&events) {
+                for (((position, entry), event), id) in entries.iter().zip(&events).zip(&ids) {
                     core.log_len += 1;
-                    core.note(*position, &entry.tx, event);
+                    core.note(*position, *id, &entry.tx, event);
                     self.shared.metrics.accepted(entry.tx.kind_name());
                 }
                 if let Some(open) = core.open.as_mut() {
@@ -465,26 +481,18 @@ impl Writer {
     }
 }
 
-/// The receipt of the request whose transaction was the last staged one but its fills.
-fn receipt(staged: &Staged, tx: &Transaction) -> Receipt {
-    let id = key_of(&tx.id());
-    let at = staged
-        .entries
-        .iter()
-        .rposition(|(_, e)| key_of(&e.tx.id()) == id)
-        .expect("just staged");
+/// The receipt of the staged transaction at `at`, with the fills staged right after it.
+fn receipt(staged: &Staged, at: usize) -> Receipt {
     let (position, entry) = &staged.entries[at];
-    let fills = staged.entries[at + 1..]
-        .iter()
-        .zip(&staged.events[at + 1..])
-        .map(|((p, e), event)| Applied {
-            hash: to_hex(&e.tx.id()),
-            position: *p,
-            event: event.clone(),
+    let fills = (at + 1..staged.entries.len())
+        .map(|i| Applied {
+            hash: to_hex(&staged.ids[i]),
+            position: staged.entries[i].0,
+            event: staged.events[i].clone(),
         })
         .collect();
     Receipt {
-        hash: to_hex(&tx.id()),
+        hash: to_hex(&staged.ids[at]),
         position: *position,
         batch: entry.batch,
         time: entry.time,
