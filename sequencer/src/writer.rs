@@ -118,12 +118,12 @@ struct Staged {
     keys: std::collections::HashMap<crate::core::Key, u64>,
     undos: Vec<Undo>,
     events: Vec<Event>,
-    answers: Vec<(
-        oneshot::Sender<Result<Receipt, ApiError>>,
-        Receipt,
-        &'static str,
-    )>,
+    /// Where to answer, the answer, and the kind (for the metrics of a failed write).
+    answers: Vec<(Reply, Receipt, &'static str)>,
 }
+
+/// Where a request's answer goes.
+type Reply = oneshot::Sender<Result<Receipt, ApiError>>;
 
 /// The writer's settings.
 pub struct WriterConfig {
@@ -304,7 +304,12 @@ impl Writer {
             _ => None,
         };
         let at = staged.entries.len();
-        self.stage(core, staged, batch, time, tx.clone(), id, undo, event);
+        let entry = LogEntry {
+            batch,
+            time,
+            tx: tx.clone(),
+        };
+        self.stage(core, staged, entry, id, undo, event);
         if let (Some(taker), Some(key)) = (taker, &self.config.market_key) {
             self.match_order(core, staged, batch, time, taker, key);
         }
@@ -322,13 +327,12 @@ impl Writer {
         open.time
     }
 
+    /// Adds an applied transaction to what the group writes.
     fn stage(
         &self,
-        core: &mut Core,
+        core: &Core,
         staged: &mut Staged,
-        batch: u64,
-        time: u64,
-        tx: Transaction,
+        entry: LogEntry,
         id: circuits::Fp,
         undo: Undo,
         event: Event,
@@ -336,9 +340,7 @@ impl Writer {
         let position = core.log_len + staged.entries.len() as u64;
         staged.ids.push(id);
         staged.keys.insert(key_of(&id), position);
-        staged
-            .entries
-            .push((position, LogEntry { batch, time, tx }));
+        staged.entries.push((position, entry));
         staged.undos.push(undo);
         staged.events.push(event);
     }
@@ -362,7 +364,12 @@ impl Writer {
                     let undo = undo_of(&core.state, &plan);
                     let event = core.state.commit(plan);
                     let id = fill.id();
-                    self.stage(core, staged, batch, time, fill, id, undo, event);
+                    let entry = LogEntry {
+                        batch,
+                        time,
+                        tx: fill,
+                    };
+                    self.stage(core, staged, entry, id, undo, event);
                 }
                 Err(e) => {
                     tracing::error!(maker, taker, quantity, error = %e, "the rules refuse the matcher's fill; the orders rest");
