@@ -115,7 +115,7 @@ pub struct Shared {
     /// Recent refusals.
     pub rejections: Mutex<Rejections>,
     /// Ballot keys, made once (in the background at start).
-    pub ballot_keys: OnceLock<Result<BallotKeys, String>>,
+    pub ballot_keys: Arc<OnceLock<Result<BallotKeys, String>>>,
     shutting_down: AtomicBool,
     work: (Mutex<bool>, Condvar),
 }
@@ -160,13 +160,15 @@ impl Shared {
 
     /// The ballot keys, made now if the background start has not finished.
     pub fn ballot_keys(&self) -> Result<&BallotKeys, String> {
-        self.ballot_keys
-            .get_or_init(|| {
-                BallotKeys::setup(circuits::ballot::params()).map_err(|e| e.to_string())
-            })
-            .as_ref()
-            .map_err(Clone::clone)
+        ballot_keys(&self.ballot_keys)
     }
+}
+
+/// The ballot keys in `cell`, made now if not yet.
+fn ballot_keys(cell: &OnceLock<Result<BallotKeys, String>>) -> Result<&BallotKeys, String> {
+    cell.get_or_init(|| BallotKeys::setup(circuits::ballot::params()).map_err(|e| e.to_string()))
+        .as_ref()
+        .map_err(Clone::clone)
 }
 
 /// What the HTTP handlers hold.
@@ -293,16 +295,17 @@ pub async fn start(config: Config) -> Result<Handle, StartError> {
             ..ProofBook::default()
         }),
         rejections: Mutex::new(Rejections::default()),
-        ballot_keys: OnceLock::new(),
+        ballot_keys: Arc::new(OnceLock::new()),
         shutting_down: AtomicBool::new(false),
         work: (Mutex::new(false), Condvar::new()),
     });
     {
-        let shared = shared.clone();
+        // Only the cell: a finished service must not stay open because of this thread.
+        let cell = shared.ballot_keys.clone();
         std::thread::Builder::new()
             .name("ballot-keys".into())
             .spawn(move || {
-                if let Err(e) = shared.ballot_keys() {
+                if let Err(e) = ballot_keys(&cell) {
                     tracing::error!(error = %e, "ballot keys cannot be made; ballots will be refused");
                 }
             })
