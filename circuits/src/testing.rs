@@ -1,8 +1,11 @@
-//! Test support shared by the circuits' tests (not part of the API): a witness override
-//! for MockProver. The n-th advice cell assigned under an annotation gets another value, so
-//! a test can tamper with one cell that a circuit computes from its witness (a swap bit, a
-//! packed word) and see the named constraint fail. It wraps the constraint system the floor
-//! planner writes into, so the circuit under test is the real one, with its real chips.
+//! Test support shared by the circuits' tests (not part of the API): witness overrides for
+//! MockProver. Either the n-th advice cell assigned under an annotation gets another value,
+//! so a test can tamper with one cell that a circuit computes from its witness (a swap bit,
+//! a packed word) and see the named constraint fail; or every advice cell holding a value
+//! gets another, so a value and all its copies change together (a new balance that wrapped
+//! below zero, everywhere it is used) and the check that guards it is what fails. It wraps
+//! the constraint system the floor planner writes into, so the circuit under test is the
+//! real one, with its real chips.
 
 use std::any::Any;
 use std::cell::RefCell;
@@ -24,6 +27,7 @@ type Override = (&'static str, usize, Box<dyn Any>);
 
 thread_local! {
     static OVERRIDES: RefCell<Vec<Override>> = const { RefCell::new(Vec::new()) };
+    static VALUE_OVERRIDES: RefCell<Vec<(Fp, Fp)>> = const { RefCell::new(Vec::new()) };
 }
 
 /// A floor planner that lays out with [`SimpleFloorPlanner`] and applies the overrides.
@@ -112,7 +116,29 @@ impl<F: ff::Field, CS: Assignment<F>> Assignment<F> for OverrideCs<'_, CS> {
                     || Value::known(Assigned::from(value)),
                 )
             }
-            None => self.inner.assign_advice(|| name, column, row, to),
+            None => {
+                let by_value = VALUE_OVERRIDES.with(|o| !o.borrow().is_empty());
+                if !by_value {
+                    return self.inner.assign_advice(|| name, column, row, to);
+                }
+                let assigned: Value<Assigned<F>> = to().map(|v| v.into());
+                let replaced = assigned.map(|a| {
+                    let v = a.evaluate();
+                    VALUE_OVERRIDES.with(|o| {
+                        o.borrow()
+                            .iter()
+                            .find(|(from, _)| (&*from as &dyn Any).downcast_ref::<F>() == Some(&v))
+                            .map(|(_, to)| {
+                                *(&*to as &dyn Any)
+                                    .downcast_ref::<F>()
+                                    .expect("a value of the field")
+                            })
+                            .unwrap_or(v)
+                    })
+                });
+                self.inner
+                    .assign_advice(|| name, column, row, || replaced.map(Assigned::from))
+            }
         }
     }
     fn assign_fixed<V, VR, A, AR>(
@@ -197,5 +223,41 @@ pub fn mock_with_overrides<C: Circuit<Fp, FloorPlanner = SimpleFloorPlanner>>(
         .expect("synthesis")
         .verify();
     OVERRIDES.with(|o| o.borrow_mut().clear());
+    result
+}
+
+/// MockProver at `k` on `circuit` with public inputs `instance`, where every advice cell
+/// whose value is `from` holds `to` instead, for each `(from, to)` (pick a `from` no other
+/// cell holds).
+pub fn mock_with_value_overrides<C: Circuit<Fp, FloorPlanner = SimpleFloorPlanner>>(
+    k: u32,
+    circuit: C,
+    instance: Vec<Vec<Fp>>,
+    overrides: &[(Fp, Fp)],
+) -> Result<(), Vec<VerifyFailure>> {
+    mock_tampered(k, circuit, instance, &[], overrides)
+}
+
+/// Both kinds of override at once: by annotation and occurrence, and by value (a cell
+/// matched by annotation takes that override).
+pub fn mock_tampered<C: Circuit<Fp, FloorPlanner = SimpleFloorPlanner>>(
+    k: u32,
+    circuit: C,
+    instance: Vec<Vec<Fp>>,
+    by_name: &[(&'static str, usize, Fp)],
+    by_value: &[(Fp, Fp)],
+) -> Result<(), Vec<VerifyFailure>> {
+    OVERRIDES.with(|o| {
+        *o.borrow_mut() = by_name
+            .iter()
+            .map(|(name, n, value)| (*name, *n, Box::new(*value) as Box<dyn Any>))
+            .collect()
+    });
+    VALUE_OVERRIDES.with(|o| *o.borrow_mut() = by_value.to_vec());
+    let result = MockProver::run(k, &Overridden(circuit), instance)
+        .expect("synthesis")
+        .verify();
+    OVERRIDES.with(|o| o.borrow_mut().clear());
+    VALUE_OVERRIDES.with(|o| o.borrow_mut().clear());
     result
 }

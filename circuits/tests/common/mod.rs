@@ -115,3 +115,42 @@ pub fn measured_rows<C: Circuit<Fp> + std::fmt::Debug>(circuit: &C) -> usize {
         .parse()
         .unwrap()
 }
+
+/// MockProver failures with every advice cell holding `from` holding `to` instead.
+pub fn failures_with_values<C>(
+    k: u32,
+    circuit: C,
+    instance: Instance,
+    overrides: &[(Fp, Fp)],
+) -> Vec<String>
+where
+    C: Circuit<Fp, FloorPlanner = halo2_proofs::circuit::SimpleFloorPlanner>,
+{
+    match circuits::testing::mock_with_value_overrides(
+        k,
+        circuit,
+        vec![instance.to_halo2()],
+        overrides,
+    ) {
+        Ok(()) => vec![],
+        Err(es) => es.iter().map(|e| e.to_string()).collect(),
+    }
+}
+
+/// MockProver failures with cells overridden by annotation and by value at once.
+pub fn failures_tampered<C>(
+    k: u32,
+    circuit: C,
+    instance: Instance,
+    by_name: &[(&'static str, usize, Fp)],
+    by_value: &[(Fp, Fp)],
+) -> Vec<String>
+where
+    C: Circuit<Fp, FloorPlanner = halo2_proofs::circuit::SimpleFloorPlanner>,
+{
+    match circuits::testing::mock_tampered(k, circuit, vec![instance.to_halo2()], by_name, by_value)
+    {
+        Ok(()) => vec![],
+        Err(es) => es.iter().map(|e| e.to_string()).collect(),
+    }
+}
