@@ -6,7 +6,7 @@
 //! the artifact's roots are the ones sealed, stores the artifact durably and moves on. A
 //! batch whose proving fails (an error, or a panic in the prover) is never dropped: the
 //! failure is logged, counted in `/metrics`, shown in the batch's status in the API, and the
-//! batch is tried again after a back-off (1 s, doubling, at most 5 min), while ingest goes
+//! batch is tried again after a back-off (1 s, doubling, at most 256 s), while ingest goes
 //! on. Batches after it wait for it.
 
 use std::collections::BTreeMap;

@@ -279,17 +279,20 @@ impl Writer {
     ) -> Result<usize, ApiError> {
         self.check_duplicate(core, staged, tx, id)?;
         let wall = wall_clock();
+        let full = core
+            .open
+            .as_ref()
+            .is_some_and(|o| o.count + staged.entries.len() as u64 >= self.config.batch_size);
+        if full {
+            self.cut(core, staged)?;
+        }
         ensure_open(core);
         let mut time = self.open_time(core, staged);
         let plan = match core.state.plan(tx, time) {
             Ok(plan) => plan,
             Err(e) if wants_later_time(&e, wall) => {
-                // Make what is staged durable, seal, and try again in a batch opened now.
-                let pending = std::mem::take(staged);
-                self.commit_staged(core, pending);
-                if core.open.as_ref().is_some_and(|o| o.count > 0) && !self.seal(core) {
-                    return Err(ApiError::Storage("the open batch cannot be sealed".into()));
-                }
+                // Seal what is open and try again in a batch opened now.
+                self.cut(core, staged)?;
                 ensure_open(core);
                 time = self.open_time(core, staged);
                 core.state.plan(tx, time)?
@@ -314,6 +317,17 @@ impl Writer {
             self.match_order(core, staged, batch, time, taker, key);
         }
         Ok(at)
+    }
+
+    /// Ends the open batch inside a group: makes what is staged durable (answering its
+    /// requests), then seals the batch.
+    fn cut(&self, core: &mut Core, staged: &mut Staged) -> Result<(), ApiError> {
+        let pending = std::mem::take(staged);
+        self.commit_staged(core, pending);
+        if core.open.as_ref().is_some_and(|o| o.count > 0) && !self.seal(core) {
+            return Err(ApiError::Storage("the open batch cannot be sealed".into()));
+        }
+        Ok(())
     }
 
     /// The open batch's time; while it holds nothing durable or staged yet, it follows the

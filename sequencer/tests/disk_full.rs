@@ -20,7 +20,10 @@ struct Tmpfs(PathBuf);
 impl Tmpfs {
     fn mount(dir: &Path, size: &str) -> Self {
         std::fs::create_dir_all(dir).unwrap();
-        let _ = Command::new("umount").arg(dir).status();
+        let _ = Command::new("umount")
+            .arg(dir)
+            .stderr(std::process::Stdio::null())
+            .status();
         let status = Command::new("mount")
             .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
             .arg(dir)
