@@ -837,10 +837,11 @@ fn padding_encodes_zeros_and_unused_fields_are_zero() {
 
 // ---------------------------------------------------------------- a random market
 
-/// A seeded random market: orders placed at random between chunks, then fills, from the
-/// matcher and at random (maker, taker and quantity drawn, often refused), applied
-/// natively when accepted; each chunk of the accepted fills passes MockProver and reaches
-/// the native root.
+/// A seeded random market: orders placed at random between chunks (crossing prices, short
+/// expiries, so later chunks meet expired orders), then fills drawn from the matcher and at
+/// random (any two orders, a quantity that completes one, a part, or too much), applied
+/// natively when accepted and refused otherwise; each chunk of the accepted fills passes
+/// MockProver and reaches the native root.
 #[test]
 fn a_seeded_random_market() {
     const SLOTS: usize = 5;
@@ -848,62 +849,76 @@ fn a_seeded_random_market() {
     let mut rng = ChaCha20Rng::seed_from_u64(7);
     let mut s = market(8);
     let residents: Vec<u64> = (0..8).map(|i| s.city.resident(i)).collect();
-    let (mut refused, mut accepted, mut closed) = (0, 0, 0);
+    let (mut refused, mut refunds, mut closed) = (0, 0, 0);
+    let mut maker_sides = [0; 2];
+    let mut proven = 0;
     for round in 0..CHUNKS as u64 {
         let now = NOW + 300 * round;
         s.now = now;
         // Orders, placed before the chunk.
-        for _ in 0..6 {
+        for _ in 0..8 {
             let from = residents[rng.random_range(0..residents.len())];
-            let side = if rng.random_range(0..2) == 0 {
-                Side::Buy
+            let (side, price) = if rng.random_range(0..2) == 0 {
+                (Side::Buy, rng.random_range(15..36))
             } else {
-                Side::Sell
+                (Side::Sell, rng.random_range(10..31))
             };
             let amount = rng.random_range(1..4_000);
-            let price = rng.random_range(10..40);
             let expiry = now + rng.random_range(1..700);
             let tx = s.city.order(from, side, amount, price, expiry);
             if s.city.state.clone().apply(&tx, now).is_ok() {
                 s.setup(tx);
             }
         }
-        // Fills: the matcher's best fill for a random order, or a random pair.
-        let mut fills = vec![];
-        let orders = s.city.state.counters().orders;
+        // Fills: the matcher's best fill for an open order, or two open orders at random.
+        let mut fills = 0;
         let mut attempts = 0;
-        while fills.len() < SLOTS && attempts < 400 {
+        while fills < SLOTS && attempts < 200 {
             attempts += 1;
-            let tx = if rng.random_range(0..2) == 0 {
-                let taker = rng.random_range(0..orders);
+            let open: Vec<u64> = s
+                .city
+                .state
+                .open_orders()
+                .iter()
+                .map(|(id, _)| *id)
+                .collect();
+            if open.len() < 2 {
+                break;
+            }
+            let pick = |rng: &mut ChaCha20Rng| open[rng.random_range(0..open.len())];
+            let tx = if rng.random_range(0..3) == 0 {
+                let taker = pick(&mut rng);
                 match matcher::next_fill(&s.city.state, taker, now) {
                     Some((maker, quantity)) => s.city.fill(maker, taker, quantity),
                     None => continue,
                 }
             } else {
-                let maker = rng.random_range(0..orders);
-                let taker = rng.random_range(0..orders);
-                let quantity = match rng.random_range(0..3) {
-                    0 => rng.random_range(0..5_000),
-                    _ => {
-                        let rem = |id| s.city.state.order(id).map_or(0, |o| o.remaining);
-                        rem(maker).min(rem(taker))
-                    }
+                let (a, b) = (pick(&mut rng), pick(&mut rng));
+                let (maker, taker) = (a.min(b), a.max(b));
+                let rem = |id| s.city.state.order(id).map_or(0, |o| o.remaining);
+                let most = rem(maker).min(rem(taker));
+                let quantity = match rng.random_range(0..4) {
+                    0 => most,
+                    1 => most + rng.random_range(1..50),
+                    _ => rng.random_range(0..most.max(1) + 1),
                 };
                 s.city.fill(maker, taker, quantity)
             };
             match s.city.state.clone().apply(&tx, now) {
-                Ok(Event::Traded { .. }) => {
+                Ok(Event::Traded { maker, refund, .. }) => {
+                    let side = s.city.state.order(maker).unwrap().side;
+                    maker_sides[side.code() as usize] += 1;
+                    refunds += usize::from(refund > 0);
                     let before = s.city.state.open_orders().len();
-                    s.push(tx.clone());
+                    s.push(tx);
                     closed += before - s.city.state.open_orders().len();
-                    fills.push(tx);
-                    accepted += 1;
+                    fills += 1;
                 }
                 _ => refused += 1,
             }
         }
-        assert!(!fills.is_empty(), "round {round} made fills");
+        assert!(fills > 0, "round {round} made fills");
+        proven += fills;
         let (w, instance) = s.chunk(Family::Market, SLOTS);
         assert_eq!(
             failures(Family::Market.k_for(SLOTS), MarketCircuit::new(w), instance),
@@ -914,8 +929,13 @@ fn a_seeded_random_market() {
         s.txs.clear();
         s.start = s.city.state.clone();
     }
-    println!("random market: {accepted} fills proven, {refused} refused, {closed} orders closed");
-    assert!(closed > 0 && refused > 0);
+    println!(
+        "random market: {proven} fills proven (makers buying {}, selling {}), {refused} refused, \
+         {closed} orders closed, {refunds} refunds",
+        maker_sides[0], maker_sides[1]
+    );
+    assert!(proven >= 12 && refused > 0 && closed > 0 && refunds > 0);
+    assert!(maker_sides[0] > 0 && maker_sides[1] > 0);
 }
 
 // ---------------------------------------------------------------- a real proof
