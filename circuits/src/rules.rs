@@ -571,6 +571,11 @@ fn fill(d: &mut Draft<'_>, t: &Fill, now: u64) -> Result<Event, TxError> {
             taker: t.taker,
         });
     }
+    // Orders of the market account cannot exist (`place_order` refuses them); refusing
+    // them here too keeps the fill's touched accounts distinct, as its circuit requires.
+    if maker.owner == MARKET || taker.owner == MARKET {
+        return Err(TxError::MarketCannotTrade);
+    }
     let price = maker.price;
     let ((buy_id, mut buy), (sell_id, mut sell)) = match maker.side {
         Side::Buy => ((t.maker, maker), (t.taker, taker)),
@@ -588,6 +593,11 @@ fn fill(d: &mut Draft<'_>, t: &Fill, now: u64) -> Result<Event, TxError> {
             limit: sell.price,
         });
     }
+    // A payment that does not fit in 64 bits is refused rather than saturated (as the
+    // circuit's range check refuses it; a reachable buy order's lock always covers it).
+    if u128::from(t.quantity) * u128::from(price) / u128::from(WH_PER_KWH) > u128::from(u64::MAX) {
+        return Err(TxError::Overflow { what: "payment" });
+    }
     let payment = fill_payment(t.quantity, price);
     let mut buyer = d.account(buy.owner)?;
     let mut seller = d.account(sell.owner)?;
@@ -597,7 +607,14 @@ fn fill(d: &mut Draft<'_>, t: &Fill, now: u64) -> Result<Event, TxError> {
     })?;
     buy.remaining -= t.quantity;
     sell.remaining -= t.quantity;
-    sell.locked -= t.quantity;
+    // A sell order locks its remaining energy, so this holds for every reachable order;
+    // checked rather than wrapped, as the circuit checks it.
+    sell.locked = sell
+        .locked
+        .checked_sub(t.quantity)
+        .ok_or(TxError::Underflow {
+            what: "sell order lock",
+        })?;
     buyer.energy = add(buyer.energy, t.quantity, "buyer energy")?;
     seller.balance = add(seller.balance, payment, "seller balance")?;
     let refund = if buy.remaining == 0 {
