@@ -32,6 +32,19 @@
 //!
 //! Comparisons are differences range-checked to 64 bits; `x != 0` is `x·inv = 1`; every part
 //! unpacked from a leaf is range-checked, so the packing is unique.
+//!
+//! Positions: a touch its kind does not use has position 0 (gated by its flag), and every
+//! touch's Merkle pass constrains its position below `2^depth` whether it is used or not, so
+//! the proposal id is below 2^16 and a tally key `2^12·proposal + slot` (slot < 2^12) is
+//! unique. The words every leaf of a tree has as 0 (a ballot's third, a tally's second and
+//! third) are the constant 0 before and after.
+//!
+//! What this circuit does not constrain: the ballot's zero-knowledge proof (the voter's
+//! membership under `voter_root`, the nullifier's derivation, the vote's binding), which the
+//! ballot circuit proves and the verifier checks against the published fields; the data hash
+//! binds the same fields here. A nullifier of 2^254 or more (a Poseidon output: probability
+//! about 2^-126) has no split `low + 2^64·high` with `high < 2^190`, so such a ballot, which
+//! the native rules accept, cannot be proven.
 
 use std::collections::HashMap;
 
