@@ -73,6 +73,16 @@ enum Command {
         #[arg(long)]
         verbose: bool,
     },
+    /// Writes a demo city key as a key file (the demo's keys are derived from names, so
+    /// they are public: for trying the service and the client, never for real value).
+    DemoKey {
+        /// An authority (`grid-operator`, `transit-authority`, `registrar`, `council`,
+        /// `market`) or a genesis account (`resident-0`, `operator-bus`).
+        name: String,
+        /// Where to write it (refuses to overwrite).
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Prints the demo city's genesis file (JSON) to standard output.
     Genesis {
         /// Residents in the demo city.
@@ -124,6 +134,17 @@ fn main() -> Result<()> {
             days,
             verbose,
         } => demo(residents, days, verbose),
+        Command::DemoKey { name, out } => {
+            let key = circuits::genesis::demo_key(&name);
+            let mut file = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&out)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", out.display()))?;
+            std::io::Write::write_all(&mut file, sequencer::keyfile::to_json(&key).as_bytes())?;
+            println!("{}", hex::encode(key.public_key().to_bytes()));
+            Ok(())
+        }
         Command::Genesis { residents } => {
             println!("{}", circuits::genesis::demo(residents).to_json());
             Ok(())
