@@ -31,6 +31,8 @@
 //!   buyer when the order is filled completely or cancelled.
 //! - Concessions scale fares and the transfer discount cap down: `floor(x·(100 − c) / 100)`.
 
+use ff::PrimeField;
+
 use crate::constants::*;
 use crate::error::{Authority, TxError};
 use crate::hash::{is_zero, low_u64, to_hex};
@@ -819,6 +821,11 @@ fn ballot(d: &mut Draft<'_>, t: &Ballot, now: u64) -> Result<Event, TxError> {
     }
     if is_zero(&t.nullifier) {
         return Err(TxError::ZeroNullifier);
+    }
+    // The chunk circuit splits the nullifier as low 64 bits + 2^64 · (190 bits), which is
+    // unique only below 2^254 (the field's modulus is just above it).
+    if t.nullifier.to_repr()[31] >> 6 != 0 {
+        return Err(TxError::NullifierOutOfRange);
     }
     match t.vote {
         Vote::Option(option) if option >= proposal.options => {
