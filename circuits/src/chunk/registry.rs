@@ -31,6 +31,17 @@
 //! both sides range-checked); `x != 0` is `x·inv = 1`; a buy order's lock
 //! `ceil(amount·price / 1000)` is `1000·lock = amount·price + r` with `r ≤ 999` and
 //! `lock < 2^64`.
+//!
+//! Beyond the design it follows, two checks cost no row (they are range checks and gate
+//! terms beside the hashes): a cancelled order's position is below the orders counter, not
+//! only "its status is open" (which holds only while every family keeps the leaves past the
+//! counter empty), and a new meter's key is on the curve (`y² = x³ + 5`, which also refuses
+//! `(0, 0)`).
+//!
+//! Slot layout (2,904 rows): the rule regions (26 rows), the owner record (chip B) beside
+//! the message and data hash (chip A), the signature (its challenge on chip B beside the
+//! data hash), then the account's leaves and 24-level path and the other leaf's 32-level
+//! path; the range checks (advice 9) run beside the paths.
 
 use std::collections::HashMap;
 
