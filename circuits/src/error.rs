@@ -140,6 +140,8 @@ pub enum TxError {
     AuthorityOwnAccount { authority: Authority },
     #[error("the market operator's account cannot place orders")]
     MarketCannotTrade,
-    #[error("the nullifier is 2^254 or more, which the chunk circuit cannot place (a 2^-126 event)")]
+    #[error(
+        "the nullifier is 2^254 or more, which the chunk circuit cannot place (a 2^-126 event)"
+    )]
     NullifierOutOfRange,
 }

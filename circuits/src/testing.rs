@@ -127,9 +127,9 @@ impl<F: ff::Field, CS: Assignment<F>> Assignment<F> for OverrideCs<'_, CS> {
                     VALUE_OVERRIDES.with(|o| {
                         o.borrow()
                             .iter()
-                            .find(|(from, _)| (&*from as &dyn Any).downcast_ref::<F>() == Some(&v))
+                            .find(|(from, _)| (from as &dyn Any).downcast_ref::<F>() == Some(&v))
                             .map(|(_, to)| {
-                                *(&*to as &dyn Any)
+                                *(to as &dyn Any)
                                     .downcast_ref::<F>()
                                     .expect("a value of the field")
                             })

@@ -17,6 +17,9 @@ use common::*;
 use ff::Field;
 use rand::{RngExt, SeedableRng};
 
+/// Makes a signed transaction from a city's current nonces.
+type MakeTx = Box<dyn Fn(&City) -> Transaction>;
+
 /// One slot fits in 2^12 rows.
 const K1: u32 = 12;
 /// Two slots fit in 2^13 rows.
@@ -83,17 +86,6 @@ fn one_transfer() -> Scenario {
     one(|s| s.city.transfer(s.city.resident(0), s.city.resident(1), 250))
 }
 
-fn one_tap() -> Scenario {
-    one(|s| {
-        s.city.tap(
-            s.city.resident(1),
-            s.city.id("operator-metro"),
-            1,
-            NOW - 100,
-        )
-    })
-}
-
 // ---- pinned layout ----
 
 #[test]
@@ -155,7 +147,7 @@ fn every_kind_passes_honestly() {
     let (metro, bus) = (s.city.id("operator-metro"), s.city.id("operator-bus"));
     let (r0, r1, r2) = (s.city.resident(0), s.city.resident(1), s.city.resident(2));
     let newcomer = circuits::keys::SecretKey::from_seed(b"newcomer");
-    let kinds: Vec<Box<dyn Fn(&City) -> Transaction>> = vec![
+    let kinds: Vec<MakeTx> = vec![
         Box::new(move |c| c.register_operator(metro, FARES)),
         Box::new(move |c| c.register_operator(bus, [200, 300, 400, 500])),
         Box::new(move |c| c.concession(r2, 50)),

@@ -127,29 +127,6 @@ impl GridRegion<'_, '_> {
         self.cells.insert(name, cell.clone());
         Ok(cell)
     }
-
-    /// Fixes the cell `name` to a constant.
-    pub(crate) fn constant(&mut self, name: &'static str, value: Fp) -> Result<Cell, Error> {
-        let (col, row) = self.grid.position(name);
-        let cell =
-            self.region
-                .assign_advice_from_constant(|| name, self.advice[col], row, value)?;
-        self.cells.insert(name, cell.clone());
-        Ok(cell)
-    }
-
-    /// The cell `name`, assigned earlier in this region.
-    pub(crate) fn get(&self, name: &str) -> Cell {
-        self.cells
-            .get(name)
-            .unwrap_or_else(|| panic!("cell {name:?} is not assigned yet"))
-            .clone()
-    }
-
-    /// The value of the cell `name`, assigned earlier in this region.
-    pub(crate) fn val(&self, name: &str) -> Value<Fp> {
-        self.get(name).value().copied()
-    }
 }
 
 /// The constant 1.
