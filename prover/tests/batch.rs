@@ -416,16 +416,96 @@ fn a_ballot_moved_to_another_proposal_is_refused() {
     );
 }
 
+/// Applies `tx` to the city at `now` and adds it to the batch.
+fn push(city: &mut City, txs: &mut Vec<Transaction>, now: u64, tx: Transaction) {
+    city.apply(&tx, now)
+        .unwrap_or_else(|e| panic!("{}: {e}", tx.kind_name()));
+    txs.push(tx);
+}
+
 #[test]
-fn kinds_the_circuit_cannot_prove_are_refused_by_the_prover() {
-    let city = City::new(2);
-    let tx = city.register_voter(demo_voter(0).commitment());
-    let mut state = city.state.clone();
-    let e = prover()
-        .prove_batch(&mut state, 1, T1, &[tx], Options::default())
-        .unwrap_err();
-    assert!(
-        matches!(e, prover::ProveError::Witness { chunk: 0, .. }),
-        "{e}"
+fn a_batch_of_every_kind_proves_and_verifies() {
+    let mut city = City::new(6);
+    let genesis = city.state.clone();
+    let mut txs = Vec::new();
+    let t = &mut txs;
+    let (r0, r1, r2, r3) = (
+        city.resident(0),
+        city.resident(1),
+        city.resident(2),
+        city.resident(3),
     );
+    let metro = city.id("operator-metro");
+    // Accounts.
+    let tx = city.register_operator(metro, [290, 400, 350, 600]);
+    push(&mut city, t, T1, tx);
+    let tx = city.concession(r1, 50);
+    push(&mut city, t, T1, tx);
+    let tx = city.tap(r1, metro, 1, T1 - 600);
+    push(&mut city, t, T1, tx);
+    let tx = city.transfer(r0, r1, 125);
+    push(&mut city, t, T1, tx);
+    let tx = city.open_account(r2, &circuits::keys::SecretKey::from_seed(b"newcomer"));
+    push(&mut city, t, T1, tx);
+    let tx = city.register_delegate(r3);
+    push(&mut city, t, T1, tx);
+    // Registry: a meter and its reading, orders, a fleet record, voters, a proposal.
+    let (tx, key) = city.register_meter(r0, "every kind");
+    push(&mut city, t, T1, tx);
+    city.add_meter_key(0, key);
+    let tx = city.reading(0, 5_000);
+    push(&mut city, t, T1, tx);
+    let tx = city.order(r0, circuits::records::Side::Sell, 2_000, 20, T1 + 3_600);
+    push(&mut city, t, T1, tx);
+    let tx = city.order(r2, circuits::records::Side::Buy, 800, 25, T1 + 3_600);
+    let applied = city.place_and_match(&tx, T1).unwrap();
+    assert_eq!(applied.len(), 2, "the buy and its fill");
+    t.extend(applied.into_iter().map(|(tx, _)| tx));
+    let tx = city.cancel(r0, 0);
+    push(&mut city, t, T1, tx);
+    let tx = city.fleet_record(metro, 7, circuits::records::FleetKind::Insurance, b"policy");
+    push(&mut city, t, T1, tx);
+    for v in 0..2 {
+        let tx = city.register_voter(demo_voter(v).commitment());
+        push(&mut city, t, T1, tx);
+    }
+    let tx = city.proposal("Night trams?", &["yes", "no"], T1 - 10, T1 + 1_000);
+    push(&mut city, t, T1, tx);
+    // Governance: a ballot with its proof, a delegate's vote.
+    let proof = circuits::ballot::prove(
+        ballot_keys(),
+        &demo_voter(1),
+        &city.state.voter_path(1),
+        0,
+        Vote::Delegate(0),
+        ChaCha20Rng::seed_from_u64(11),
+    )
+    .unwrap();
+    push(
+        &mut city,
+        t,
+        T1,
+        Transaction::Ballot(proof.into_transaction()),
+    );
+    let tx = city.delegate_vote(r3, 0, 1);
+    push(&mut city, t, T1, tx);
+    let kinds: std::collections::BTreeSet<&str> = txs.iter().map(|t| t.kind_name()).collect();
+    assert_eq!(kinds.len(), 16, "{kinds:?}");
+
+    let mut state = genesis.clone();
+    let artifact = prover()
+        .prove_batch(&mut state, 1, T1, &txs, Options::default())
+        .expect("every kind proves");
+    assert_eq!(state.root(), city.state.root());
+    let families: std::collections::BTreeSet<_> =
+        artifact.chunks.iter().map(|c| c.family).collect();
+    assert_eq!(families.len(), 4, "every family's circuit");
+    let report = keys()
+        .verify_chain(
+            genesis,
+            vec![("every-kind.json".into(), artifact)],
+            &mut |_| {},
+        )
+        .expect("the batch verifies");
+    assert_eq!(report.state.root(), city.state.root());
 }
