@@ -1,32 +1,36 @@
-//! Batch proving and verifying: a batch of transfers proved in chunks, the threads split
-//! either across the chunks (all at once, a share of the threads inside each proof) or
-//! inside each proof (one chunk after another); and a batch's chunk proofs verified one by
-//! one against halo2's `BatchVerifier`. Params are cached under `target/params`; keys are made
-//! outside the timed loops.
+//! Batch proving and verifying of a mixed workload: a batch with a run of every family
+//! (account kinds, registry kinds, fills, ballots and delegate votes), proved by the prover
+//! at two chunk sizes with the threads split either across the chunks (all at once, a share
+//! of the threads inside each proof) or inside each proof (one chunk after another); then
+//! the batch checked by the verifier (ballot proofs, replay and chunk proofs), and its chunk
+//! proofs alone one by one and with `BatchVerifier`. Params are cached under `target/params`;
+//! keys are made outside the timed loops.
+//!
+//! `cargo bench -p benches --bench batch`.
 
 use std::path::PathBuf;
 
-use circuits::chunk::Family;
-use circuits::demo::City;
-use circuits::Transaction;
+use benches::measure::cores;
+use benches::verify::ChunkVerifier;
+use benches::workload::{mixed_batch, Mix, NOW};
+use circuits::ballot::{self, BallotKeys};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use prover::{Options, Prover, Split};
 use verifier::{BatchArtifact, Keys};
 
-const NOW: u64 = 1_767_230_000;
-const THREADS: usize = 2;
+/// The mixed batch: a run of each family.
+const MIX: Mix = Mix {
+    accounts: 5,
+    registry: 5,
+    market: 2,
+    governance: 2,
+};
+
+/// Accounts slots per chunk given to the prover (k = 12 and k = 14).
+const CHUNK_SLOTS: [usize; 2] = [1, 5];
 
 fn params_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/params")
-}
-
-/// `count` transfers, each from a different payer, and the state before them.
-fn transfers(count: usize) -> (circuits::State, Vec<Transaction>) {
-    let c = City::new(2 * count);
-    let txs = (0..count)
-        .map(|i| c.transfer(c.resident(2 * i), c.resident(2 * i + 1), 100 + i as u64))
-        .collect();
-    (c.state.clone(), txs)
 }
 
 fn split_name(split: Split) -> &'static str {
@@ -37,60 +41,61 @@ fn split_name(split: Split) -> &'static str {
 }
 
 fn batches(c: &mut Criterion) {
+    let threads = cores();
+    let ballot_keys = BallotKeys::setup(ballot::params()).expect("ballot keys");
+    let (start, txs) = mixed_batch(MIX, Some(ballot_keys));
     let mut proving = c.benchmark_group("proving");
     proving.sample_size(10);
+    proving.throughput(Throughput::Elements(txs.len() as u64));
     let mut proved: Vec<(usize, BatchArtifact)> = Vec::new();
-    for slots in [1usize, 5] {
+    for slots in CHUNK_SLOTS {
         let prover = Prover::setup(&params_dir(), slots, true).expect("prover setup");
-        for chunks in [2usize, 4] {
-            let (state, txs) = transfers(chunks * slots);
-            proving.throughput(Throughput::Elements(txs.len() as u64));
-            for split in [Split::ChunksInParallel, Split::ChunksInSequence] {
-                let options = Options {
-                    threads: THREADS,
-                    split,
-                    progress: false,
-                };
-                proving.bench_with_input(
-                    BenchmarkId::new(
-                        split_name(split),
-                        format!(
-                            "{chunks} chunks of {slots} slots (k={})",
-                            Family::Accounts.k_for(slots)
-                        ),
-                    ),
-                    &options,
-                    |b, options| {
-                        b.iter(|| {
-                            let mut state = state.clone();
-                            prover
-                                .prove_batch(&mut state, 1, NOW, &txs, *options)
-                                .unwrap()
-                        })
-                    },
-                );
-            }
-            let mut state = state.clone();
-            let artifact = prover
-                .prove_batch(&mut state, 1, NOW, &txs, Options::default())
-                .unwrap();
-            proved.push((slots, artifact));
+        // Every circuit's keys, made before the timed part.
+        let artifact = prover
+            .prove_batch(&mut start.clone(), 1, NOW, &txs, Options::default())
+            .expect("the mixed batch proves");
+        let size = format!(
+            "{} txs in {} chunks, accounts {slots} slots (k={})",
+            txs.len(),
+            artifact.chunks.len(),
+            prover.k()
+        );
+        for split in [Split::ChunksInParallel, Split::ChunksInSequence] {
+            let options = Options {
+                threads,
+                split,
+                progress: false,
+            };
+            proving.bench_with_input(
+                BenchmarkId::new(format!("mixed batch, {}", split_name(split)), &size),
+                &options,
+                |b, options| {
+                    b.iter(|| {
+                        prover
+                            .prove_batch(&mut start.clone(), 1, NOW, &txs, *options)
+                            .unwrap()
+                    })
+                },
+            );
         }
+        proved.push((slots, artifact));
     }
     proving.finish();
 
     let mut verifying = c.benchmark_group("verifying");
+    verifying.sample_size(10);
+    verifying.throughput(Throughput::Elements(txs.len() as u64));
     let mut keys = Keys::new(&params_dir());
     for (slots, artifact) in &proved {
-        keys.load_chunk(Family::Accounts, *slots).unwrap();
-        let (state, _) = transfers(artifact.transactions.len());
-        let id = format!("{} chunks of {slots} slots", artifact.chunks.len());
+        keys.load_for(artifact).expect("verifying keys");
+        keys.load_ballot().expect("ballot keys");
+        let id = format!("{} chunks, accounts {slots} slots", artifact.chunks.len());
         verifying.bench_with_input(
-            BenchmarkId::new("batch, replay included", &id),
+            BenchmarkId::new("mixed batch, full check", &id),
             artifact,
             |b, artifact| {
                 b.iter(|| {
-                    let mut state = state.clone();
+                    let mut state = start.clone();
                     keys.verify_batch(
                         artifact,
                         Some(&mut state),
@@ -102,46 +107,16 @@ fn batches(c: &mut Criterion) {
                 })
             },
         );
-        let params =
-            circuits::params::load_or_make(&params_dir(), Family::Accounts.k_for(*slots), |_| {})
-                .unwrap();
-        let vk = halo2_proofs::plonk::keygen_vk(
-            &params,
-            &circuits::chunk::AccountsCircuit::blank(*slots),
-        )
-        .unwrap();
+        let chunks = ChunkVerifier::for_artifact(&params_dir(), artifact, start.params().clone());
         verifying.bench_with_input(
-            BenchmarkId::new("chunk proofs batched", &id),
+            BenchmarkId::new("mixed batch, chunk proofs batched", &id),
             artifact,
-            |b, artifact| {
-                b.iter(|| {
-                    let mut batch = halo2_proofs::plonk::BatchVerifier::new();
-                    for c in &artifact.chunks {
-                        batch.add_proof(
-                            vec![vec![c.instance(artifact.time, state.params()).to_halo2()]],
-                            c.proof.clone(),
-                        );
-                    }
-                    assert!(batch.finalize(&params, &vk));
-                })
-            },
+            |b, artifact| b.iter(|| assert!(chunks.batched(artifact))),
         );
         verifying.bench_with_input(
-            BenchmarkId::new("chunk proofs one by one", &id),
+            BenchmarkId::new("mixed batch, chunk proofs one by one", &id),
             artifact,
-            |b, artifact| {
-                b.iter(|| {
-                    for c in &artifact.chunks {
-                        circuits::chunk::proof::verify(
-                            &params,
-                            &vk,
-                            &c.instance(artifact.time, state.params()),
-                            &c.proof,
-                        )
-                        .unwrap();
-                    }
-                })
-            },
+            |b, artifact| b.iter(|| assert!(chunks.one_by_one(artifact))),
         );
     }
     verifying.finish();

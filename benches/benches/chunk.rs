@@ -1,69 +1,119 @@
-//! Chunk proofs of transfers: proving and verifying time per chunk size. Params are cached on
-//! disk under `target/params` and keys are made outside the timed loops.
+//! Chunk proofs of every family: proving time per chunk size (one slot, and the slots that
+//! fill 2^14 rows), and verifying one proof alone or a batch of proofs of the same circuit
+//! with halo2's `BatchVerifier`. Each chunk is full of honest transactions of its family's
+//! kinds in turn (`benches::workload`). Params are cached under `target/params`; keys and the
+//! proofs to verify are made outside the timed loops.
+//!
+//! `cargo bench -p benches --bench chunk` (a filter such as `proving/market` selects).
 
 use std::path::PathBuf;
 
+use benches::workload::full_chunk;
 use circuits::chunk::proof::{self, ChunkKeys};
-use circuits::chunk::{witness, Family};
-use circuits::demo::City;
+use circuits::chunk::{Family, Instance};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use halo2_proofs::plonk::BatchVerifier;
+use halo2_proofs::poly::commitment::Params;
+use pasta_curves::vesta;
 use rand::SeedableRng;
 
-const NOW: u64 = 1_767_230_000;
+/// Proofs in a verified batch (of the same chunk, each with its own randomness).
+const BATCH: usize = 4;
 
 fn params_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/params")
 }
 
-/// A full chunk of `slots` transfers, each from a different payer.
-fn chunk(slots: usize) -> (witness::ChunkWitness, circuits::chunk::Instance) {
-    let c = City::new(2 * slots);
-    let txs: Vec<_> = (0..slots)
-        .map(|i| c.transfer(c.resident(2 * i), c.resident(2 * i + 1), 100 + i as u64))
-        .collect();
-    let mut state = c.state.clone();
-    witness::build(Family::Accounts, &mut state, &txs, NOW, slots).expect("honest chunk")
+/// One slot, and as many as fill 2^14 rows.
+fn sizes(family: Family) -> Vec<usize> {
+    let mut sizes = vec![1, family.slots_for(14)];
+    sizes.dedup();
+    sizes
+}
+
+struct Setup {
+    family: Family,
+    slots: usize,
+    k: u32,
+    params: Params<vesta::Affine>,
+    keys: ChunkKeys,
+    instance: Instance,
+    proofs: Vec<Vec<u8>>,
+}
+
+fn id(s: &Setup) -> String {
+    format!("{} slots, k={}", s.slots, s.k)
 }
 
 fn chunks(c: &mut Criterion) {
     let mut proving = c.benchmark_group("proving");
     proving.sample_size(10);
     let mut setups = Vec::new();
-    for slots in [1usize, 5, 11] {
-        let k = Family::Accounts.k_for(slots);
-        let params =
-            circuits::params::load_or_make(&params_dir(), k, |k| eprintln!("making params k={k}"))
-                .unwrap();
-        let keys = ChunkKeys::for_family(&params, Family::Accounts, slots).unwrap();
-        let (w, instance) = chunk(slots);
-        proving.throughput(Throughput::Elements(slots as u64));
-        proving.bench_with_input(
-            BenchmarkId::new("transfers", format!("{slots} slots, k={k}")),
-            &slots,
-            |b, _| {
-                let mut rng = rand::rngs::StdRng::seed_from_u64(1);
-                b.iter(|| proof::prove(&params, &keys, w.clone(), &instance, &mut rng).unwrap())
-            },
-        );
-        let bytes = proof::prove(
-            &params,
-            &keys,
-            w,
-            &instance,
-            rand::rngs::StdRng::seed_from_u64(2),
-        )
-        .unwrap();
-        eprintln!("{slots} slots, k={k}: proof {} bytes", bytes.len());
-        setups.push((slots, k, params, keys, instance, bytes));
+    for family in Family::ALL {
+        for slots in sizes(family) {
+            let k = family.k_for(slots);
+            let params = circuits::params::load_or_make(&params_dir(), k, |k| {
+                eprintln!("making params k={k} (cached afterwards)")
+            })
+            .expect("parameters");
+            let keys = ChunkKeys::for_family(&params, family, slots).expect("keys");
+            let (w, instance) = full_chunk(family, slots);
+            proving.throughput(Throughput::Elements(slots as u64));
+            proving.bench_with_input(
+                BenchmarkId::new(family.name(), format!("{slots} slots, k={k}")),
+                &slots,
+                |b, _| {
+                    let mut rng = rand::rngs::StdRng::seed_from_u64(1);
+                    b.iter(|| proof::prove(&params, &keys, w.clone(), &instance, &mut rng).unwrap())
+                },
+            );
+            let proofs: Vec<Vec<u8>> = (0..BATCH as u64)
+                .map(|seed| {
+                    let rng = rand::rngs::StdRng::seed_from_u64(100 + seed);
+                    proof::prove(&params, &keys, w.clone(), &instance, rng).unwrap()
+                })
+                .collect();
+            eprintln!(
+                "{family}, {slots} slots, k={k}: proof {} bytes, {} per transaction",
+                proofs[0].len(),
+                proofs[0].len() / slots
+            );
+            setups.push(Setup {
+                family,
+                slots,
+                k,
+                params,
+                keys,
+                instance,
+                proofs,
+            });
+        }
     }
     proving.finish();
 
     let mut verifying = c.benchmark_group("verifying");
-    for (slots, k, params, keys, instance, bytes) in &setups {
+    for s in &setups {
+        verifying.throughput(Throughput::Elements(s.slots as u64));
         verifying.bench_with_input(
-            BenchmarkId::new("transfers", format!("{slots} slots, k={k}")),
-            slots,
-            |b, _| b.iter(|| proof::verify(params, keys.vk(), instance, bytes).unwrap()),
+            BenchmarkId::new(format!("{} single", s.family), id(s)),
+            s,
+            |b, s| {
+                b.iter(|| proof::verify(&s.params, s.keys.vk(), &s.instance, &s.proofs[0]).unwrap())
+            },
+        );
+        verifying.throughput(Throughput::Elements((s.slots * BATCH) as u64));
+        verifying.bench_with_input(
+            BenchmarkId::new(format!("{} batch of {BATCH}", s.family), id(s)),
+            s,
+            |b, s| {
+                b.iter(|| {
+                    let mut batch = BatchVerifier::new();
+                    for p in &s.proofs {
+                        batch.add_proof(vec![vec![s.instance.to_halo2()]], p.clone());
+                    }
+                    assert!(batch.finalize(&s.params, s.keys.vk()));
+                })
+            },
         );
     }
     verifying.finish();

@@ -1,0 +1,124 @@
+//! The sequencer's ingest load generator: transactions accepted per second over HTTP on
+//! loopback, each durable (in the sled log and flushed) before its answer, and the latency of
+//! each request, with a number of clients sending at once.
+//!
+//! Transfers, all signed before the timed part; each client sends from accounts of its own,
+//! one request after another (a closed loop: a client waits for each answer). The server runs
+//! in-process with proving off, so the numbers are ingest alone.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use circuits::demo::City;
+use circuits::Transaction;
+
+/// Residents of the load generator's city (the senders are spread over them).
+pub const RESIDENTS: usize = 64;
+
+/// One run of the load generator.
+#[derive(Clone, Debug)]
+pub struct IngestRun {
+    /// Clients sending at once.
+    pub clients: usize,
+    /// Transactions accepted (every one sent is accepted or the run panics).
+    pub txs: usize,
+    /// Wall time from the first request to the last answer.
+    pub elapsed: Duration,
+    /// Every request's latency, sorted.
+    pub latencies: Vec<Duration>,
+}
+
+impl IngestRun {
+    /// Accepted transactions per second.
+    pub fn rate(&self) -> f64 {
+        self.txs as f64 / self.elapsed.as_secs_f64()
+    }
+
+    /// The latency at quantile `q` (0 to 1; nearest rank).
+    pub fn latency(&self, q: f64) -> Duration {
+        let i = ((self.latencies.len() as f64 - 1.0) * q).round() as usize;
+        self.latencies[i]
+    }
+}
+
+/// `total` transfers signed for `clients` clients, each client's from residents of its own.
+fn signed_work(city: &mut City, clients: usize, total: usize) -> Vec<Vec<Transaction>> {
+    assert!(clients <= RESIDENTS, "more clients than residents");
+    let per_client = total / clients;
+    let mut work: Vec<Vec<Transaction>> = vec![Vec::with_capacity(per_client); clients];
+    for (c, txs) in work.iter_mut().enumerate() {
+        let senders: Vec<u64> = (0..RESIDENTS)
+            .filter(|r| r % clients == c)
+            .map(|r| city.resident(r))
+            .collect();
+        for i in 0..per_client {
+            let from = senders[i % senders.len()];
+            let mut to = city.resident((i + c + 1) % RESIDENTS);
+            if to == from {
+                to = city.resident((i + c + 2) % RESIDENTS);
+            }
+            let tx = city.transfer(from, to, 1);
+            city.apply(&tx, city.genesis.time)
+                .expect("a valid transfer");
+            txs.push(tx);
+        }
+    }
+    work
+}
+
+/// One run: a fresh sequencer with its data under `dir` (removed afterwards), `clients`
+/// client threads, about `total` transfers (a multiple of `clients`).
+///
+/// # Panics
+/// If the sequencer cannot start or refuses a transfer.
+pub fn run(dir: &Path, clients: usize, total: usize) -> IngestRun {
+    let _ = std::fs::remove_dir_all(dir);
+    let mut city = City::new(RESIDENTS);
+    let mut config = sequencer::Config::new(
+        dir.to_path_buf(),
+        city.genesis.clone(),
+        "127.0.0.1:0".parse().expect("an address"),
+    );
+    config.prove = false;
+    config.queue_capacity = 4096;
+    let server = sequencer::spawn(config).expect("start the sequencer");
+    let url = format!("{}/v1/transactions", server.url());
+    let work = signed_work(&mut city, clients, total);
+
+    let started = Instant::now();
+    let threads: Vec<_> = work
+        .into_iter()
+        .map(|txs| {
+            let url = url.clone();
+            std::thread::spawn(move || {
+                let http = reqwest::blocking::Client::builder()
+                    .timeout(Duration::from_secs(60))
+                    .build()
+                    .expect("an HTTP client");
+                let mut latencies = Vec::with_capacity(txs.len());
+                for tx in &txs {
+                    let sent = Instant::now();
+                    let response = http.post(&url).json(tx).send().expect("the server answers");
+                    let status = response.status().as_u16();
+                    assert_eq!(status, 202, "{}", response.text().unwrap_or_default());
+                    latencies.push(sent.elapsed());
+                }
+                latencies
+            })
+        })
+        .collect();
+    let mut latencies: Vec<Duration> = threads
+        .into_iter()
+        .flat_map(|t| t.join().expect("a client thread"))
+        .collect();
+    let elapsed = started.elapsed();
+    latencies.sort();
+    server.stop();
+    let _ = std::fs::remove_dir_all(dir);
+    IngestRun {
+        clients,
+        txs: latencies.len(),
+        elapsed,
+        latencies,
+    }
+}

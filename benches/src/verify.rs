@@ -1,0 +1,82 @@
+//! Chunk proofs of a batch artifact verified on their own (no replay, no ballots): one by
+//! one, or with halo2's `BatchVerifier` per circuit (family and chunk size), as the
+//! verifier's step 6 does. The verifier's `Keys` keep their parameters private, so this holds
+//! its own, read from the same cache.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use circuits::chunk::{proof, Family};
+use circuits::Params as RuleParams;
+use halo2_proofs::plonk::{BatchVerifier, VerifyingKey};
+use halo2_proofs::poly::commitment::Params;
+use pasta_curves::vesta;
+use verifier::BatchArtifact;
+
+/// Parameters and verifying keys of the chunk circuits an artifact uses.
+pub struct ChunkVerifier {
+    params: BTreeMap<u32, Params<vesta::Affine>>,
+    vks: BTreeMap<(Family, usize), VerifyingKey<vesta::Affine>>,
+    rules: RuleParams,
+}
+
+impl ChunkVerifier {
+    /// Reads the parameters (from the cache under `params_dir`, made the first time) and
+    /// makes the verifying keys of every circuit `artifact` uses; `rules` are the genesis
+    /// rule parameters (public inputs of every chunk).
+    ///
+    /// # Panics
+    /// If the parameters cannot be read or made, or a key cannot be made.
+    pub fn for_artifact(params_dir: &Path, artifact: &BatchArtifact, rules: RuleParams) -> Self {
+        let mut v = ChunkVerifier {
+            params: BTreeMap::new(),
+            vks: BTreeMap::new(),
+            rules,
+        };
+        for c in &artifact.chunks {
+            let k = c.family.k_for(c.slots);
+            let params = v.params.entry(k).or_insert_with(|| {
+                circuits::params::load_or_make(params_dir, k, |_| {}).expect("parameters")
+            });
+            if let std::collections::btree_map::Entry::Vacant(e) = v.vks.entry((c.family, c.slots))
+            {
+                e.insert(proof::verifying_key(params, c.family, c.slots).expect("a verifying key"));
+            }
+        }
+        v
+    }
+
+    /// Verifies every chunk proof of `artifact` with one `BatchVerifier` per circuit;
+    /// returns whether all hold.
+    pub fn batched(&self, artifact: &BatchArtifact) -> bool {
+        let mut groups: BTreeMap<(Family, usize), BatchVerifier<vesta::Affine>> = BTreeMap::new();
+        for c in &artifact.chunks {
+            groups
+                .entry((c.family, c.slots))
+                .or_insert_with(BatchVerifier::new)
+                .add_proof(
+                    vec![vec![c.instance(artifact.time, &self.rules).to_halo2()]],
+                    c.proof.clone(),
+                );
+        }
+        groups.into_iter().all(|((family, slots), batch)| {
+            batch.finalize(
+                &self.params[&family.k_for(slots)],
+                &self.vks[&(family, slots)],
+            )
+        })
+    }
+
+    /// Verifies every chunk proof of `artifact` one after another; returns whether all hold.
+    pub fn one_by_one(&self, artifact: &BatchArtifact) -> bool {
+        artifact.chunks.iter().all(|c| {
+            proof::verify(
+                &self.params[&c.family.k_for(c.slots)],
+                &self.vks[&(c.family, c.slots)],
+                &c.instance(artifact.time, &self.rules),
+                &c.proof,
+            )
+            .is_ok()
+        })
+    }
+}
