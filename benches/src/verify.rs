@@ -51,13 +51,10 @@ impl ChunkVerifier {
     pub fn batched(&self, artifact: &BatchArtifact) -> bool {
         let mut groups: BTreeMap<(Family, usize), BatchVerifier<vesta::Affine>> = BTreeMap::new();
         for c in &artifact.chunks {
-            groups
-                .entry((c.family, c.slots))
-                .or_insert_with(BatchVerifier::new)
-                .add_proof(
-                    vec![vec![c.instance(artifact.time, &self.rules).to_halo2()]],
-                    c.proof.clone(),
-                );
+            groups.entry((c.family, c.slots)).or_default().add_proof(
+                vec![vec![c.instance(artifact.time, &self.rules).to_halo2()]],
+                c.proof.clone(),
+            );
         }
         groups.into_iter().all(|((family, slots), batch)| {
             batch.finalize(

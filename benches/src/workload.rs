@@ -211,7 +211,7 @@ impl Workload {
             "fleet_record" => city.fleet_record(
                 self.operator,
                 i as u64,
-                if i % 2 == 0 {
+                if i.is_multiple_of(2) {
                     FleetKind::Maintenance
                 } else {
                     FleetKind::Insurance
@@ -227,7 +227,7 @@ impl Workload {
             }
             "ballot" => {
                 let voter = demo_voter(i as u64);
-                let vote = if i % 2 == 0 {
+                let vote = if i.is_multiple_of(2) {
                     Vote::Option(i as u64 % 3)
                 } else {
                     Vote::Delegate(i as u64 % DELEGATES as u64)

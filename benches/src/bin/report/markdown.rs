@@ -41,7 +41,7 @@ fn int(n: usize) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -258,11 +258,7 @@ fn rows(md: &mut String, r: &Report) {
                 .map(|(_, s)| s.to_string())
                 .collect::<Vec<_>>()
                 .join(" / "),
-            if at14 == 0 {
-                "–".into()
-            } else {
-                int((1 << 14) / at14)
-            }
+            (1usize << 14).checked_div(at14).map_or("–".into(), int)
         );
     }
     let _ = writeln!(md);
