@@ -26,7 +26,6 @@ use super::base::{
     AccountUpdate, Base, Chip, Env, Running,
 };
 use super::grid::{c, gate, one, Grid, OrZero, Slot};
-use super::merkle::Cell;
 use super::witness::{at, SlotWitness};
 use crate::constants::{FARE_CLASSES, MAX_CONCESSION_PERCENT, MAX_DELEGATES, TRANSIT_AUTHORITY};
 use crate::hash::Fp;
@@ -1096,30 +1095,26 @@ pub(crate) fn slot(
     s.witness(l, &["energy"])?;
 
     // The message extends the data hash; the signer signed it.
-    let encoding: [Cell; 8] =
-        ["e0", "e1", "e2", "e3", "e4", "e5", "e6", "e7"].map(|n| s.cell(n).clone());
-    let message = base.message(l.namespace(|| "message"), &encoding, running)?;
-    base.signature(
-        l.namespace(|| "signature"),
-        s.cell("signed"),
-        s.cell("x1"),
-        s.cell("y1"),
+    s.signed_message(
+        l,
+        running,
+        "signed",
+        "x1",
+        "y1",
         slot.map(|w| key_or_generator(&w.account(0, false).owner)),
-        &message,
         slot.map(|w| w.signature),
     )?;
 
     // Range checks: every amount and every part unpacked from a leaf or computed.
-    let mut checks: Vec<(&str, &Cell)> = Vec::new();
-    for name in [
-        "e4c", "e5c", "e6c", "e7c", "d_from", "d_a2", "d_pct", "d_del", "del1_1", "isop_1",
-        "del1_2", "isop_2", "fare0", "fare1", "fare2", "fare3", "js", "cs", "lt", "sp", "trn",
-        "conc", "sp2", "trn2", "conc2", "js_new", "cs_new", "sp_new", "trn_new", "fare", "disc",
-        "d1", "d2", "d3", "d4", "room", "d5", "d6", "d7",
-    ] {
-        checks.push((name, s.cell(name)));
-    }
-    base.range64_all(l.namespace(|| "range checks"), &checks)?;
+    s.range64(
+        l,
+        &[
+            "e4c", "e5c", "e6c", "e7c", "d_from", "d_a2", "d_pct", "d_del", "del1_1", "isop_1",
+            "del1_2", "isop_2", "fare0", "fare1", "fare2", "fare3", "js", "cs", "lt", "sp", "trn",
+            "conc", "sp2", "trn2", "conc2", "js_new", "cs_new", "sp_new", "trn_new", "fare",
+            "disc", "d1", "d2", "d3", "d4", "room", "d5", "d6", "d7",
+        ],
+    )?;
     for name in ["r1", "r1c", "r2", "r2c"] {
         base.range_short(l.namespace(|| name), name, s.cell(name), 7)?;
     }

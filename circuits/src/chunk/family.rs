@@ -62,16 +62,6 @@ impl Family {
         }
     }
 
-    /// Whether this build has the family's circuit.
-    pub fn is_built(self) -> bool {
-        match self {
-            Family::Accounts => true,
-            Family::Registry => registry::BUILT,
-            Family::Market => market::BUILT,
-            Family::Governance => governance::BUILT,
-        }
-    }
-
     /// Leaf touches per slot of the family's circuit.
     pub fn touches(self) -> usize {
         match self {

@@ -59,7 +59,6 @@ use super::base::{
     AccountUpdate, Base, Chip, Env, Running,
 };
 use super::grid::{c, gate, one, Grid, OrZero, Slot};
-use super::merkle::Cell;
 use super::witness::{at, SlotWitness};
 use crate::constants::{MAX_DELEGATES, MAX_OPTIONS, TALLY_SLOT_BITS};
 use crate::hash::{low_u64, Fp};
@@ -68,8 +67,6 @@ use crate::state::{tally_key, State, TreeId, Write};
 use crate::tx::{kind, Transaction};
 use crate::voter::Vote;
 
-/// Whether this family's circuit is complete.
-pub(crate) const BUILT: bool = true;
 /// Touches per slot.
 pub(crate) const TOUCHES: usize = 5;
 /// Rows one slot uses (pinned by a test: a change of layout is deliberate).
@@ -702,49 +699,46 @@ pub(crate) fn slot(
     let owner = base.owner_hash(Chip::B, l.namespace(|| "delegate owner record"), &fields)?;
 
     // The message extends the data hash; a delegate's vote is signed by its owner key.
-    let encoding: [Cell; 8] = E.map(|n| s.cell(n).clone());
-    let message = base.message(l.namespace(|| "message"), &encoding, running)?;
-    base.signature(
-        l.namespace(|| "signature"),
-        s.cell("dvote"),
-        s.cell("x"),
-        s.cell("y"),
+    s.signed_message(
+        l,
+        running,
+        "dvote",
+        "x",
+        "y",
         slot.map(|w| key_or_generator(&w.account(0, false).owner)),
-        &message,
         slot.map(|w| w.signature),
     )?;
 
     // Range checks: every difference, every part unpacked from a leaf or computed.
-    let mut checks: Vec<(&str, &Cell)> = Vec::new();
-    for name in [
-        "e4c",
-        "d_from",
-        "nlo",
-        "d_prop",
-        "d_start",
-        "d_end",
-        "options",
-        "start",
-        "end",
-        "sdel",
-        "dcap",
-        "d_del",
-        "d_opt",
-        "del1",
-        "isop",
-        "bprop_old",
-        "bslot_old",
-        "c1",
-        "ch1",
-        "c1n",
-        "ch1n",
-        "c2",
-        "ch2",
-        "c2n",
-    ] {
-        checks.push((name, s.cell(name)));
-    }
-    base.range64_all(l.namespace(|| "range checks"), &checks)?;
+    s.range64(
+        l,
+        &[
+            "e4c",
+            "d_from",
+            "nlo",
+            "d_prop",
+            "d_start",
+            "d_end",
+            "options",
+            "start",
+            "end",
+            "sdel",
+            "dcap",
+            "d_del",
+            "d_opt",
+            "del1",
+            "isop",
+            "bprop_old",
+            "bslot_old",
+            "c1",
+            "ch1",
+            "c1n",
+            "ch1n",
+            "c2",
+            "ch2",
+            "c2n",
+        ],
+    )?;
     base.range_words(l.namespace(|| "nhi"), "nhi", s.cell("nhi"), HIGH_WORDS)?;
     base.range_short(l.namespace(|| "sopt"), "sopt", s.cell("sopt"), OPTION_BITS)?;
 

@@ -254,6 +254,47 @@ impl<'a> Slot<'a> {
         Ok(())
     }
 
+    /// The slot's message `Poseidon(TX_MESSAGE, e0..e7)` (its encoding cells) folded into
+    /// the data hash, and the signature on it checked against the key cells `key_x`, `key_y`
+    /// when the cell `signed` is 1 (`key`: the key's value, any valid point if unsigned).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn signed_message(
+        &self,
+        layouter: &mut impl Layouter<Fp>,
+        running: &mut Running,
+        signed: &str,
+        key_x: &str,
+        key_y: &str,
+        key: Value<pasta_curves::pallas::Affine>,
+        signature: Value<crate::keys::Signature>,
+    ) -> Result<(), Error> {
+        let encoding: [Cell; 8] =
+            ["e0", "e1", "e2", "e3", "e4", "e5", "e6", "e7"].map(|n| self.cell(n).clone());
+        let message = self
+            .base
+            .message(layouter.namespace(|| "message"), &encoding, running)?;
+        self.base.signature(
+            layouter.namespace(|| "signature"),
+            self.cell(signed),
+            self.cell(key_x),
+            self.cell(key_y),
+            key,
+            &message,
+            signature,
+        )
+    }
+
+    /// Range-checks the named cells below 2^64 (each in regions named after it).
+    pub(crate) fn range64(
+        &self,
+        layouter: &mut impl Layouter<Fp>,
+        names: &[&'static str],
+    ) -> Result<(), Error> {
+        let checks: Vec<(&str, &Cell)> = names.iter().map(|n| (*n, self.cell(n))).collect();
+        self.base
+            .range64_all(layouter.namespace(|| "range checks"), &checks)
+    }
+
     /// The cell `name`.
     pub(crate) fn cell(&self, name: &str) -> &Cell {
         self.cells

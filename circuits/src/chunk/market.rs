@@ -48,8 +48,6 @@ use crate::hash::Fp;
 use crate::state::{State, TreeId};
 use crate::tx::{kind, Transaction};
 
-/// Whether this family's circuit is complete.
-pub(crate) const BUILT: bool = true;
 /// Touches per slot.
 pub(crate) const TOUCHES: usize = 5;
 /// Rows one slot uses (pinned by a test: a change of layout is deliberate).
@@ -706,53 +704,49 @@ pub(crate) fn slot(
     let zero = base.constant(l.namespace(|| "zero"), Fp::zero())?;
 
     // The message extends the data hash; the market operator signed it.
-    let encoding: [Cell; 8] =
-        ["e0", "e1", "e2", "e3", "e4", "e5", "e6", "e7"].map(|n| s.cell(n).clone());
-    let message = base.message(l.namespace(|| "message"), &encoding, running)?;
-    base.signature(
-        l.namespace(|| "signature"),
-        s.cell("fill"),
-        s.cell("x"),
-        s.cell("y"),
+    s.signed_message(
+        l,
+        running,
+        "fill",
+        "x",
+        "y",
         slot.map(|w| key_or_generator(&w.account(0, false).owner)),
-        &message,
         slot.map(|w| w.signature),
     )?;
 
     // Range checks: the quantity, every part unpacked from an order leaf, every difference
     // and every new remaining and lock (the accounts' money parts are checked by their
     // touches).
-    let mut checks: Vec<(&str, &Cell)> = Vec::new();
-    for name in [
-        "e5",
-        "d_mt",
-        "d_tx",
-        "d_from",
-        "owner_m",
-        "price_m",
-        "exp_m",
-        "rem_m",
-        "lock_m",
-        "owner_t",
-        "price_t",
-        "exp_t",
-        "rem_t",
-        "lock_t",
-        "d_exp_m",
-        "d_exp_t",
-        "d_buy",
-        "d_sell",
-        "d_om",
-        "d_ot",
-        "pay",
-        "rem_m_new",
-        "left_m",
-        "rem_t_new",
-        "left_t",
-    ] {
-        checks.push((name, s.cell(name)));
-    }
-    base.range64_all(l.namespace(|| "range checks"), &checks)?;
+    s.range64(
+        l,
+        &[
+            "e5",
+            "d_mt",
+            "d_tx",
+            "d_from",
+            "owner_m",
+            "price_m",
+            "exp_m",
+            "rem_m",
+            "lock_m",
+            "owner_t",
+            "price_t",
+            "exp_t",
+            "rem_t",
+            "lock_t",
+            "d_exp_m",
+            "d_exp_t",
+            "d_buy",
+            "d_sell",
+            "d_om",
+            "d_ot",
+            "pay",
+            "rem_m_new",
+            "left_m",
+            "rem_t_new",
+            "left_t",
+        ],
+    )?;
     for name in ["r", "rc"] {
         base.range_words(l.namespace(|| name), name, s.cell(name), 1)?;
     }

@@ -28,9 +28,6 @@ pub enum ProofError {
         /// The witness's family.
         witness: Family,
     },
-    /// This build has no circuit for the family.
-    #[error("the {0} chunk circuit is not part of this build")]
-    Unbuilt(Family),
     /// The witness has another number of slots than the keys.
     #[error("the keys are for chunks of {keys} slots, the witness has {witness}")]
     SlotMismatch {
@@ -53,7 +50,6 @@ pub struct ChunkKeys {
 macro_rules! with_blank {
     ($family:expr, $slots:expr, |$blank:ident| $body:expr) => {
         match $family {
-            other if !other.is_built() => return Err(ProofError::Unbuilt(other)),
             Family::Accounts => {
                 let $blank = AccountsCircuit::blank($slots);
                 $body
@@ -139,7 +135,6 @@ pub fn prove(
     let mut transcript = Blake2bWrite::<_, vesta::Affine, Challenge255<_>>::init(vec![]);
     let instances: &[&[&[_]]] = &[&[&column]];
     match witness.family {
-        other if !other.is_built() => return Err(ProofError::Unbuilt(other)),
         Family::Accounts => plonk::create_proof(
             params,
             &keys.pk,

@@ -56,7 +56,6 @@ use super::base::{
     AccountUpdate, Base, Chip, Env, Running,
 };
 use super::grid::{c, gate, one, Grid, OrZero, Slot};
-use super::merkle::Cell;
 use super::witness::{at, SlotWitness};
 use crate::constants::{COUNCIL, GRID_OPERATOR, MARKET, MAX_OPTIONS, REGISTRAR, WH_PER_KWH};
 use crate::hash::{low_u64, Fp};
@@ -64,8 +63,6 @@ use crate::records::OrderStatus;
 use crate::state::{State, TreeId};
 use crate::tx::{kind, Transaction};
 
-/// Whether this family's circuit is complete.
-pub(crate) const BUILT: bool = true;
 /// Touches per slot.
 pub(crate) const TOUCHES: usize = 2;
 /// Rows one slot uses (pinned by a test: a change of layout is deliberate).
@@ -1044,9 +1041,6 @@ pub(crate) fn slot(
     let fields = ["x1", "y1", "flags1", "f01", "f23"].map(|n| s.cell(n).clone());
     let owner = base.owner_hash(Chip::B, l.namespace(|| "owner record"), &fields)?;
     s.cells.insert("owner", owner);
-    let encoding: [Cell; 8] =
-        ["e0", "e1", "e2", "e3", "e4", "e5", "e6", "e7"].map(|n| s.cell(n).clone());
-    let message = base.message(l.namespace(|| "message"), &encoding, running)?;
 
     // The signer signed the message: the account's key, or the meter's for a reading.
     let key = slot.map(|w| {
@@ -1058,46 +1052,45 @@ pub(crate) fn slot(
             key_or_generator(&w.account(0, false).owner)
         }
     });
-    base.signature(
-        l.namespace(|| "signature"),
-        s.cell("signed"),
-        s.cell("kx"),
-        s.cell("ky"),
+    s.signed_message(
+        l,
+        running,
+        "signed",
+        "kx",
+        "ky",
         key,
-        &message,
         slot.map(|w| w.signature),
     )?;
 
     // Range checks: every number of the encoding, every part unpacked, every difference.
-    let mut checks: Vec<(&str, &Cell)> = Vec::new();
-    for name in [
-        "e3c",
-        "e4c",
-        "e5c",
-        "e6c",
-        "m_owner",
-        "m_last",
-        "m_nonce",
-        "m_nonce_new",
-        "o_owner",
-        "o_price",
-        "o_expiry",
-        "o_rem",
-        "o_locked",
-        "o_ss",
-        "lock",
-        "del1",
-        "d_acct",
-        "d_exp",
-        "d_meter",
-        "d_cum",
-        "d_owner",
-        "d_win",
-        "d_order",
-    ] {
-        checks.push((name, s.cell(name)));
-    }
-    base.range64_all(l.namespace(|| "range checks"), &checks)?;
+    s.range64(
+        l,
+        &[
+            "e3c",
+            "e4c",
+            "e5c",
+            "e6c",
+            "m_owner",
+            "m_last",
+            "m_nonce",
+            "m_nonce_new",
+            "o_owner",
+            "o_price",
+            "o_expiry",
+            "o_rem",
+            "o_locked",
+            "o_ss",
+            "lock",
+            "del1",
+            "d_acct",
+            "d_exp",
+            "d_meter",
+            "d_cum",
+            "d_owner",
+            "d_win",
+            "d_order",
+        ],
+    )?;
     for name in ["lock_r", "lock_rc"] {
         base.range_words(l.namespace(|| name), name, s.cell(name), 1)?;
     }

@@ -50,9 +50,6 @@ pub enum WitnessError {
         /// Slots in the chunk.
         slots: usize,
     },
-    /// This build has no circuit for the family yet.
-    #[error("the {0} chunk circuit is not part of this build")]
-    Unbuilt(Family),
     /// A transaction of another family than the chunk's.
     #[error("a {kind} transaction is not proven by the {family} chunk circuit")]
     WrongFamily {
@@ -162,9 +159,6 @@ pub fn build(
     now: u64,
     slots: usize,
 ) -> Result<(ChunkWitness, Instance), WitnessError> {
-    if !family.is_built() {
-        return Err(WitnessError::Unbuilt(family));
-    }
     if txs.len() > slots {
         return Err(WitnessError::TooMany {
             txs: txs.len(),
