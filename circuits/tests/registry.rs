@@ -106,13 +106,13 @@ impl Case {
         self
     }
 
-    /// Every cell holding one value holds another ([`swapped`]).
+    /// Every cell holding one value holds another (`circuits::testing`'s value overrides).
     #[track_caller]
     fn swap(&self, swaps: &[(Fp, Fp)], expected: &str) -> &Self {
-        let found = swapped::failures(
+        let found = failures_with_values(
             k(self.w.slots.len()),
             RegistryCircuit::new(self.w.clone()),
-            vec![self.instance.to_halo2()],
+            self.instance,
             swaps,
         );
         assert_fails_with(found, expected);
@@ -126,178 +126,6 @@ impl Case {
         let moved = Instance::new(i.root_old(), i.root_new(), i.data_hash(), now, &self.params);
         assert_fails_with(check(&self.w, moved), expected);
         self
-    }
-}
-
-/// MockProver where every advice cell holding one value holds another instead: a prover
-/// that consistently witnesses `to` wherever the honest witness has `from`, in the rule
-/// regions and in the gadgets' copies alike (range checks included), so a range check meets
-/// the value it is there to refuse. Only assignments change: the circuit's own values still
-/// drive its gadgets.
-mod swapped {
-    use std::any::Any;
-    use std::cell::RefCell;
-
-    use circuits::hash::Fp;
-    use halo2_proofs::{
-        circuit::{Layouter, SimpleFloorPlanner, Value},
-        dev::MockProver,
-        plonk::{
-            self, Advice, Any as AnyColumn, Assigned, Assignment, Circuit, Column,
-            ConstraintSystem, Fixed, FloorPlanner, Instance, Selector,
-        },
-    };
-
-    thread_local! {
-        static SWAPS: RefCell<Vec<(Fp, Fp)>> = const { RefCell::new(Vec::new()) };
-    }
-
-    fn swap<F: ff::Field>(value: Assigned<F>) -> Assigned<F> {
-        let v = value.evaluate();
-        SWAPS.with(|swaps| {
-            let found = (&v as &dyn Any)
-                .downcast_ref::<Fp>()
-                .and_then(|v| swaps.borrow().iter().find(|(from, _)| from == v).copied());
-            match found {
-                Some((_, to)) => {
-                    Assigned::from(*(&to as &dyn Any).downcast_ref::<F>().expect("Fp"))
-                }
-                None => value,
-            }
-        })
-    }
-
-    pub struct Planner;
-
-    struct Cs<'a, CS>(&'a mut CS);
-
-    impl FloorPlanner for Planner {
-        fn synthesize<F: ff::Field, CS: Assignment<F>, C: Circuit<F>>(
-            cs: &mut CS,
-            circuit: &C,
-            config: C::Config,
-            constants: Vec<Column<Fixed>>,
-        ) -> Result<(), plonk::Error> {
-            SimpleFloorPlanner::synthesize(&mut Cs(cs), circuit, config, constants)
-        }
-    }
-
-    impl<F: ff::Field, CS: Assignment<F>> Assignment<F> for Cs<'_, CS> {
-        fn enter_region<NR: Into<String>, N: FnOnce() -> NR>(&mut self, name: N) {
-            self.0.enter_region(name)
-        }
-        fn exit_region(&mut self) {
-            self.0.exit_region()
-        }
-        fn enable_selector<A: FnOnce() -> AR, AR: Into<String>>(
-            &mut self,
-            annotation: A,
-            selector: &Selector,
-            row: usize,
-        ) -> Result<(), plonk::Error> {
-            self.0.enable_selector(annotation, selector, row)
-        }
-        fn query_instance(
-            &self,
-            column: Column<Instance>,
-            row: usize,
-        ) -> Result<Value<F>, plonk::Error> {
-            self.0.query_instance(column, row)
-        }
-        fn assign_advice<V, VR, A, AR>(
-            &mut self,
-            annotation: A,
-            column: Column<Advice>,
-            row: usize,
-            to: V,
-        ) -> Result<(), plonk::Error>
-        where
-            V: FnOnce() -> Value<VR>,
-            VR: Into<Assigned<F>>,
-            A: FnOnce() -> AR,
-            AR: Into<String>,
-        {
-            // Calling `to` records the circuit's own value for the gadgets that read it.
-            let value = to().map(|v| swap(v.into()));
-            self.0.assign_advice(annotation, column, row, || value)
-        }
-        fn assign_fixed<V, VR, A, AR>(
-            &mut self,
-            annotation: A,
-            column: Column<Fixed>,
-            row: usize,
-            to: V,
-        ) -> Result<(), plonk::Error>
-        where
-            V: FnOnce() -> Value<VR>,
-            VR: Into<Assigned<F>>,
-            A: FnOnce() -> AR,
-            AR: Into<String>,
-        {
-            self.0.assign_fixed(annotation, column, row, to)
-        }
-        fn copy(
-            &mut self,
-            left: Column<AnyColumn>,
-            left_row: usize,
-            right: Column<AnyColumn>,
-            right_row: usize,
-        ) -> Result<(), plonk::Error> {
-            self.0.copy(left, left_row, right, right_row)
-        }
-        fn fill_from_row(
-            &mut self,
-            column: Column<Fixed>,
-            row: usize,
-            to: Value<Assigned<F>>,
-        ) -> Result<(), plonk::Error> {
-            self.0.fill_from_row(column, row, to)
-        }
-        fn push_namespace<NR: Into<String>, N: FnOnce() -> NR>(&mut self, name: N) {
-            self.0.push_namespace(name)
-        }
-        fn pop_namespace(&mut self, name: Option<String>) {
-            self.0.pop_namespace(name)
-        }
-    }
-
-    struct Swapped<C>(C);
-
-    impl<C: Circuit<Fp, FloorPlanner = SimpleFloorPlanner>> Circuit<Fp> for Swapped<C> {
-        type Config = C::Config;
-        type FloorPlanner = Planner;
-
-        fn without_witnesses(&self) -> Self {
-            Swapped(self.0.without_witnesses())
-        }
-        fn configure(meta: &mut ConstraintSystem<Fp>) -> C::Config {
-            C::configure(meta)
-        }
-        fn synthesize(
-            &self,
-            config: C::Config,
-            layouter: impl Layouter<Fp>,
-        ) -> Result<(), plonk::Error> {
-            self.0.synthesize(config, layouter)
-        }
-    }
-
-    /// MockProver's failures with every `(from, to)` swapped.
-    pub fn failures<C: Circuit<Fp, FloorPlanner = SimpleFloorPlanner>>(
-        k: u32,
-        circuit: C,
-        instance: Vec<Vec<Fp>>,
-        swaps: &[(Fp, Fp)],
-    ) -> Vec<String> {
-        SWAPS.with(|s| *s.borrow_mut() = swaps.to_vec());
-        let result = MockProver::run(k, &Swapped(circuit), instance)
-            .expect("synthesis")
-            .verify();
-        SWAPS.with(|s| s.borrow_mut().clear());
-        match result {
-            Ok(()) => vec![],
-            Err(es) => es.iter().map(|e| e.to_string()).collect(),
-        }
     }
 }
 
