@@ -1,9 +1,10 @@
-//! The residents' and devices' client library: key files, and a small blocking client of the
-//! sequencer's HTTP API (nonces, submission with readable errors, the voter path). It pulls
-//! in neither the server (axum, sled) nor the prover: it runs on residents' machines and on
-//! devices.
+//! The residents' and devices' client library: key files, a small blocking client of the
+//! sequencer's HTTP API (nonces, submission with readable errors, the voter path), and
+//! ballots proved locally ([`ballot`]). It pulls in neither the server (axum, sled) nor the
+//! prover: it runs on residents' machines and on devices.
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
 pub mod api;
+pub mod ballot;
 pub mod keyfile;

@@ -8,9 +8,9 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
-use circuits::ballot::{self, BallotKeys};
+use circuits::ballot;
 use circuits::constants::{COUNCIL, FARE_CLASSES, GRID_OPERATOR, REGISTRAR, TRANSIT_AUTHORITY};
 use circuits::keys::{PublicKey, SecretKey, Signature};
 use circuits::merkle::MerklePath;
@@ -762,10 +762,9 @@ fn prove_ballot(
     vote: Vote,
 ) -> Result<Transaction, Failure> {
     eprintln!("making ballot keys (k = {})...", ballot::K);
-    let keys = BallotKeys::setup(ballot::params()).map_err(|e| Failure(3, e.to_string()))?;
-    let started = Instant::now();
-    let proof = ballot::prove(&keys, secret, path, proposal, vote, rand::rng())
+    let keys = client::ballot::keys().map_err(|e| Failure(3, e.to_string()))?;
+    let (tx, took) = client::ballot::prove(&keys, secret, path, proposal, vote)
         .map_err(|e| usage(e.to_string()))?;
-    eprintln!("ballot proved in {:.2?}", started.elapsed());
-    Ok(Transaction::Ballot(proof.into_transaction()))
+    eprintln!("ballot proved in {took:.2?}");
+    Ok(tx)
 }
