@@ -8,6 +8,12 @@
 //! failure is logged, counted in `/metrics`, shown in the batch's status in the API, and the
 //! batch is tried again after a back-off (1 s, doubling, at most 256 s), while ingest goes
 //! on. Batches after it wait for it.
+//!
+//! With [`ProvingConfig::warm_up`], the thread first makes the commitment parameters it
+//! lacks and every family's chunk keys, before any batch is sealed, and says what it is
+//! making in [`ProofBook::setup`] (with an estimate of each step), so that a display can show
+//! progress and an ETA: on a first run, parameters and keys take longer than the proofs of a
+//! small batch.
 
 use std::collections::BTreeMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -15,6 +21,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use circuits::chunk::Family;
 use circuits::State;
 use serde::Serialize;
 
@@ -43,17 +50,70 @@ pub struct ProofBook {
     pub attempts: BTreeMap<u64, Attempts>,
     /// Proving is off in this process (`--no-prove`).
     pub disabled: bool,
+    /// The prover's set-up, when it warms up at start.
+    pub setup: Setup,
+}
+
+/// One step of the prover's set-up: parameters made, or a family's chunk keys.
+#[derive(Clone, Debug)]
+pub struct SetupStep {
+    /// What it makes, for people.
+    pub what: String,
+    /// About how long it takes on an idle 2-core machine.
+    pub estimate: Duration,
+    /// When it started.
+    pub started: Option<Instant>,
+    /// How long it took, once done.
+    pub took: Option<Duration>,
+}
+
+/// The prover's set-up at start ([`ProvingConfig::warm_up`]).
+#[derive(Clone, Debug, Default)]
+pub struct Setup {
+    /// Its steps, in order (empty until planned).
+    pub steps: Vec<SetupStep>,
+    /// All steps are done (or the set-up failed: see `error`).
+    pub finished: bool,
+    /// Why it failed; proving retries the set-up with the first batch.
+    pub error: Option<String>,
+}
+
+impl Setup {
+    /// About how long is left: the estimates of the steps not done, less the time the
+    /// current one has run (at least a second while it runs).
+    pub fn remaining(&self) -> Duration {
+        self.steps
+            .iter()
+            .filter(|s| s.took.is_none())
+            .map(|s| match s.started {
+                Some(at) => s
+                    .estimate
+                    .saturating_sub(at.elapsed())
+                    .max(Duration::from_secs(1)),
+                None => s.estimate,
+            })
+            .sum()
+    }
+
+    /// The step running now.
+    pub fn current(&self) -> Option<&SetupStep> {
+        self.steps
+            .iter()
+            .find(|s| s.started.is_some() && s.took.is_none())
+    }
 }
 
 /// The prover thread's settings.
 #[derive(Clone, Debug)]
 pub struct ProvingConfig {
     /// Where the parameter cache lives.
-    pub data_dir: PathBuf,
+    pub params_dir: PathBuf,
     /// Slots per transfer chunk (1: k = 12).
     pub slots: usize,
     /// Threads for proving (0: one per core).
     pub threads: usize,
+    /// Make the parameters and every family's chunk keys at start, before the first batch.
+    pub warm_up: bool,
 }
 
 fn unix_now() -> u64 {
@@ -80,6 +140,9 @@ pub fn backoff(failures: u32) -> Duration {
 pub fn run(shared: Arc<Shared>, config: ProvingConfig, proven: (u64, State)) {
     let (mut done, mut state) = proven;
     let mut prover: Option<prover::Prover> = None;
+    if config.warm_up {
+        prover = warm_up(&shared, &config);
+    }
     while !shared.is_shutting_down() {
         let next = done + 1;
         let record = shared
@@ -154,7 +217,7 @@ fn prove_one(
             slots = config.slots,
             "making the prover's parameters and keys (cached parameters are read back)"
         );
-        let made = catch_unwind(|| prover::Prover::setup(&config.data_dir, config.slots, false))
+        let made = catch_unwind(|| prover::Prover::setup(&config.params_dir, config.slots, false))
             .map_err(|p| format!("the prover panicked in setup: {}", panic_message(&*p)))?
             .map_err(|e| format!("prover setup: {e}"))?;
         *prover = Some(made);
@@ -190,6 +253,157 @@ fn prove_one(
     Ok((after, started.elapsed().as_secs_f64()))
 }
 
+/// About how long making parameters of `2^k` rows takes on an idle 2-core machine (10 s
+/// at k = 14, doubling with each k).
+pub fn params_estimate(k: u32) -> Duration {
+    Duration::from_secs_f64(10.0 * 2f64.powi(k as i32 - 14))
+}
+
+/// About how long making one chunk circuit's proving key at `k` takes on an idle 2-core
+/// machine (measured: 1.6 s at k = 12, 3.1 s at k = 13; doubling with each k).
+pub fn keys_estimate(k: u32) -> Duration {
+    Duration::from_secs_f64(1.6 * 2f64.powi(k as i32 - 12))
+}
+
+/// The full chunk of each family as the prover sizes them for `slots` accounts slots: the
+/// accounts family's `slots` fix `k`, every other family fills the same `2^k` rows (at
+/// least one slot). Returns `(family, slots, k)`.
+pub fn full_chunks(slots: usize) -> Vec<(Family, usize, u32)> {
+    let slots = slots.max(1);
+    let k = Family::Accounts.k_for(slots);
+    Family::ALL
+        .iter()
+        .map(|&family| {
+            let s = match family {
+                Family::Accounts => slots,
+                other => other.slots_for(k).max(1),
+            };
+            (family, s, family.k_for(s))
+        })
+        .collect()
+}
+
+/// The `k` of the parameters the full chunks need that are not cached under the params
+/// directory yet.
+fn missing_params(config: &ProvingConfig) -> Vec<u32> {
+    let mut ks: Vec<u32> = full_chunks(config.slots).iter().map(|c| c.2).collect();
+    ks.sort_unstable();
+    ks.dedup();
+    ks.retain(|&k| !circuits::params::path(&config.params_dir, k).exists());
+    ks
+}
+
+/// The set-up steps for `config`: the parameters not yet cached, then every family's keys.
+pub fn setup_plan(config: &ProvingConfig) -> Vec<SetupStep> {
+    plan_steps(config, &missing_params(config))
+}
+
+/// The set-up steps: making the parameters of each `k` in `missing`, then every family's
+/// keys.
+fn plan_steps(config: &ProvingConfig, missing: &[u32]) -> Vec<SetupStep> {
+    let step = |what: String, estimate| SetupStep {
+        what,
+        estimate,
+        started: None,
+        took: None,
+    };
+    let mut steps: Vec<SetupStep> = missing
+        .iter()
+        .map(|&k| {
+            step(
+                format!("commitment parameters, k = {k} (made once, then cached)"),
+                params_estimate(k),
+            )
+        })
+        .collect();
+    for (family, slots, k) in full_chunks(config.slots) {
+        let plural = if slots == 1 { "" } else { "s" };
+        steps.push(step(
+            format!("{family} chunk keys ({slots} slot{plural}, k = {k})"),
+            keys_estimate(k),
+        ));
+    }
+    steps
+}
+
+/// Makes the parameters and keys at start, step by step, telling [`ProofBook::setup`].
+/// Returns the prover, or `None` if a step failed (proving then tries again with the first
+/// batch, and its failure shows in that batch's status) or shutdown came first.
+fn warm_up(shared: &Shared, config: &ProvingConfig) -> Option<prover::Prover> {
+    let missing = missing_params(config);
+    let params_steps = missing.len();
+    let steps = plan_steps(config, &missing);
+    shared.proofs.lock().expect("no panics").setup = Setup {
+        steps,
+        finished: false,
+        error: None,
+    };
+    let begin = |i: usize| {
+        shared.proofs.lock().expect("no panics").setup.steps[i].started = Some(Instant::now());
+    };
+    let end = |i: usize| {
+        let mut book = shared.proofs.lock().expect("no panics");
+        let step = &mut book.setup.steps[i];
+        step.took = step.started.map(|at| at.elapsed());
+        tracing::info!(step = %step.what, seconds = format!("{:.1}", step.took.unwrap_or_default().as_secs_f64()), "prover set-up step done");
+    };
+    let fail = |error: String| {
+        tracing::warn!(%error, "the prover's set-up failed; it is tried again with the first batch");
+        let mut book = shared.proofs.lock().expect("no panics");
+        book.setup.error = Some(error);
+        book.setup.finished = true;
+        None
+    };
+    for (i, k) in missing.into_iter().enumerate() {
+        if shared.is_shutting_down() {
+            return None;
+        }
+        begin(i);
+        if let Err(e) = circuits::params::load_or_make(&config.params_dir, k, |_| {}) {
+            return fail(format!(
+                "cannot write the parameter cache under {}: {e}",
+                config.params_dir.display()
+            ));
+        }
+        end(i);
+    }
+    begin(params_steps);
+    let made = catch_unwind(|| prover::Prover::setup(&config.params_dir, config.slots, false));
+    let prover = match made {
+        Ok(Ok(prover)) => prover,
+        Ok(Err(e)) => return fail(format!("prover setup: {e}")),
+        Err(p) => {
+            return fail(format!(
+                "the prover panicked in setup: {}",
+                panic_message(&*p)
+            ))
+        }
+    };
+    end(params_steps);
+    for (i, family) in Family::ALL.into_iter().enumerate().skip(1) {
+        if shared.is_shutting_down() {
+            return None;
+        }
+        let step = params_steps + i;
+        begin(step);
+        let made = catch_unwind(AssertUnwindSafe(|| {
+            prover.keys_for(family, prover.slots(family))
+        }));
+        match made {
+            Ok(Ok(_)) => end(step),
+            Ok(Err(e)) => return fail(format!("{family} chunk keys: {e}")),
+            Err(p) => {
+                return fail(format!(
+                    "the prover panicked making {family} chunk keys: {}",
+                    panic_message(&*p)
+                ))
+            }
+        }
+    }
+    shared.proofs.lock().expect("no panics").setup.finished = true;
+    Some(prover)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -201,5 +415,46 @@ mod tests {
         assert_eq!(backoff(5), Duration::from_secs(16));
         assert_eq!(backoff(40), Duration::from_secs(256));
         assert!(backoff(u32::MAX) <= Duration::from_secs(300));
+    }
+
+    #[test]
+    fn the_setup_plan_makes_missing_parameters_then_every_familys_keys() {
+        let dir = std::env::temp_dir().join(format!("seq-setup-plan-{}", std::process::id()));
+        let config = ProvingConfig {
+            params_dir: dir.clone(),
+            slots: 1,
+            threads: 1,
+            warm_up: true,
+        };
+        let plan = setup_plan(&config);
+        let whats: Vec<&str> = plan.iter().map(|s| s.what.as_str()).collect();
+        assert_eq!(whats.len(), 2 + Family::ALL.len(), "{whats:?}");
+        assert!(
+            whats[0].contains("k = 12") && whats[1].contains("k = 13"),
+            "{whats:?}"
+        );
+        assert!(
+            whats[2].starts_with("accounts chunk keys (1 slot, k = 12)"),
+            "{whats:?}"
+        );
+        assert!(
+            whats[5].starts_with("governance chunk keys (1 slot"),
+            "{whats:?}"
+        );
+        let setup = Setup {
+            steps: plan,
+            ..Setup::default()
+        };
+        let total: Duration = setup.steps.iter().map(|s| s.estimate).sum();
+        assert_eq!(setup.remaining(), total);
+        assert!(setup.current().is_none());
+        // Every family's full chunk holds at least one slot and fits the accounts' k.
+        for (family, slots, k) in full_chunks(6) {
+            assert!(slots >= 1 && family.k_for(slots) == k, "{family}");
+            assert!(
+                k <= Family::Accounts.k_for(6).max(family.k_for(1)),
+                "{family}"
+            );
+        }
     }
 }

@@ -24,8 +24,12 @@ use crate::writer::{Request, WriterConfig};
 /// How the service runs.
 #[derive(Clone, Debug)]
 pub struct Config {
-    /// The data directory: the sled database and the prover's parameter cache.
+    /// The data directory: the sled database (and the parameter cache, without
+    /// `params_dir`).
     pub data_dir: PathBuf,
+    /// Where the prover's commitment parameters are cached (`None`: the data directory).
+    /// Parameters depend only on their size, so one cache serves every data directory.
+    pub params_dir: Option<PathBuf>,
     /// The genesis (a data directory remembers its genesis and refuses another).
     pub genesis: Genesis,
     /// Where to listen (port 0: any free port; [`Handle::addr`] says which).
@@ -41,6 +45,9 @@ pub struct Config {
     pub slots: usize,
     /// Prove sealed batches in the background.
     pub prove: bool,
+    /// Make the prover's parameters and every family's chunk keys at start (progress in
+    /// [`ProofBook::setup`]) rather than when the first batch needs them.
+    pub warm_up: bool,
     /// Threads for proving (0: one per core).
     pub prove_threads: usize,
     /// Transactions that may wait for the writer; when full, submissions get 503.
@@ -52,11 +59,13 @@ pub struct Config {
 impl Config {
     /// Defaults for everything but the data directory, the genesis and the address:
     /// batches of 64 or 2 s, chunks of 1 slot, proving on one thread less than the cores
-    /// (at least one), a queue of 1,024, bodies up to 64 KiB.
+    /// (at least one), no warm-up, a queue of 1,024, bodies up to 64 KiB, parameters cached
+    /// in the data directory.
     pub fn new(data_dir: PathBuf, genesis: Genesis, listen: SocketAddr) -> Self {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         Config {
             data_dir,
+            params_dir: None,
             genesis,
             listen,
             market_key: None,
@@ -64,6 +73,7 @@ impl Config {
             batch_age: Duration::from_secs(2),
             slots: 1,
             prove: true,
+            warm_up: false,
             prove_threads: cores.saturating_sub(1).max(1),
             queue_capacity: 1024,
             body_limit: 64 * 1024,
@@ -75,7 +85,7 @@ impl Config {
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     /// The data directory cannot be opened or replayed.
-    #[error("{dir}: {source}")]
+    #[error("data directory {dir}: {source}{}", store_hint(source))]
     Store {
         /// The data directory.
         dir: PathBuf,
@@ -86,7 +96,7 @@ pub enum StartError {
     #[error("the market key is not the market operator's key in the genesis file")]
     WrongMarketKey,
     /// The address cannot be bound.
-    #[error("cannot listen on {addr}: {source}")]
+    #[error("cannot listen on {addr}: {source}{}", bind_hint(source))]
     Bind {
         /// The address.
         addr: SocketAddr,
@@ -96,6 +106,30 @@ pub enum StartError {
     /// A thread or runtime cannot be started.
     #[error("cannot start: {0}")]
     Runtime(std::io::Error),
+}
+
+/// What to do about a data directory that cannot be used.
+fn store_hint(e: &StoreError) -> &'static str {
+    let text = e.to_string().to_ascii_lowercase();
+    if text.contains("permission denied") || text.contains("read-only") {
+        ". Give a directory this user can write (--data DIR)"
+    } else if text.contains("lock") || text.contains("resource temporarily unavailable") {
+        ". Another sequencer seems to use it: stop that one, or give another --data DIR"
+    } else if text.contains("no space") {
+        ". The disk is full: free some space, or give a --data DIR on another disk"
+    } else {
+        ""
+    }
+}
+
+/// What to do about an address that cannot be bound.
+fn bind_hint(e: &std::io::Error) -> &'static str {
+    match e.kind() {
+        std::io::ErrorKind::AddrInUse => ". Another program listens there: stop it, or choose another address (--listen 127.0.0.1:PORT; port 0 takes any free port)",
+        std::io::ErrorKind::AddrNotAvailable => ". This machine has no such address: use 127.0.0.1 or one of its own addresses (--listen)",
+        std::io::ErrorKind::PermissionDenied => ". Ports below 1024 need privileges: choose a port above 1024 (--listen)",
+        _ => "",
+    }
 }
 
 /// What the handlers, the writer and the prover share.
@@ -327,9 +361,13 @@ pub async fn start(config: Config) -> Result<Handle, StartError> {
     let prover = if config.prove {
         let shared = shared.clone();
         let proving = ProvingConfig {
-            data_dir: config.data_dir.clone(),
+            params_dir: config
+                .params_dir
+                .clone()
+                .unwrap_or_else(|| config.data_dir.clone()),
             slots: config.slots,
             threads: config.prove_threads,
+            warm_up: config.warm_up,
         };
         let proven = recovered.proven_state;
         Some(
