@@ -9,12 +9,14 @@
 //! genesis ([`core::Core::recover`]) and resumes exactly.
 //!
 //! [`server::start`] (async) and [`server::spawn`] (its own runtime) start the whole
-//! service in-process; the `sequencer` binary wraps them.
+//! service in-process; the `sequencer` binary wraps them. [`demo`] is the demo city end to
+//! end: the service in-process, the city's clients over HTTP, the verifier over HTTP.
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
 pub mod api;
 pub mod core;
+pub mod demo;
 pub mod error;
 pub mod keyfile;
 pub mod metrics;

@@ -1,16 +1,14 @@
 //! The city operator's sequencer: `serve` runs the service (HTTP API, durable log in sled,
-//! batch sealing, background proving); `demo` runs the demo city natively through the rules
-//! library; `genesis` writes the demo genesis file.
+//! batch sealing, background proving); `demo` runs the demo city end to end (the service
+//! in-process, clients over HTTP, proofs, the verifier), or natively through the rules
+//! library with `--native`; `genesis` writes the demo genesis file.
 
-use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::Result;
-use circuits::demo::{run_scenario, ScenarioSize};
-use circuits::hash::to_hex;
-use circuits::{Event, Transaction};
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
@@ -27,9 +25,13 @@ enum Command {
     /// them in the background. Restarting on the same --data resumes exactly where it
     /// stopped (even after kill -9). Logs go to standard error (RUST_LOG=debug for more).
     Serve {
-        /// Data directory: the sled database and the prover's parameter cache.
+        /// Data directory: the sled database (and the parameter cache, without --params).
         #[arg(long)]
         data: PathBuf,
+        /// Where commitment parameters are cached (default: the data directory). They depend
+        /// only on their size, so one cache serves every data directory.
+        #[arg(long)]
+        params: Option<PathBuf>,
         /// The genesis file (a data directory refuses any other than its first).
         #[arg(long)]
         genesis: PathBuf,
@@ -55,23 +57,68 @@ enum Command {
         /// Do not prove sealed batches in this process (restart without it to prove them).
         #[arg(long)]
         no_prove: bool,
+        /// Make the prover's parameters and every family's chunk keys at start, rather than
+        /// when the first batch needs them.
+        #[arg(long)]
+        warm_up: bool,
         /// Transactions that may wait for the writer; beyond, submissions get 503.
         #[arg(long, default_value_t = 1024)]
         queue: usize,
     },
-    /// Runs the demo city: genesis, meters, trades, a week of rides, fleet records and a
-    /// vote with delegation, applied by the rules; prints the state root, the trades, transit
-    /// revenue and the tally.
+    /// Runs the demo city end to end: a genesis of 50 residents, 10 meters, 3 transit
+    /// operators, 30 voters and 3 delegates; the sequencer service started in this process on
+    /// loopback; the city's clients on threads of their own sending every kind of transaction
+    /// over HTTP (ballots proved on the voters' side, two steps refused on purpose); batches
+    /// proven in the background with progress bars; then the verifier checks the whole chain
+    /// over HTTP and the demo prints the tally, the market's trades and prices, transit
+    /// revenue and a report. About four minutes on two idle cores the first time (parameters
+    /// and keys are made then; parameters are cached for the next run).
+    ///
+    /// Exit status: 0 the verifier accepts the chain; 1 it does not, or a step of the city went
+    /// wrong; 2 bad usage; 3 the demo could not run (a directory, the port, proving).
     Demo {
-        /// Residents in the demo city (at least 45).
-        #[arg(long, default_value_t = 50)]
-        residents: usize,
-        /// Days of transit to simulate.
-        #[arg(long, default_value_t = 7)]
-        days: u64,
+        /// A smaller city (14 residents, 2 meters, 6 voters: about 50 transactions), for a
+        /// quick look and the tests.
+        #[arg(long, conflicts_with = "native")]
+        small: bool,
+        /// Keep the sequencer's data in DIR (with its genesis.json) instead of a temporary
+        /// directory. Run again on the same DIR, the demo sends nothing new: it proves what is
+        /// left and verifies the chain again.
+        #[arg(long, value_name = "DIR", conflicts_with = "native")]
+        data: Option<PathBuf>,
+        /// Where commitment parameters are cached [default: $XDG_CACHE_HOME/city-rollup or
+        /// ~/.cache/city-rollup].
+        #[arg(long, value_name = "DIR", conflicts_with = "native")]
+        params: Option<PathBuf>,
+        /// Address of the service (port 0: any free port).
+        #[arg(long, default_value = "127.0.0.1:0", conflicts_with = "native")]
+        listen: SocketAddr,
+        /// Slots per transfer chunk (1: k = 12; 6: k = 14, where the other families fill the
+        /// same rows).
+        #[arg(long, default_value_t = 1)]
+        slots: usize,
+        /// Seal a batch at this many transactions.
+        #[arg(long, default_value_t = 16)]
+        batch_size: u64,
+        /// Seal a batch when its first transaction is this many milliseconds old.
+        #[arg(long, default_value_t = 1000)]
+        batch_ms: u64,
+        /// Threads for proving (0: one per core).
+        #[arg(long, default_value_t = 0)]
+        prove_threads: usize,
         /// Print every transaction's outcome.
         #[arg(long)]
         verbose: bool,
+        /// Run the older native scenario instead: a week of the city applied by the rules
+        /// library alone (no service, no proofs).
+        #[arg(long)]
+        native: bool,
+        /// With --native: residents in the city (at least 45).
+        #[arg(long, default_value_t = 50, requires = "native")]
+        residents: usize,
+        /// With --native: days of transit to simulate.
+        #[arg(long, default_value_t = 7, requires = "native")]
+        days: u64,
     },
     /// Writes a demo city key as a key file (the demo's keys are derived from names, so
     /// they are public: for trying the service and the client, never for real value).
@@ -91,10 +138,55 @@ enum Command {
     },
 }
 
-fn main() -> Result<()> {
-    match Cli::parse().command {
+fn main() -> ExitCode {
+    let command = Cli::parse().command;
+    if let Command::Demo {
+        native: false,
+        small,
+        data,
+        params,
+        listen,
+        slots,
+        batch_size,
+        batch_ms,
+        prove_threads,
+        verbose,
+        ..
+    } = command
+    {
+        let options = sequencer::demo::Options {
+            data,
+            params,
+            listen,
+            small,
+            slots,
+            batch_size,
+            batch_age: Duration::from_millis(batch_ms),
+            prove_threads,
+            verbose,
+        };
+        return match sequencer::demo::run(&options) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(e.exit_code())
+            }
+        };
+    }
+    match run(command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(command: Command) -> Result<()> {
+    match command {
         Command::Serve {
             data,
+            params,
             genesis,
             listen,
             market_key,
@@ -103,6 +195,7 @@ fn main() -> Result<()> {
             slots,
             prove_threads,
             no_prove,
+            warm_up,
             queue,
         } => {
             tracing_subscriber::fmt()
@@ -123,6 +216,8 @@ fn main() -> Result<()> {
             config.batch_age = Duration::from_millis(batch_ms);
             config.slots = slots;
             config.prove = !no_prove;
+            config.params_dir = params;
+            config.warm_up = warm_up;
             if let Some(threads) = prove_threads {
                 config.prove_threads = threads;
             }
@@ -133,7 +228,8 @@ fn main() -> Result<()> {
             residents,
             days,
             verbose,
-        } => demo(residents, days, verbose),
+            ..
+        } => sequencer::demo::native::run(residents, days, verbose),
         Command::DemoKey { name, out } => {
             let key = circuits::genesis::demo_key(&name);
             let mut file = std::fs::OpenOptions::new()
@@ -181,141 +277,4 @@ async fn shutdown_signal() {
         _ = tokio::signal::ctrl_c() => {}
         _ = terminate => {}
     }
-}
-
-fn demo(residents: usize, days: u64, verbose: bool) -> Result<()> {
-    anyhow::ensure!(residents >= 45, "the demo city needs at least 45 residents");
-    let size = ScenarioSize {
-        residents,
-        days,
-        ..ScenarioSize::default()
-    };
-    let started = Instant::now();
-    let (city, log) = run_scenario(&size);
-    let elapsed = started.elapsed();
-    let genesis_root = city.genesis.state().root();
-
-    let mut by_kind: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
-    for step in &log {
-        let entry = by_kind.entry(step.tx.kind_name()).or_default();
-        match &step.outcome {
-            Ok(_) => entry.0 += 1,
-            Err(_) => entry.1 += 1,
-        }
-        if verbose {
-            match &step.outcome {
-                Ok(event) => println!("t={} {:<18} ok   {event:?}", step.time, step.tx.kind_name()),
-                Err(e) => println!("t={} {:<18} REFUSED: {e}", step.time, step.tx.kind_name()),
-            }
-        }
-    }
-    let applied: usize = by_kind.values().map(|v| v.0).sum();
-    println!(
-        "Demo city: {residents} residents, {} meters, {} voters, {days} days of transit",
-        size.meters, size.voters
-    );
-    println!("genesis root  {}", to_hex(&genesis_root));
-    println!("state root    {}", to_hex(&city.state.root()));
-    println!(
-        "{applied} transactions applied, {} refused, in {:.2?} ({:.0} tx/s natively, debug builds are slower)",
-        log.len() - applied,
-        elapsed,
-        applied as f64 / elapsed.as_secs_f64()
-    );
-    println!("\nTransactions by kind (applied / refused):");
-    for (kind, (ok, refused)) in &by_kind {
-        println!("  {kind:<18} {ok:>4} / {refused}");
-    }
-    println!("\nRefused on purpose, with the rules' reasons:");
-    for step in log.iter().filter(|s| s.outcome.is_err()) {
-        if let Err(e) = &step.outcome {
-            println!("  {}: {e}", step.tx.kind_name());
-        }
-    }
-
-    println!("\nEnergy market trades (at the resting order's price):");
-    let mut volume = 0;
-    let mut value = 0;
-    for step in &log {
-        if let (
-            Transaction::Fill(_),
-            Ok(Event::Traded {
-                maker,
-                taker,
-                buyer,
-                seller,
-                quantity,
-                price,
-                payment,
-                ..
-            }),
-        ) = (&step.tx, &step.outcome)
-        {
-            println!(
-                "  order {maker:>2} x {taker:>2}: {quantity:>5} Wh at {price:>2} c/kWh = {payment:>3} c  (account {seller} -> {buyer})"
-            );
-            volume += quantity;
-            value += payment;
-        }
-    }
-    println!("  total {volume} Wh for {value} c");
-    let book = circuits::matcher::order_book(&city.state, log.last().map_or(0, |s| s.time));
-    println!(
-        "  order book now: {} bid levels, {} ask levels",
-        book.bids.len(),
-        book.asks.len()
-    );
-
-    println!("\nTransit revenue per operator:");
-    let mut revenue: BTreeMap<u64, (u64, usize, usize, usize)> = BTreeMap::new();
-    for step in &log {
-        if let Ok(Event::Fare {
-            operator,
-            charged,
-            transfer,
-            capped,
-            ..
-        }) = &step.outcome
-        {
-            let r = revenue.entry(*operator).or_default();
-            r.0 += charged;
-            r.1 += 1;
-            r.2 += usize::from(*transfer);
-            r.3 += usize::from(*capped);
-        }
-    }
-    for (name, id) in ["metro", "bus", "tram"].map(|n| (n, city.id(&format!("operator-{n}")))) {
-        let (cents, rides, transfers, capped) = revenue.get(&id).copied().unwrap_or_default();
-        println!(
-            "  {name:<6} {cents:>6} c from {rides} rides ({transfers} transfers, {capped} capped)"
-        );
-    }
-
-    let tally = city
-        .state
-        .tally_result(0)
-        .expect("the demo opens proposal 0");
-    println!("\nProposal 0 \"Extend tram line 4 to the harbour?\"");
-    for (option, label) in ["yes", "no", "defer"].iter().enumerate() {
-        println!(
-            "  {label:<6} {:>3} votes ({} direct)",
-            tally.totals[option], tally.direct[option]
-        );
-    }
-    for d in &tally.delegates {
-        match d.choice {
-            Some(option) => println!(
-                "  delegate {} voted {option} for {} followers",
-                d.delegate, d.followers
-            ),
-            None => println!(
-                "  delegate {} did not vote: {} followers abstain",
-                d.delegate, d.followers
-            ),
-        }
-    }
-    println!(
-        "\n(Native run of the rules: ballots carry no proofs and batches are not proven yet.)"
-    );
-    Ok(())
 }
