@@ -1,9 +1,8 @@
 //! Every kind of transaction over HTTP, signed as the demo city's residents, devices and
 //! authorities sign them; the matcher fills orders with the market key. The first test
 //! checks ingest (receipts, the matcher's fills, the root against a native replay, the
-//! tally, the order book); the second also waits for every batch to be proven and runs the
-//! verifier over HTTP. The chunk circuits prove only transfers until the energy, transit and
-//! governance circuits land, so the second is ignored until then (`--ignored` runs it).
+//! tally, the order book); the second also waits for every batch to be proven (by all four
+//! families' chunk circuits) and runs the verifier over HTTP.
 
 mod common;
 
@@ -135,7 +134,7 @@ fn every_kind(name: &str, prove: bool) {
 
     if prove {
         wait_proven(&http, &url, 1, Duration::from_secs(1200));
-        let verified = verify_over_http(&url, &city.genesis, &dir);
+        let verified = verify_over_http(&url, &city.genesis, &params_dir());
         assert_eq!(verified, circuits::hash::to_hex(&city.state.root()));
     }
     server.stop();
@@ -147,7 +146,6 @@ fn every_kind_is_accepted_matched_and_replays_natively() {
 }
 
 #[test]
-#[ignore = "needs the energy, transit and governance chunk circuits; run with --ignored once they land"]
 fn every_kind_is_proven_and_verified_over_http() {
     every_kind("every-kind-proven", true);
 }

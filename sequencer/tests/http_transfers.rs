@@ -60,7 +60,7 @@ fn transfers_are_accepted_proven_and_verified_over_http() {
     }
 
     // An auditor's check over HTTP reaches the root of a native replay.
-    let verified = verify_over_http(&url, &city.genesis, &dir);
+    let verified = verify_over_http(&url, &city.genesis, &params_dir());
     assert_eq!(verified, circuits::hash::to_hex(&city.state.root()));
 
     // An account with its inclusion proof against the current root.

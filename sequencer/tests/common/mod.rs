@@ -17,10 +17,18 @@ pub fn fresh_dir(name: &str) -> PathBuf {
     dir
 }
 
-/// A config for tests: small batches sealed quickly, one-slot chunks (k = 12).
+/// The commitment parameter cache the tests share (made by the first test that proves,
+/// read by the others).
+pub fn params_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("seq-params")
+}
+
+/// A config for tests: small batches sealed quickly, one-slot chunks (k = 12), parameters
+/// in the shared cache.
 pub fn config(dir: &std::path::Path, genesis: Genesis) -> sequencer::Config {
     let mut config =
         sequencer::Config::new(dir.to_path_buf(), genesis, "127.0.0.1:0".parse().unwrap());
+    config.params_dir = Some(params_dir());
     config.batch_size = 4;
     config.batch_age = Duration::from_millis(300);
     config.slots = 1;
@@ -87,16 +95,16 @@ pub fn wait_proven(client: &Client, url: &str, at_least: u64, timeout: Duration)
     }
 }
 
-/// Checks every proven batch with the verifier's library, over HTTP from genesis; returns
-/// the verified final root (hex).
-pub fn verify_over_http(url: &str, genesis: &Genesis, data: &std::path::Path) -> String {
+/// Checks every proven batch with the verifier's library, over HTTP from genesis (with the
+/// parameter cache in `params`); returns the verified final root (hex).
+pub fn verify_over_http(url: &str, genesis: &Genesis, params: &std::path::Path) -> String {
     let fetched = verifier::source::Source::parse(url).fetch().unwrap();
     assert!(
         fetched.unproven.is_empty(),
         "unproven: {:?}",
         fetched.unproven
     );
-    let mut keys = verifier::Keys::new(data);
+    let mut keys = verifier::Keys::new(params);
     let report = keys
         .verify_chain(genesis.state(), fetched.artifacts, &mut |_| {})
         .unwrap_or_else(|e| panic!("the verifier refuses the published batches: {e}"));
