@@ -262,6 +262,43 @@ pub fn run(options: &Options) -> Result<(), DemoError> {
     ensure_writable(&data_dir, "data directory", "--data DIR")?;
     let params_dir = options.params.clone().unwrap_or_else(default_params_dir);
     ensure_writable(&params_dir, "parameter cache", "--params DIR")?;
+    let dirs = Dirs {
+        data: data_dir.clone(),
+        temporary,
+        params: params_dir,
+    };
+    let result = run_in(options, size, &genesis, now, &dirs, begun);
+    if temporary {
+        match &result {
+            Ok(()) => {
+                let _ = std::fs::remove_dir_all(&data_dir);
+            }
+            Err(_) => eprintln!(
+                "(the sequencer's data is left in {} for a look; remove it when done)",
+                data_dir.display()
+            ),
+        }
+    }
+    result
+}
+
+/// Where the demo keeps its data and parameters.
+struct Dirs {
+    data: PathBuf,
+    temporary: bool,
+    params: PathBuf,
+}
+
+/// The demo once its directories are known.
+fn run_in(
+    options: &Options,
+    size: city::Size,
+    genesis: &circuits::Genesis,
+    now: u64,
+    dirs: &Dirs,
+    begun: Instant,
+) -> Result<(), DemoError> {
+    let (data_dir, temporary, params_dir) = (&dirs.data, dirs.temporary, &dirs.params);
 
     let display = Arc::new(Display::new(size.planned(), options.verbose));
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
@@ -302,7 +339,7 @@ pub fn run(options: &Options) -> Result<(), DemoError> {
         ks.sort_unstable();
         ks.dedup();
         ks.into_iter()
-            .filter(|&k| circuits::params::path(&params_dir, k).exists())
+            .filter(|&k| circuits::params::path(params_dir, k).exists())
             .collect()
     };
     out(&format!(
@@ -315,8 +352,8 @@ pub fn run(options: &Options) -> Result<(), DemoError> {
         }
     ));
 
-    let mut config = crate::Config::new(data_dir.clone(), genesis.clone(), options.listen);
-    config.params_dir = Some(params_dir.clone());
+    let mut config = crate::Config::new(data_dir.to_path_buf(), genesis.clone(), options.listen);
+    config.params_dir = Some(params_dir.to_path_buf());
     config.market_key = Some(demo_key("market"));
     config.batch_size = options.batch_size.max(1);
     config.batch_age = options.batch_age;
@@ -361,7 +398,7 @@ pub fn run(options: &Options) -> Result<(), DemoError> {
     let existing = server.shared().core.read().expect("no panics").log_len;
     let outcome = if existing == 0 {
         out("\nThe city's clients, over HTTP:");
-        let outcome = city::run(&url, &genesis, &size, now, display.as_ref());
+        let outcome = city::run(&url, genesis, &size, now, display.as_ref());
         let outcome = match outcome {
             Ok(o) => o,
             Err(e) => {
@@ -410,7 +447,7 @@ pub fn run(options: &Options) -> Result<(), DemoError> {
     let proving_wall = proving_began.elapsed();
 
     out("\nThe verifier, over HTTP from genesis (library of the `verifier` CLI):");
-    let verified = verify(&url, &genesis, &params_dir)?;
+    let verified = verify(&url, genesis, params_dir)?;
     let service_root = server.shared().core.read().expect("no panics").state.root();
     if verified.state.root() != service_root {
         return Err(DemoError::Mismatch(format!(
@@ -429,15 +466,15 @@ pub fn run(options: &Options) -> Result<(), DemoError> {
     ));
 
     out("");
-    for line in report::tally(&verified.chain, &verified.state, &genesis, size.voters) {
+    for line in report::tally(&verified.chain, &verified.state, genesis, size.voters) {
         out(&line);
     }
     out("");
-    for line in report::market(&verified.chain, &verified.state, &genesis) {
+    for line in report::market(&verified.chain, &verified.state, genesis) {
         out(&line);
     }
     out("");
-    for line in report::transit(&verified.chain, &genesis) {
+    for line in report::transit(&verified.chain, genesis) {
         out(&line);
     }
 
@@ -537,17 +574,20 @@ pub fn run(options: &Options) -> Result<(), DemoError> {
     out(&format!("  total           {}", human(begun.elapsed())));
 
     server.stop();
-    if temporary {
-        let _ = std::fs::remove_dir_all(&data_dir);
-    } else {
+    if !temporary {
         let file = data_dir.join("genesis.json");
-        let _ = std::fs::write(&file, genesis.to_json());
+        if let Err(e) = std::fs::write(&file, genesis.to_json()) {
+            display.note(&format!(
+                "warning: {} cannot be written ({e}); `sequencer genesis` cannot print this genesis (its fare cap is the demo's)",
+                file.display()
+            ));
+            return Ok(());
+        }
         out(&format!(
-            "\nKept in {}: `sequencer serve --data {} --genesis {}` serves it again; `verifier chain http://… --genesis {}` checks it.",
-            data_dir.display(),
-            data_dir.display(),
-            file.display(),
-            file.display()
+            "\nKept in {data}. To serve it again and check it as an auditor would:\n  sequencer serve --data {data} --params {params} --genesis {file} --listen 127.0.0.1:8080\n  verifier --data {params} chain http://127.0.0.1:8080 --genesis {file}",
+            data = data_dir.display(),
+            params = params_dir.display(),
+            file = file.display()
         ));
     }
     Ok(())
