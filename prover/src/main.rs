@@ -14,7 +14,10 @@ use prover::{Options, Prover, Split};
 /// and writes the batch artifact that `verifier` checks. Commitment parameters are cached
 /// under the data directory (made once, with progress shown).
 ///
-/// Exit status: 0 the artifact was written; 1 the batch cannot be proved (a refused or
+/// `prover worker --sequencer URL` proves a sequencer's batches in the background (the
+/// sequencer started with `--no-prove`).
+///
+/// Exit status: 0 the artifact was written (worker: nothing left to prove with --once); 1 the batch cannot be proved (a refused or
 /// unsupported transaction, a previous batch that does not chain); 2 bad usage; 3 an input
 /// or output file cannot be read or written.
 #[derive(Parser)]
@@ -28,6 +31,29 @@ struct Cli {
 enum Command {
     /// Proves one batch and writes its artifact.
     Prove(ProveArgs),
+    /// Worker mode: proves the batches of a sequencer started with `--no-prove`, in order,
+    /// and uploads their artifacts (which the sequencer verifies before publishing them).
+    /// Batches proven already are replayed natively; the worker waits for new ones.
+    Worker {
+        /// The sequencer's URL.
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        sequencer: String,
+        /// Data directory: the commitment parameter cache.
+        #[arg(long, default_value = ".city-data")]
+        data: PathBuf,
+        /// Slots per chunk (the largest; 1 → k = 12, 2 → 13, 5 → 14, 11 → 15).
+        #[arg(long, default_value_t = 1)]
+        slots: usize,
+        /// Threads in all (default: one per core).
+        #[arg(long, default_value_t = 0)]
+        threads: usize,
+        /// Stop when no sealed batch is left to prove.
+        #[arg(long)]
+        once: bool,
+        /// No progress bars.
+        #[arg(long)]
+        quiet: bool,
+    },
     /// Writes a demo genesis and a batch of signed demo transfers (for trying the prover).
     Sample {
         /// Where to write the genesis JSON.
@@ -107,6 +133,40 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<(), Failure> {
     match cli.command {
         Command::Prove(args) => prove(args),
+        Command::Worker {
+            sequencer,
+            data,
+            slots,
+            threads,
+            once,
+            quiet,
+        } => {
+            let config = prover::worker::WorkerConfig {
+                url: sequencer,
+                data_dir: data,
+                slots,
+                options: Options {
+                    threads,
+                    split: Split::ChunksInParallel,
+                    progress: !quiet,
+                },
+                once,
+                poll: std::time::Duration::from_secs(1),
+            };
+            let report = prover::worker::run(&config).map_err(|e| {
+                let code = match e {
+                    prover::worker::WorkerError::Client(_) => 3,
+                    _ => 1,
+                };
+                Failure(code, e.to_string())
+            })?;
+            eprintln!(
+                "worker: {} batches proven here, {} proven elsewhere and replayed",
+                report.proven.len(),
+                report.replayed.len()
+            );
+            Ok(())
+        }
         Command::Sample {
             genesis,
             out,

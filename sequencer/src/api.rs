@@ -28,7 +28,7 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{header, HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use circuits::hash::to_hex;
 use circuits::state::TreeId;
@@ -49,6 +49,11 @@ pub fn router(state: AppState, body_limit: usize) -> Router {
         .route("/v1/batches", get(batches))
         .route("/v1/batches/{number}", get(batch_artifact))
         .route("/v1/batches/{number}/status", get(batch_status))
+        .route("/v1/batches/{number}/transactions", get(batch_transactions))
+        .route(
+            "/v1/batches/{number}/artifact",
+            put(upload_artifact).layer(DefaultBodyLimit::max(ARTIFACT_LIMIT)),
+        )
         .route("/v1/state", get(state_summary))
         .route("/v1/accounts/{id}", get(account))
         .route("/v1/meters/{id}", get(meter))
@@ -315,6 +320,51 @@ async fn batch_status(
     batch_view(&app, &core, number)
         .map(Json)
         .ok_or_else(|| ApiError::NotFound(format!("batch {number} does not exist")))
+}
+
+/// Largest artifact a prover worker may upload (a batch of 1,000 transactions in one-slot
+/// chunks is about 5 MB).
+pub const ARTIFACT_LIMIT: usize = 64 << 20;
+
+/// `GET /v1/batches/{n}/transactions`: a sealed batch's time, roots and transactions, for a
+/// prover worker.
+async fn batch_transactions(
+    State((app, _)): St,
+    Path(number): Path<String>,
+) -> Result<Json<crate::proving::SealedBatch>, ApiError> {
+    let number: u64 = parse(&number, "batch number")?;
+    crate::proving::sealed_batch(&app.shared, number).map(Json)
+}
+
+/// `PUT /v1/batches/{n}/artifact`: a prover worker's artifact (`prover worker`), taken only
+/// by a sequencer started with `--no-prove` ([`crate::proving::accept_upload`]).
+async fn upload_artifact(
+    State((app, _)): St,
+    Path(number): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<BatchView>, ApiError> {
+    let number: u64 = parse(&number, "batch number")?;
+    if !is_json(&headers) {
+        return Err(ApiError::UnsupportedMediaType);
+    }
+    let body = match body {
+        Ok(body) => body,
+        Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            return Err(ApiError::PayloadTooLarge {
+                limit: ARTIFACT_LIMIT,
+            })
+        }
+        Err(e) => return Err(ApiError::BadRequest(e.body_text())),
+    };
+    let shared = app.shared.clone();
+    tokio::task::spawn_blocking(move || crate::proving::accept_upload(&shared, number, &body))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))??;
+    let core = app.shared.core.read().expect("no panics");
+    batch_view(&app, &core, number)
+        .map(Json)
+        .ok_or_else(|| ApiError::Internal(format!("batch {number} vanished")))
 }
 
 /// `GET /v1/batches/{n}`: the artifact, exactly as stored.

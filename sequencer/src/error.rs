@@ -62,6 +62,13 @@ pub enum ApiError {
     /// The batch exists but has no proof yet.
     #[error("{0}")]
     NotProven(String),
+    /// An uploaded batch artifact is not a valid proof of the sealed batch.
+    #[error("the artifact is refused: {0}")]
+    BadArtifact(String),
+    /// An uploaded artifact does not fit now: this sequencer proves its own batches, the
+    /// batch is proven already, or an earlier one is not.
+    #[error("{0}")]
+    ArtifactConflict(String),
     /// The ingest queue is full: try again shortly.
     #[error("the sequencer is overloaded ({depth} transactions queued): retry shortly")]
     Overloaded {
@@ -94,6 +101,8 @@ impl ApiError {
             ApiError::Duplicate { .. } => "duplicate",
             ApiError::NotFound(_) => "not_found",
             ApiError::NotProven(_) => "not_proven",
+            ApiError::BadArtifact(_) => "bad_artifact",
+            ApiError::ArtifactConflict(_) => "artifact_conflict",
             ApiError::Overloaded { .. } => "overloaded",
             ApiError::Storage(_) => "storage_unavailable",
             ApiError::ShuttingDown => "shutting_down",
@@ -109,11 +118,12 @@ impl ApiError {
             | ApiError::UnknownField(_)
             | ApiError::InvalidTransaction(_)
             | ApiError::BadRequest(_)
-            | ApiError::BadBallotProof(_) => StatusCode::BAD_REQUEST,
+            | ApiError::BadBallotProof(_)
+            | ApiError::BadArtifact(_) => StatusCode::BAD_REQUEST,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Rejected(e) => tx_error_status(e),
-            ApiError::Duplicate { .. } => StatusCode::CONFLICT,
+            ApiError::Duplicate { .. } | ApiError::ArtifactConflict(_) => StatusCode::CONFLICT,
             ApiError::NotFound(_) | ApiError::NotProven(_) => StatusCode::NOT_FOUND,
             ApiError::Overloaded { .. } | ApiError::Storage(_) | ApiError::ShuttingDown => {
                 StatusCode::SERVICE_UNAVAILABLE

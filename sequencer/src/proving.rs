@@ -25,6 +25,7 @@ use circuits::chunk::Family;
 use circuits::State;
 use serde::Serialize;
 
+use crate::error::ApiError;
 use crate::server::Shared;
 use crate::store::BatchRecord;
 
@@ -251,6 +252,143 @@ fn prove_one(
         .put_artifact(record.number, &artifact.to_json())
         .map_err(|e| format!("storing the artifact: {e}"))?;
     Ok((after, started.elapsed().as_secs_f64()))
+}
+
+/// A sealed batch as a prover worker needs it (`GET /v1/batches/{n}/transactions`).
+#[derive(Clone, Debug, Serialize)]
+pub struct SealedBatch {
+    /// Its number.
+    pub number: u64,
+    /// Its time (the `now` every transaction was applied at).
+    pub time: u64,
+    /// The root before it.
+    pub root_old: circuits::Fp,
+    /// The root after it.
+    pub root_new: circuits::Fp,
+    /// Its transactions, in order.
+    pub transactions: Vec<circuits::Transaction>,
+}
+
+/// The sealed batch `number`, read back from the log.
+pub fn sealed_batch(shared: &Shared, number: u64) -> Result<SealedBatch, ApiError> {
+    let record = sealed_record(shared, number)?;
+    let transactions = shared
+        .store
+        .transactions(record.first, record.end)
+        .map_err(|e| ApiError::Internal(format!("reading batch {number}: {e}")))?;
+    Ok(SealedBatch {
+        number,
+        time: record.time,
+        root_old: record.root_old,
+        root_new: record.root_new,
+        transactions,
+    })
+}
+
+fn sealed_record(shared: &Shared, number: u64) -> Result<BatchRecord, ApiError> {
+    let core = shared.core.read().expect("no panics");
+    if let Some(record) = number
+        .checked_sub(1)
+        .and_then(|i| core.sealed.get(i as usize))
+    {
+        return Ok(record.clone());
+    }
+    if core
+        .open
+        .as_ref()
+        .is_some_and(|o| o.number == number && o.count > 0)
+    {
+        return Err(ApiError::NotFound(format!(
+            "batch {number} is still open: it has no sealed transactions yet"
+        )));
+    }
+    Err(ApiError::NotFound(format!("batch {number} does not exist")))
+}
+
+/// Takes the artifact a prover worker made for batch `number` (`PUT
+/// /v1/batches/{n}/artifact`), for a sequencer started with `--no-prove`. It must be the next
+/// batch to prove, cover exactly the sealed transactions at the sealed time and roots, and
+/// its chunk proofs, data hashes and chaining must verify; then it is stored durably and
+/// published like one proven here. The roots were replayed when the batch was sealed, so
+/// proofs from the sealed `root_old` to the sealed `root_new` over these transactions are all
+/// that is left to check.
+pub fn accept_upload(shared: &Shared, number: u64, body: &[u8]) -> Result<(), ApiError> {
+    let started = Instant::now();
+    {
+        let book = shared.proofs.lock().expect("no panics");
+        if !book.disabled {
+            return Err(ApiError::ArtifactConflict(
+                "this sequencer proves its batches itself; upload artifacts only to one started with --no-prove".into(),
+            ));
+        }
+    }
+    let record = sealed_record(shared, number)?;
+    let text = std::str::from_utf8(body)
+        .map_err(|_| ApiError::BadArtifact("the body is not UTF-8 JSON".into()))?;
+    let artifact =
+        verifier::BatchArtifact::from_json(text, &format!("the upload for batch {number}"))
+            .map_err(|e| ApiError::BadArtifact(e.to_string()))?;
+    let fault = |what: String| Err(ApiError::BadArtifact(format!("batch {number}: {what}")));
+    if artifact.number != number {
+        return fault(format!("the artifact is for batch {}", artifact.number));
+    }
+    if artifact.time != record.time {
+        return fault(format!(
+            "the artifact's time is {}, the sealed batch's {}",
+            artifact.time, record.time
+        ));
+    }
+    if artifact.root_old != record.root_old || artifact.root_new != record.root_new {
+        return fault(format!(
+            "the artifact goes from root {} to {}, the sealed batch from {} to {}",
+            circuits::hash::to_hex(&artifact.root_old),
+            circuits::hash::to_hex(&artifact.root_new),
+            circuits::hash::to_hex(&record.root_old),
+            circuits::hash::to_hex(&record.root_new)
+        ));
+    }
+    let sealed = shared
+        .store
+        .transactions(record.first, record.end)
+        .map_err(|e| ApiError::Internal(format!("reading batch {number}: {e}")))?;
+    if artifact.transactions != sealed {
+        return fault("its transactions are not the sealed batch's".into());
+    }
+    // One upload at a time: the keys are shared, and the order below must hold.
+    let mut keys = shared.upload_keys.lock().expect("no panics");
+    let proven_through = shared.proofs.lock().expect("no panics").proven_through;
+    if number <= proven_through {
+        return Err(ApiError::ArtifactConflict(format!(
+            "batch {number} is proven already"
+        )));
+    }
+    if number != proven_through + 1 {
+        return Err(ApiError::ArtifactConflict(format!(
+            "batch {} must be proven first (batches are proven in order)",
+            proven_through + 1
+        )));
+    }
+    let keys = keys.get_or_insert_with(|| {
+        let mut keys = verifier::Keys::new(&shared.params_dir);
+        keys.set_params(shared.genesis.params.clone());
+        keys
+    });
+    keys.load_for(&artifact)
+        .map_err(|e| ApiError::Internal(format!("verifying keys: {e}")))?;
+    keys.verify_batch(&artifact, None, record.root_old, Some(number), &mut |_| {})
+        .map_err(|e| ApiError::BadArtifact(e.to_string()))?;
+    shared
+        .store
+        .put_artifact(number, text)
+        .map_err(|e| ApiError::Storage(e.to_string()))?;
+    shared.proofs.lock().expect("no panics").proven_through = number;
+    shared.metrics.set_latest_proven(number);
+    tracing::info!(
+        batch = number,
+        verified_in_s = format!("{:.2}", started.elapsed().as_secs_f64()),
+        "batch proven by a prover worker"
+    );
+    Ok(())
 }
 
 /// About how long making parameters of `2^k` rows takes on an idle 2-core machine (10 s

@@ -150,6 +150,10 @@ pub struct Shared {
     pub rejections: Mutex<Rejections>,
     /// Ballot keys, made once (in the background at start).
     pub ballot_keys: Arc<OnceLock<Result<BallotKeys, String>>>,
+    /// The parameter cache.
+    pub params_dir: PathBuf,
+    /// Verifying keys for artifacts uploaded by prover workers (made at the first upload).
+    pub upload_keys: Mutex<Option<verifier::Keys>>,
     shutting_down: AtomicBool,
     work: (Mutex<bool>, Condvar),
 }
@@ -330,6 +334,11 @@ pub async fn start(config: Config) -> Result<Handle, StartError> {
         }),
         rejections: Mutex::new(Rejections::default()),
         ballot_keys: Arc::new(OnceLock::new()),
+        params_dir: config
+            .params_dir
+            .clone()
+            .unwrap_or_else(|| config.data_dir.clone()),
+        upload_keys: Mutex::new(None),
         shutting_down: AtomicBool::new(false),
         work: (Mutex::new(false), Condvar::new()),
     });

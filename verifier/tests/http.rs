@@ -7,6 +7,9 @@ use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use circuits::demo::City;
+use circuits::voter::Vote;
+use rand::SeedableRng;
+use rand_chacha::ChaCha20Rng;
 
 fn dir(name: &str) -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("verifier-http-{name}"));
@@ -99,4 +102,140 @@ fn the_verifier_checks_a_sequencer_over_http_like_a_directory() {
     server.stop();
     let out = verifier(&d, &["chain", &url, "--genesis", "genesis.json"]);
     assert_exit(&out, 3, &url);
+}
+
+fn wall_clock() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// `verifier tally` on real, proven data: voters registered, a proposal, ballots with their
+/// zero-knowledge proofs (two direct, one following a delegate), the delegate's vote; the
+/// result recomputed from the verified chain resolves the follower to the delegate's choice.
+#[test]
+fn the_tally_of_a_proven_vote_resolves_followers_to_their_delegate() {
+    let d = dir("tally");
+    let mut city = City::new(4);
+    std::fs::write(d.join("genesis.json"), city.genesis.to_json()).unwrap();
+    let mut config = sequencer::Config::new(
+        d.join("data"),
+        city.genesis.clone(),
+        "127.0.0.1:0".parse().unwrap(),
+    );
+    config.params_dir = Some(d.join("params"));
+    config.batch_size = 16;
+    config.batch_age = Duration::from_millis(300);
+    config.prove_threads = 2;
+    let server = sequencer::spawn(config).unwrap();
+    let url = server.url();
+    let http = reqwest::blocking::Client::new();
+    let submit = |city: &mut City, tx: circuits::Transaction| {
+        let response = http
+            .post(format!("{url}/v1/transactions"))
+            .json(&tx)
+            .send()
+            .unwrap();
+        let status = response.status().as_u16();
+        assert_eq!(
+            status,
+            202,
+            "{}: {}",
+            tx.kind_name(),
+            response.text().unwrap()
+        );
+        city.apply(&tx, wall_clock()).unwrap();
+    };
+
+    let delegate = city.resident(3);
+    for v in 0..3 {
+        let tx = city.register_voter(circuits::demo::demo_voter(v).commitment());
+        submit(&mut city, tx);
+    }
+    let tx = city.register_delegate(delegate);
+    submit(&mut city, tx);
+    let now = wall_clock();
+    let tx = city.proposal("Night trams?", &["yes", "no"], now - 60, now + 86_400);
+    submit(&mut city, tx);
+    let keys = circuits::ballot::BallotKeys::setup(circuits::ballot::params()).unwrap();
+    let votes = [
+        Vote::Option(0),   // voter 0: yes, directly
+        Vote::Delegate(0), // voter 1: follows delegate 0
+        Vote::Option(1),   // voter 2: no, directly
+    ];
+    for (v, vote) in votes.into_iter().enumerate() {
+        let proof = circuits::ballot::prove(
+            &keys,
+            &circuits::demo::demo_voter(v as u64),
+            &city.state.voter_path(v as u64),
+            0,
+            vote,
+            ChaCha20Rng::seed_from_u64(v as u64),
+        )
+        .unwrap();
+        submit(
+            &mut city,
+            circuits::Transaction::Ballot(proof.into_transaction()),
+        );
+    }
+    let tx = city.delegate_vote(delegate, 0, 1);
+    submit(&mut city, tx);
+
+    // Every batch sealed and proven.
+    let started = Instant::now();
+    loop {
+        let state: serde_json::Value = http
+            .get(format!("{url}/v1/state"))
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        if state["transactions"] == 9
+            && state["open_batch"].is_null()
+            && state["latest_proven"] == state["latest_sealed"]
+        {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(600), "{state}");
+        std::thread::sleep(Duration::from_millis(300));
+    }
+
+    let out = verifier(
+        &d,
+        &[
+            "tally",
+            &url,
+            "--genesis",
+            "genesis.json",
+            "--proposal",
+            "0",
+            "--json",
+        ],
+    );
+    assert!(out.status.success(), "{out:?}");
+    let answer: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let tally = &answer["tally"];
+    assert_eq!(tally["direct"], serde_json::json!([1, 1]), "{answer}");
+    assert_eq!(tally["totals"], serde_json::json!([1, 2]), "{answer}");
+    assert_eq!(tally["abstained"], 0, "{answer}");
+    let out = verifier(
+        &d,
+        &[
+            "tally",
+            &url,
+            "--genesis",
+            "genesis.json",
+            "--proposal",
+            "0",
+        ],
+    );
+    assert_exit(&out, 0, "option 1: 2 (1 direct)");
+    assert_exit(&out, 0, "delegate 0: 1 followers, voted option 1");
+    assert_eq!(
+        city.state.tally_result(0).unwrap().totals,
+        vec![1, 2],
+        "the native rules agree"
+    );
+    server.stop();
 }
