@@ -2,7 +2,7 @@
 //! checks as over a directory, exit 0 when the published batches hold; exit 3 when the
 //! service cannot be reached or has nothing proven yet.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
@@ -38,20 +38,27 @@ fn assert_exit(out: &Output, code: i32, says: &str) {
     assert!(text.contains(says), "expected {says:?} in: {text}");
 }
 
-#[test]
-fn the_verifier_checks_a_sequencer_over_http_like_a_directory() {
-    let d = dir("chain");
-    let mut city = City::new(3);
+/// The real sequencer on loopback for `city`, its genesis written to `d/genesis.json` and its
+/// parameter cache the verifier's (`d/params`).
+fn serve(d: &Path, city: &City, batch_size: u64, batch_ms: u64) -> sequencer::Running {
     std::fs::write(d.join("genesis.json"), city.genesis.to_json()).unwrap();
     let mut config = sequencer::Config::new(
         d.join("data"),
         city.genesis.clone(),
         "127.0.0.1:0".parse().unwrap(),
     );
-    config.batch_size = 2;
-    config.batch_age = Duration::from_millis(200);
+    config.params_dir = Some(d.join("params"));
+    config.batch_size = batch_size;
+    config.batch_age = Duration::from_millis(batch_ms);
     config.prove_threads = 2;
-    let server = sequencer::spawn(config).unwrap();
+    sequencer::spawn(config).unwrap()
+}
+
+#[test]
+fn the_verifier_checks_a_sequencer_over_http_like_a_directory() {
+    let d = dir("chain");
+    let mut city = City::new(3);
+    let server = serve(&d, &city, 2, 200);
     let url = server.url();
 
     // Nothing proven yet: the check cannot run.
@@ -118,17 +125,7 @@ fn wall_clock() -> u64 {
 fn the_tally_of_a_proven_vote_resolves_followers_to_their_delegate() {
     let d = dir("tally");
     let mut city = City::new(4);
-    std::fs::write(d.join("genesis.json"), city.genesis.to_json()).unwrap();
-    let mut config = sequencer::Config::new(
-        d.join("data"),
-        city.genesis.clone(),
-        "127.0.0.1:0".parse().unwrap(),
-    );
-    config.params_dir = Some(d.join("params"));
-    config.batch_size = 16;
-    config.batch_age = Duration::from_millis(300);
-    config.prove_threads = 2;
-    let server = sequencer::spawn(config).unwrap();
+    let server = serve(&d, &city, 16, 300);
     let url = server.url();
     let http = reqwest::blocking::Client::new();
     let submit = |city: &mut City, tx: circuits::Transaction| {
