@@ -373,10 +373,15 @@ pub fn accept_upload(shared: &Shared, number: u64, body: &[u8]) -> Result<(), Ap
         keys.set_params(shared.genesis.params.clone());
         keys
     });
-    keys.load_for(&artifact)
-        .map_err(|e| ApiError::Internal(format!("verifying keys: {e}")))?;
+    // Loads the parameters and verifying keys it needs (once per circuit).
     keys.verify_batch(&artifact, None, record.root_old, Some(number), &mut |_| {})
-        .map_err(|e| ApiError::BadArtifact(e.to_string()))?;
+        .map_err(|e| {
+            if e.is_data_fault() {
+                ApiError::BadArtifact(e.to_string())
+            } else {
+                ApiError::Internal(format!("the artifact cannot be checked here: {e}"))
+            }
+        })?;
     shared
         .store
         .put_artifact(number, text)

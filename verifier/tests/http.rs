@@ -198,35 +198,22 @@ fn the_tally_of_a_proven_vote_resolves_followers_to_their_delegate() {
         std::thread::sleep(Duration::from_millis(300));
     }
 
-    let out = verifier(
-        &d,
-        &[
-            "tally",
-            &url,
-            "--genesis",
-            "genesis.json",
-            "--proposal",
-            "0",
-            "--json",
-        ],
-    );
+    let args = [
+        "tally",
+        &url,
+        "--genesis",
+        "genesis.json",
+        "--proposal",
+        "0",
+    ];
+    let out = verifier(&d, &[&args[..], &["--json"]].concat());
     assert!(out.status.success(), "{out:?}");
     let answer: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let tally = &answer["tally"];
     assert_eq!(tally["direct"], serde_json::json!([1, 1]), "{answer}");
     assert_eq!(tally["totals"], serde_json::json!([1, 2]), "{answer}");
     assert_eq!(tally["abstained"], 0, "{answer}");
-    let out = verifier(
-        &d,
-        &[
-            "tally",
-            &url,
-            "--genesis",
-            "genesis.json",
-            "--proposal",
-            "0",
-        ],
-    );
+    let out = verifier(&d, &args);
     assert_exit(&out, 0, "option 1: 2 (1 direct)");
     assert_exit(&out, 0, "delegate 0: 1 followers, voted option 1");
     assert_eq!(
