@@ -37,6 +37,7 @@ fn ballots(keys: &BallotKeys, count: usize) -> Vec<(Instance, Vec<u8>)> {
                 &tree.path(*index),
                 1,
                 Vote::Option(i as u64 % 4),
+                0,
                 ChaCha20Rng::seed_from_u64(i as u64),
             )
             .expect("proving");
@@ -63,6 +64,7 @@ fn bench(c: &mut Criterion) {
                 &path,
                 1,
                 Vote::Delegate(3),
+                0,
                 ChaCha20Rng::seed_from_u64(seed),
             )
             .expect("proving")

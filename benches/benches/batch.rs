@@ -101,13 +101,19 @@ fn batches(c: &mut Criterion) {
                         Some(&mut state),
                         artifact.root_old,
                         None,
+                        None,
                         &mut |_| {},
                     )
                     .unwrap()
                 })
             },
         );
-        let chunks = ChunkVerifier::for_artifact(&params_dir(), artifact, start.params().clone());
+        let chunks = ChunkVerifier::for_artifact(
+            &params_dir(),
+            artifact,
+            start.chain(),
+            start.params().clone(),
+        );
         verifying.bench_with_input(
             BenchmarkId::new("mixed batch, chunk proofs batched", &id),
             artifact,

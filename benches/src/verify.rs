@@ -17,20 +17,27 @@ use verifier::BatchArtifact;
 pub struct ChunkVerifier {
     params: BTreeMap<u32, Params<vesta::Affine>>,
     vks: BTreeMap<(Family, usize), VerifyingKey<vesta::Affine>>,
+    chain: circuits::Fp,
     rules: RuleParams,
 }
 
 impl ChunkVerifier {
     /// Reads the parameters (from the cache under `params_dir`, made the first time) and
-    /// makes the verifying keys of every circuit `artifact` uses; `rules` are the genesis
-    /// rule parameters (public inputs of every chunk).
+    /// makes the verifying keys of every circuit `artifact` uses; `chain` (the genesis hash)
+    /// and `rules` (the genesis rule parameters) are public inputs of every chunk.
     ///
     /// # Panics
     /// If the parameters cannot be read or made, or a key cannot be made.
-    pub fn for_artifact(params_dir: &Path, artifact: &BatchArtifact, rules: RuleParams) -> Self {
+    pub fn for_artifact(
+        params_dir: &Path,
+        artifact: &BatchArtifact,
+        chain: circuits::Fp,
+        rules: RuleParams,
+    ) -> Self {
         let mut v = ChunkVerifier {
             params: BTreeMap::new(),
             vks: BTreeMap::new(),
+            chain,
             rules,
         };
         for c in &artifact.chunks {
@@ -52,7 +59,9 @@ impl ChunkVerifier {
         let mut groups: BTreeMap<(Family, usize), BatchVerifier<vesta::Affine>> = BTreeMap::new();
         for c in &artifact.chunks {
             groups.entry((c.family, c.slots)).or_default().add_proof(
-                vec![vec![c.instance(artifact.time, &self.rules).to_halo2()]],
+                vec![vec![c
+                    .instance(artifact.time, self.chain, &self.rules)
+                    .to_halo2()]],
                 c.proof.clone(),
             );
         }
@@ -70,7 +79,7 @@ impl ChunkVerifier {
             proof::verify(
                 &self.params[&c.family.k_for(c.slots)],
                 &self.vks[&(c.family, c.slots)],
-                &c.instance(artifact.time, &self.rules),
+                &c.instance(artifact.time, self.chain, &self.rules),
                 &c.proof,
             )
             .is_ok()

@@ -240,6 +240,7 @@ impl Workload {
                             &self.voter_paths[i],
                             0,
                             vote,
+                            0,
                             ChaCha20Rng::seed_from_u64(i as u64),
                         )
                         .expect("an honest ballot proves");

@@ -50,6 +50,7 @@ fn main() {
             &path,
             1,
             Vote::Option(i as u64 % 4),
+            0,
             ChaCha20Rng::seed_from_u64(i as u64),
         )
         .expect("proving");

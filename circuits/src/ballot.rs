@@ -2,7 +2,8 @@
 //! own machine.
 //!
 //! **Public** (the instance column, in this order): the voter root (the proposal's snapshot
-//! of the voter tree), the proposal id, the ballot's nullifier and the vote's tally slot.
+//! of the voter tree), the proposal id, the ballot's nullifier, the vote's tally slot and the
+//! ballot's sequence number.
 //! **Private**: the voter's `nullifier_key` and `trapdoor`, and the Merkle path (siblings and
 //! position bits) of their identity commitment.
 //!
@@ -13,8 +14,11 @@
 //! 3. `nullifier = Poseidon(NULLIFIER, nullifier_key, proposal)`;
 //! 4. the vote is a tally slot below `2^TALLY_SLOT_BITS`.
 //!
-//! The vote enters the proof only as a public input, yet it is bound: changing it changes
-//! the instance and the proof no longer verifies. The leaf position stays private; nothing
+//! The vote and the sequence number enter the proof only as public inputs, each copied into
+//! an advice cell (the vote also range-checked), so they are bound: changing either changes
+//! the instance and the proof no longer verifies. The sequence number is what makes a
+//! replayed copy of an earlier ballot refusable: the rules let a ballot replace the current
+//! ballot of its nullifier only with a higher number. The leaf position stays private; nothing
 //! links two ballots of one voter but the root they share.
 //!
 //! Not checked here: that the root is the proposal's snapshot, that the proposal is open,
@@ -42,7 +46,7 @@ use halo2_proofs::{
     transcript::{Blake2bRead, Blake2bWrite, Challenge255},
 };
 
-use crate::constants::{domain, MAX_OPTIONS, TALLY_SLOT_BITS, VOTERS_DEPTH};
+use crate::constants::{domain, TALLY_SLOT_BITS, VOTERS_DEPTH};
 use crate::hash::{tag, Fp};
 use crate::merkle::MerklePath;
 use crate::voter::{nullifier, Vote, VoterSecret};
@@ -66,8 +70,10 @@ pub const PROPOSAL: usize = 1;
 pub const NULLIFIER: usize = 2;
 /// Instance row of the vote's tally slot.
 pub const VOTE: usize = 3;
+/// Instance row of the ballot's sequence number.
+pub const SEQ: usize = 4;
 /// Number of public inputs.
-pub const PUBLIC_INPUTS: usize = 4;
+pub const PUBLIC_INPUTS: usize = 5;
 
 /// Why a ballot cannot be proved or does not verify.
 #[derive(Debug, thiserror::Error)]
@@ -125,18 +131,25 @@ pub struct Instance {
     proposal: u64,
     nullifier: Fp,
     vote: Vote,
+    seq: u64,
 }
 
 impl Instance {
     /// The public inputs of a ballot with `nullifier` voting `vote` on `proposal` against
-    /// the voter tree with `voter_root`.
-    pub fn new(voter_root: Fp, proposal: u64, nullifier: Fp, vote: Vote) -> Self {
+    /// the voter tree with `voter_root`, with sequence number `seq`.
+    pub fn new(voter_root: Fp, proposal: u64, nullifier: Fp, vote: Vote, seq: u64) -> Self {
         Instance {
             voter_root,
             proposal,
             nullifier,
             vote,
+            seq,
         }
+    }
+
+    /// The ballot's sequence number.
+    pub fn seq(&self) -> u64 {
+        self.seq
     }
 
     /// The voter root the ballot proves membership in.
@@ -166,12 +179,9 @@ impl Instance {
         column[VOTER_ROOT] = self.voter_root;
         column[PROPOSAL] = Fp::from(self.proposal);
         column[NULLIFIER] = self.nullifier;
-        // The slot without `Vote::slot`'s u64 addition, which may overflow for an absurd
-        // delegate; such a slot fails the range check instead of panicking here.
-        column[VOTE] = match self.vote {
-            Vote::Option(option) => Fp::from(option),
-            Vote::Delegate(delegate) => Fp::from(MAX_OPTIONS) + Fp::from(delegate),
-        };
+        // A vote beyond every slot encodes above 2^64 and fails the range check.
+        column[VOTE] = self.vote.to_field();
+        column[SEQ] = Fp::from(self.seq);
         column
     }
 }
@@ -265,7 +275,8 @@ impl Circuit<Fp> for BallotCircuit {
         //
         // a0..a2 and b0..b2 are equality-enabled by the Poseidon chips: the swap's outputs
         // and the secrets are copied from them into hashes, and the instance's proposal
-        // and vote are copied into a1 and a0. a3 and a4 hold only values used where they
+        // and vote are copied into a1 and a0 (the sequence number into a0 beside the
+        // proposal). a3 and a4 hold only values used where they
         // stand. Each Poseidon chip has six fixed columns of round constants; A's rc_b[0]
         // also holds the constants (domain tags, the sponges' capacity) that
         // `assign_advice_from_constant` copies into advice cells.
@@ -321,7 +332,7 @@ impl Circuit<Fp> for BallotCircuit {
         // Witnesses: the secrets, the domain tags as fixed constants, the public proposal.
         let (nullifier_key, trapdoor, commitment_tag, nullifier_tag, proposal) = layouter
             .assign_region(
-                || "load secrets, tags and proposal",
+                || "load secrets, tags, proposal and sequence number",
                 |mut region| {
                     let [a0, a1, a2, _, _] = config.advices;
                     let nk =
@@ -344,6 +355,14 @@ impl Circuit<Fp> for BallotCircuit {
                         config.instance,
                         PROPOSAL,
                         a1,
+                        1,
+                    )?;
+                    // The sequence number is copied from the instance, which binds it.
+                    region.assign_advice_from_instance(
+                        || "sequence number",
+                        config.instance,
+                        SEQ,
+                        a0,
                         1,
                     )?;
                     Ok((nk, trapdoor, commitment_tag, nullifier_tag, proposal))
@@ -492,23 +511,24 @@ fn check_params(params: &Params<EqAffine>) -> Result<(), BallotError> {
 /// The slot of `vote` if it fits in `TALLY_SLOT_BITS` bits and encodes this very vote
 /// (`Option(n)` for `n >= MAX_OPTIONS` would alias a delegate's slot).
 fn checked_slot(vote: Vote) -> Option<u64> {
-    let slot = match vote {
-        Vote::Option(option) => option,
-        Vote::Delegate(delegate) => MAX_OPTIONS.checked_add(delegate)?,
-    };
-    (slot < 1 << TALLY_SLOT_BITS && Vote::from_slot(slot) == Some(vote)).then_some(slot)
+    vote.slot()
+        .filter(|slot| *slot < 1 << TALLY_SLOT_BITS && Vote::from_slot(*slot) == Some(vote))
 }
 
 /// Proves a ballot of the voter with `secret`, whose commitment sits at `path` in the voter
-/// tree, voting `vote` on `proposal`. The root and nullifier are computed here from the
-/// secret and path, so the ballot is consistent by construction; it verifies against the
-/// proposal's voter root only if the path is a true path of the voter's commitment in it.
+/// tree, voting `vote` on `proposal` with sequence number `seq` (higher than the voter's
+/// current ballot on it, if any, for it to replace that one). The root and nullifier are
+/// computed here from the secret and path, so the ballot is consistent by construction; it
+/// verifies against the proposal's voter root only if the path is a true path of the
+/// voter's commitment in it.
+#[allow(clippy::too_many_arguments)]
 pub fn prove(
     keys: &BallotKeys,
     secret: &VoterSecret,
     path: &MerklePath,
     proposal: u64,
     vote: Vote,
+    seq: u64,
     rng: impl rand_core::Rng,
 ) -> Result<BallotProof, BallotError> {
     if path.siblings.len() != VOTERS_DEPTH {
@@ -528,6 +548,7 @@ pub fn prove(
         proposal,
         nullifier(secret.nullifier_key, proposal),
         vote,
+        seq,
     );
     let circuit = BallotCircuit::new(secret, path);
     let column = instance.to_halo2();
@@ -599,6 +620,7 @@ impl BallotProof {
             voter_root: self.instance.voter_root(),
             nullifier: self.instance.nullifier(),
             vote: self.instance.vote(),
+            seq: self.instance.seq(),
             proof: self.proof,
         }
     }
@@ -611,6 +633,7 @@ pub fn instance_of(ballot: &crate::tx::Ballot) -> Instance {
         ballot.proposal,
         ballot.nullifier,
         ballot.vote,
+        ballot.seq,
     )
 }
 

@@ -2,12 +2,17 @@
 //! `root_new`, and its transaction data hashes to `data_hash`.
 //!
 //! Public inputs ([`Instance`]): `root_old`, `root_new`, `data_hash`, `now` (the batch time
-//! every transaction of the chunk is applied at) and the genesis rule parameters (transfer
-//! window, maximum transfers, transfer discount cap, cap period, fare cap), which the verifier
-//! takes from the genesis file. Consecutive chunks chain by `root_new` of one being
-//! `root_old` of the next (the verifier checks); `data_hash` binds the ordered transactions
-//! (`fold(TX_DATA, |h, tx| Poseidon(h, message(tx)))`, padding slots hashing the all-zero
-//! encoding), so a proof cannot be reused for other data.
+//! every transaction of the chunk is applied at), `chain` (the deployment's genesis hash,
+//! which every signed message includes) and the genesis rule parameters (transfer window,
+//! maximum transfers, transfer discount cap, cap period, fare cap, maximum tap delay), which
+//! the verifier takes from the genesis file. Consecutive chunks chain by `root_new` of one
+//! being `root_old` of the next (the verifier checks); `data_hash` binds the ordered
+//! transactions (`fold(TX_DATA, |h, tx| Poseidon(h, message(tx)))`, padding slots hashing
+//! the all-zero encoding), so a proof cannot be reused for other data.
+//!
+//! Batch time: the state header carries the last batch's time (genesis time at first); a
+//! chunk requires `now` to be at least it and leaves `now` in its `root_new`, so a batch is
+//! never before the one it follows, whatever the sequencer publishes.
 //!
 //! # Families, and how a slot keeps the common case cheap
 //!
@@ -64,10 +69,14 @@ pub const ROOT_NEW: usize = 1;
 pub const DATA_HASH: usize = 2;
 /// Offset of `now`, the batch time every transaction of the chunk is applied at.
 pub const NOW: usize = 3;
-/// Offset of the first rule parameter (five, in the order of [`Params`]' fields).
-pub const PARAMS: usize = 4;
+/// Offset of `chain`, the deployment's genesis hash.
+pub const CHAIN: usize = 4;
+/// Offset of the first rule parameter (six, in the order of [`Params`]' fields).
+pub const PARAMS: usize = 5;
+/// Rule parameters among the public inputs.
+pub const PARAM_COUNT: usize = 6;
 /// Public inputs of a chunk.
-pub const INSTANCE_LEN: usize = PARAMS + 5;
+pub const INSTANCE_LEN: usize = PARAMS + PARAM_COUNT;
 
 /// Bits of one lookup word of the range-check table.
 const LOOKUP_BITS: usize = 10;
@@ -85,26 +94,42 @@ pub struct Instance {
     root_new: Fp,
     data_hash: Fp,
     now: u64,
-    params: [u64; 5],
+    chain: Fp,
+    params: [u64; PARAM_COUNT],
 }
 
 impl Instance {
     /// The public inputs of a chunk from `root_old` to `root_new` over data hashing to
-    /// `data_hash`, applied at batch time `now` under the genesis `params`.
-    pub fn new(root_old: Fp, root_new: Fp, data_hash: Fp, now: u64, params: &Params) -> Self {
+    /// `data_hash`, applied at batch time `now` in the deployment `chain` under its genesis
+    /// `params`.
+    pub fn new(
+        root_old: Fp,
+        root_new: Fp,
+        data_hash: Fp,
+        now: u64,
+        chain: Fp,
+        params: &Params,
+    ) -> Self {
         Instance {
             root_old,
             root_new,
             data_hash,
             now,
+            chain,
             params: [
                 params.transfer_window,
                 params.max_transfers,
                 params.transfer_discount_cap,
                 params.cap_period,
                 params.fare_cap,
+                params.max_tap_delay,
             ],
         }
+    }
+
+    /// The deployment (genesis hash) the chunk's signatures are for.
+    pub fn chain(&self) -> Fp {
+        self.chain
     }
 
     /// The batch time the chunk's transactions are applied at.
@@ -134,6 +159,7 @@ impl Instance {
         column[ROOT_NEW] = self.root_new;
         column[DATA_HASH] = self.data_hash;
         column[NOW] = Fp::from(self.now);
+        column[CHAIN] = self.chain;
         for (i, p) in self.params.iter().enumerate() {
             column[PARAMS + i] = Fp::from(*p);
         }
@@ -141,22 +167,25 @@ impl Instance {
     }
 }
 
-/// The data hash of a chunk: the messages of its transactions, in order, then the all-zero
-/// encoding's message for each padding slot, folded with Poseidon from `TX_DATA`.
-pub fn data_hash(txs: &[crate::tx::Transaction], slots: usize) -> Fp {
-    let padding = padding_message();
+/// The data hash of a chunk of the deployment `chain`: the messages of its transactions, in
+/// order, then the all-zero encoding's message for each padding slot, folded with Poseidon
+/// from `TX_DATA`.
+pub fn data_hash(chain: Fp, txs: &[crate::tx::Transaction], slots: usize) -> Fp {
+    let padding = padding_message(chain);
     let messages = txs
         .iter()
-        .map(|tx| tx.message())
+        .map(|tx| tx.message(chain))
         .chain(std::iter::repeat(padding))
         .take(slots.max(txs.len()));
     messages.fold(tag(domain::TX_DATA), node)
 }
 
-/// The message of a padding slot: `Poseidon(TX_MESSAGE, 0, ..., 0)`.
-pub fn padding_message() -> Fp {
+/// The message of a padding slot in the deployment `chain`: `Poseidon(TX_MESSAGE, chain, 0,
+/// ..., 0)`.
+pub fn padding_message(chain: Fp) -> Fp {
     crate::hash::poseidon([
         tag(domain::TX_MESSAGE),
+        chain,
         Fp::zero(),
         Fp::zero(),
         Fp::zero(),

@@ -93,7 +93,7 @@ impl City {
             Signer::Anonymous => None,
         };
         match key {
-            Some(key) => tx.signed(key),
+            Some(key) => tx.signed(key, self.state.chain()),
             None => tx,
         }
     }
@@ -306,17 +306,20 @@ impl City {
         }))
     }
 
-    /// A ballot of `voter` (without its proof: the ballot circuit makes that).
+    /// A ballot of `voter` (without its proof: the ballot circuit makes that), numbered one
+    /// past the voter's current ballot on `proposal` (0 for a first ballot), so it replaces it.
     pub fn ballot(&self, voter: &VoterSecret, proposal: ProposalId, vote: Vote) -> Transaction {
         let voter_root = self
             .state
             .proposal(proposal)
             .map_or(Fp::zero(), |p| p.voter_root);
+        let nullifier = voter.nullifier(proposal);
         Transaction::Ballot(Ballot {
             proposal,
             voter_root,
-            nullifier: voter.nullifier(proposal),
+            nullifier,
             vote,
+            seq: self.state.next_ballot_seq(nullifier),
             proof: Vec::new(),
         })
     }
@@ -392,7 +395,8 @@ pub fn run_scenario(size: &ScenarioSize) -> (City, Vec<Step>) {
     }
     let hour = 3600;
     let day = 24 * hour;
-    let t0 = city.genesis.time + 8 * hour;
+    // Set-up at 05:00 on the first day, trading at 06:00, commutes from 08:00.
+    let t0 = city.genesis.time + 5 * hour;
 
     // Authorities set the city up.
     let (metro, bus, tram) = (
@@ -435,7 +439,7 @@ pub fn run_scenario(size: &ScenarioSize) -> (City, Vec<Step>) {
     run(&mut city, &mut log, t0, tx);
 
     // Energy: meters report exports; sellers and buyers trade with partial fills.
-    let t1 = t0 + 2 * hour;
+    let t1 = t0 + hour;
     for m in 0..size.meters as u64 {
         let tx = city.reading(m, 6_000 + 500 * m);
         run(&mut city, &mut log, t1, tx);
@@ -487,8 +491,15 @@ pub fn run_scenario(size: &ScenarioSize) -> (City, Vec<Step>) {
         run(&mut city, &mut log, t1 + hour, tx);
     }
 
-    // Transit: a week of commutes with transfers; rider 33 rides enough to reach the cap.
-    let mut clock = t0;
+    // Transit, fleet records and the vote, in time order (the batch time never goes back):
+    // a week of commutes with transfers (rider 33 rides enough to reach the cap).
+    enum Act {
+        Tap(u64, u64, u64, u64),
+        Fleet(u64, u64, FleetKind, String),
+        Ballot(u64, Vote),
+        DelegateVote(u64, u64),
+    }
+    let mut acts: Vec<(u64, Act)> = Vec::new();
     for d in 0..size.days {
         let morning = city.genesis.time + d * day + 8 * hour;
         for r in 30..40 {
@@ -497,30 +508,25 @@ pub fn run_scenario(size: &ScenarioSize) -> (City, Vec<Step>) {
             let legs = if r % 3 == 0 { 3 } else { 2 };
             for (op, class, offset) in journey.iter().take(legs) {
                 let time = morning + offset + r as u64;
-                clock = clock.max(time);
-                let tx = city.tap(rider, *op, *class, time);
-                run(&mut city, &mut log, time, tx);
+                acts.push((time, Act::Tap(rider, *op, *class, time)));
             }
             let evening = morning + 10 * hour + r as u64;
-            let tx = city.tap(rider, metro, 3, evening);
-            run(&mut city, &mut log, evening, tx);
+            acts.push((evening, Act::Tap(rider, metro, 3, evening)));
             if r == 33 {
                 for extra in 1..4 {
                     let time = evening + extra * 3 * hour;
-                    let tx = city.tap(rider, bus, 3, time);
-                    run(&mut city, &mut log, time, tx);
+                    acts.push((time, Act::Tap(rider, bus, 3, time)));
                 }
             }
         }
         if d == 0 {
+            // Back in time: refused.
             let rider = city.resident(30);
-            let tx = city.tap(rider, bus, 0, morning); // Back in time: refused.
-            run(&mut city, &mut log, morning + 12 * hour, tx);
+            acts.push((morning + 12 * hour, Act::Tap(rider, bus, 0, morning)));
             for (i, op) in [metro, bus, tram].into_iter().enumerate() {
                 for (v, kind) in [(1, FleetKind::Maintenance), (2, FleetKind::Insurance)] {
                     let doc = format!("vehicle {v} of operator {i}: {kind:?} record, day {d}");
-                    let tx = city.fleet_record(op, v, kind, doc.as_bytes());
-                    run(&mut city, &mut log, morning + 12 * hour, tx);
+                    acts.push((morning + 12 * hour, Act::Fleet(op, v, kind, doc)));
                 }
             }
         }
@@ -533,20 +539,28 @@ pub fn run_scenario(size: &ScenarioSize) -> (City, Vec<Step>) {
                     0..=13 => Vote::Option(v % 3),
                     _ => Vote::Delegate(v % 3),
                 };
-                let tx = city.ballot(&demo_voter(v), 0, vote);
-                run(&mut city, &mut log, t, tx);
+                acts.push((t, Act::Ballot(v, vote)));
             }
-            let tx = city.ballot(&demo_voter(15), 0, Vote::Delegate(1)); // Reassign.
-            run(&mut city, &mut log, t + hour, tx);
-            let tx = city.ballot(&demo_voter(16), 0, Vote::Option(1)); // Override.
-            run(&mut city, &mut log, t + hour, tx);
-            let tx = city.delegate_vote(delegates[0], 0, 0);
-            run(&mut city, &mut log, t + hour, tx);
-            let tx = city.delegate_vote(delegates[1], 0, 2);
-            run(&mut city, &mut log, t + hour, tx);
-            let tx = city.delegate_vote(delegates[1], 0, 1); // Changed before the close.
-            run(&mut city, &mut log, t + 2 * hour, tx);
+            acts.push((t + hour, Act::Ballot(15, Vote::Delegate(1)))); // Reassign.
+            acts.push((t + hour, Act::Ballot(16, Vote::Option(1)))); // Override.
+            acts.push((t + hour, Act::DelegateVote(delegates[0], 0)));
+            acts.push((t + hour, Act::DelegateVote(delegates[1], 2)));
+            // Changed before the close.
+            acts.push((t + 2 * hour, Act::DelegateVote(delegates[1], 1)));
         }
+    }
+    // Stable: acts at one time keep their order.
+    acts.sort_by_key(|(time, _)| *time);
+    let mut clock = t1 + hour;
+    for (time, act) in acts {
+        let tx = match act {
+            Act::Tap(rider, op, class, at) => city.tap(rider, op, class, at),
+            Act::Fleet(op, v, kind, doc) => city.fleet_record(op, v, kind, doc.as_bytes()),
+            Act::Ballot(v, vote) => city.ballot(&demo_voter(v), 0, vote),
+            Act::DelegateVote(delegate, option) => city.delegate_vote(delegate, 0, option),
+        };
+        run(&mut city, &mut log, time, tx);
+        clock = clock.max(time);
     }
 
     // Second readings and residents paying each other.

@@ -105,6 +105,14 @@ pub enum TxError {
     TapNotForward { last: u64, got: u64 },
     #[error("tap at {time} is after the batch time {now}")]
     TapInFuture { time: u64, now: u64 },
+    #[error("tap at {time} is more than {max_delay} s before the batch time {now}")]
+    TapTooOld { time: u64, now: u64, max_delay: u64 },
+    #[error("batch time {now} is before the last batch's time {last}")]
+    BatchTimeBackwards { last: u64, now: u64 },
+    #[error("ballot sequence number {got} does not exceed the current ballot's {current}: only a newer ballot replaces one")]
+    BallotNotNewer { current: u64, got: u64 },
+    #[error("vote {vote} is beyond every tally slot")]
+    BadVote { vote: String },
     #[error("a proposal needs 1 to {max} options, got {got}")]
     BadOptionCount { got: u64, max: u64 },
     #[error("voting window [{start}, {end}) is empty")]

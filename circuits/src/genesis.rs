@@ -8,7 +8,7 @@
 //!                    "registrar": "<hex key>", "council": "<hex key>", "market": "<hex key>" },
 //!   "accounts": [ { "name": "resident-0", "public_key": "<hex key>", "balance": 10000, "energy": 0 } ],
 //!   "params": { "transfer_window": 7200, "max_transfers": 2, "transfer_discount_cap": 290,
-//!               "cap_period": 604800, "fare_cap": 3400 }
+//!               "cap_period": 604800, "fare_cap": 3400, "max_tap_delay": 900 }
 //! }
 //! ```
 //!
@@ -88,6 +88,9 @@ pub enum GenesisError {
     /// Too many accounts for the accounts tree.
     #[error("genesis lists {0} accounts, more than the accounts tree holds")]
     TooManyAccounts(usize),
+    /// A rule parameter outside what the circuits can prove.
+    #[error(transparent)]
+    Params(#[from] crate::state::ParamsError),
 }
 
 impl Genesis {
@@ -98,6 +101,7 @@ impl Genesis {
         if genesis.accounts.len() > max {
             return Err(GenesisError::TooManyAccounts(genesis.accounts.len()));
         }
+        genesis.params.check()?;
         Ok(genesis)
     }
 
@@ -115,9 +119,17 @@ impl Genesis {
         serde_json::to_string_pretty(self).expect("genesis always serializes")
     }
 
-    /// The initial state.
+    /// The deployment's identity: `hash_bytes` of the genesis' compact JSON. Every signed
+    /// message includes it, so a signature made for one city's rollup (or a test deployment
+    /// sharing keys) is worthless in another.
+    pub fn chain(&self) -> crate::Fp {
+        let json = serde_json::to_vec(self).expect("genesis always serializes");
+        crate::hash::hash_bytes(&json)
+    }
+
+    /// The initial state (at genesis time).
     pub fn state(&self) -> State {
-        let mut state = State::empty(self.params.clone());
+        let mut state = State::empty(self.params.clone(), self.chain(), self.time);
         let a = &self.authorities;
         let authorities = [
             a.grid_operator,

@@ -336,15 +336,17 @@ pub struct BallotRecord {
     pub proposal: u64,
     /// The tally slot of the current vote.
     pub slot: u64,
+    /// The current ballot's sequence number: a replacement must carry a higher one.
+    pub seq: u64,
 }
 
 impl Words for BallotRecord {
     const TAG: u64 = domain::BALLOT;
-    /// `nullifier`, `pack(proposal, slot)`, 0.
+    /// `nullifier`, `pack(proposal, slot, seq)`, 0.
     fn words(&self) -> [Fp; 3] {
         [
             self.nullifier,
-            pack(&[self.proposal, self.slot]),
+            pack(&[self.proposal, self.slot, self.seq]),
             Fp::zero(),
         ]
     }

@@ -295,7 +295,16 @@ impl State {
     /// Checks `tx` against the state at batch time `now`: the signature and nonce, then the
     /// kind's rules. Reads only; the plan's writes are what [`State::commit`] applies.
     pub fn plan(&self, tx: &Transaction, now: u64) -> Result<Plan, TxError> {
+        // Batch time never goes back: the state remembers the last one (genesis time
+        // before the first batch), and every transaction moves it to its batch's time.
+        if now < self.counters.time {
+            return Err(TxError::BatchTimeBackwards {
+                last: self.counters.time,
+                now,
+            });
+        }
         let mut d = Draft::new(self);
+        d.counters.time = now;
         self.check_signature(&mut d, tx)?;
         let event = match tx {
             Transaction::Transfer(t) => transfer(&mut d, t)?,
@@ -325,7 +334,7 @@ impl State {
         };
         let verify = |key: Option<PublicKey>| {
             key.ok_or(TxError::BadSignature)?
-                .verify(tx.message(), signature)
+                .verify(tx.message(self.chain), signature)
                 .map_err(|_| TxError::BadSignature)
         };
         let check_nonce = |expected: u64| {
@@ -694,6 +703,14 @@ fn tap(d: &mut Draft<'_>, t: &Tap, now: u64) -> Result<Event, TxError> {
     if t.time > now {
         return Err(TxError::TapInFuture { time: t.time, now });
     }
+    let max_delay = d.state.params.max_tap_delay;
+    if u128::from(t.time) + u128::from(max_delay) < u128::from(now) {
+        return Err(TxError::TapTooOld {
+            time: t.time,
+            now,
+            max_delay,
+        });
+    }
     let outcome = fare(&d.state.params, &rider.rider, class_fare, t.time);
     debit_money(&mut rider, t.from, outcome.charged)?;
     operator.balance = add(operator.balance, outcome.charged, "operator balance")?;
@@ -839,12 +856,22 @@ fn ballot(d: &mut Draft<'_>, t: &Ballot, now: u64) -> Result<Event, TxError> {
         }
         _ => {}
     }
-    let slot = t.vote.slot();
+    let slot = t.vote.slot().ok_or_else(|| TxError::BadVote {
+        vote: format!("{:?}", t.vote),
+    })?;
     let position = low_u64(t.nullifier);
     let previous: BallotRecord = d.get(position);
     let replaced = if previous == BallotRecord::default() {
         None
     } else if previous.nullifier == t.nullifier && previous.proposal == t.proposal {
+        // Only a newer ballot replaces: a copy of an earlier one, replayed by anyone, is
+        // refused.
+        if t.seq <= previous.seq {
+            return Err(TxError::BallotNotNewer {
+                current: previous.seq,
+                got: t.seq,
+            });
+        }
         Some(previous.slot)
     } else {
         return Err(TxError::NullifierSlotTaken { position });
@@ -872,6 +899,7 @@ fn ballot(d: &mut Draft<'_>, t: &Ballot, now: u64) -> Result<Event, TxError> {
             nullifier: t.nullifier,
             proposal: t.proposal,
             slot,
+            seq: t.seq,
         },
     );
     Ok(Event::BallotCast {
@@ -894,7 +922,10 @@ fn delegate_vote(d: &mut Draft<'_>, t: &DelegateVote, now: u64) -> Result<Event,
             options: proposal.options,
         });
     }
-    let key = tally_key(t.proposal, Vote::Delegate(delegate).slot());
+    let slot = Vote::Delegate(delegate)
+        .slot()
+        .ok_or(TxError::UnknownDelegate { delegate })?;
+    let key = tally_key(t.proposal, slot);
     let mut tally: Tally = d.get(key);
     tally.choice = t.option + 1;
     d.put(key, tally);

@@ -48,11 +48,53 @@ pub struct Params {
     pub cap_period: u64,
     /// Most a rider is charged in one cap period, cents.
     pub fare_cap: u64,
+    /// Seconds a tap may be older than the batch that carries it: a tap's time lies in
+    /// `[now - max_tap_delay, now]`, so nobody backdates a ride into a transfer window or a
+    /// cap period by more than this.
+    pub max_tap_delay: u64,
+}
+
+/// The largest value of a genesis duration (transfer window, cap period, tap delay), plus
+/// one: below 2^40 seconds (about 35,000 years), so every sum of a time and a duration that
+/// the circuits range-check stays below 2^64 and every transaction the rules accept can be
+/// proven.
+pub const MAX_DURATION: u64 = 1 << 40;
+
+/// A genesis parameter outside what the rules and circuits allow.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("genesis parameter {name} = {value} must be {bound}")]
+pub struct ParamsError {
+    /// The parameter.
+    pub name: &'static str,
+    /// Its value.
+    pub value: u64,
+    /// What it must be.
+    pub bound: &'static str,
+}
+
+impl Params {
+    /// Checks every parameter against the bounds the circuits' range checks allow.
+    pub fn check(&self) -> Result<(), ParamsError> {
+        for (name, value) in [
+            ("transfer_window", self.transfer_window),
+            ("cap_period", self.cap_period),
+            ("max_tap_delay", self.max_tap_delay),
+        ] {
+            if value >= MAX_DURATION {
+                return Err(ParamsError {
+                    name,
+                    value,
+                    bound: "below 2^40 seconds",
+                });
+            }
+        }
+        Ok(())
+    }
 }
 
 impl Default for Params {
     /// The demo city's rules: 2 h transfer window, 2 transfers, discount up to $2.90,
-    /// a $34 cap per 7 days.
+    /// a $34 cap per 7 days, taps at most 15 minutes older than their batch.
     fn default() -> Self {
         Params {
             transfer_window: 2 * 3600,
@@ -60,6 +102,7 @@ impl Default for Params {
             transfer_discount_cap: 290,
             cap_period: 7 * 24 * 3600,
             fare_cap: 3400,
+            max_tap_delay: 15 * 60,
         }
     }
 }
@@ -82,15 +125,19 @@ pub struct Counters {
     pub proposals: u64,
     /// Delegates registered.
     pub delegates: u64,
+    /// The time of the last batch applied (genesis time before the first): a batch's time
+    /// is never before it, so nobody reopens a closed vote or revives an expired order by
+    /// backdating a batch.
+    pub time: u64,
 }
 
 impl Counters {
-    /// The three packed words that enter the state root.
+    /// The three packed words that enter the state root (the third: delegates and time).
     pub fn words(&self) -> [Fp; 3] {
         [
             pack(&[self.accounts, self.meters, self.orders]),
             pack(&[self.fleet, self.voters, self.proposals]),
-            pack(&[self.delegates]),
+            pack(&[self.delegates, self.time]),
         ]
     }
 }
@@ -474,6 +521,7 @@ pub struct TouchTrace {
 #[derive(Clone, Debug)]
 pub struct State {
     pub(crate) params: Params,
+    pub(crate) chain: Fp,
     pub(crate) counters: Counters,
     pub(crate) accounts: Table<Account>,
     pub(crate) meters: Table<Meter>,
@@ -486,11 +534,17 @@ pub struct State {
 }
 
 impl State {
-    /// An empty state under `params` (genesis then opens accounts: [`crate::genesis`]).
-    pub fn empty(params: Params) -> Self {
+    /// An empty state under `params` of the deployment `chain` (the genesis hash, which
+    /// every signed message includes), at time `time` (genesis then opens accounts:
+    /// [`crate::genesis`]).
+    pub fn empty(params: Params, chain: Fp, time: u64) -> Self {
         State {
             params,
-            counters: Counters::default(),
+            chain,
+            counters: Counters {
+                time,
+                ..Counters::default()
+            },
             accounts: Table::new(ACCOUNTS_DEPTH),
             meters: Table::new(METERS_DEPTH),
             orders: Table::new(ORDERS_DEPTH),
@@ -505,6 +559,30 @@ impl State {
     /// The parameters.
     pub fn params(&self) -> &Params {
         &self.params
+    }
+
+    /// The deployment's identity: the genesis hash every signed message includes.
+    pub fn chain(&self) -> Fp {
+        self.chain
+    }
+
+    /// The time of the last batch applied (genesis time before the first).
+    pub fn time(&self) -> u64 {
+        self.counters.time
+    }
+
+    /// Moves the state's time to the batch time `now`, which must not be before it (every
+    /// transaction does this as part of its plan; a chunk circuit does it even for a chunk of
+    /// padding only).
+    pub fn advance_time(&mut self, now: u64) -> Result<(), crate::error::TxError> {
+        if now < self.counters.time {
+            return Err(crate::error::TxError::BatchTimeBackwards {
+                last: self.counters.time,
+                now,
+            });
+        }
+        self.counters.time = now;
+        Ok(())
     }
 
     /// The counters.
@@ -603,6 +681,13 @@ impl State {
     pub fn ballot(&self, nullifier: Fp) -> Option<BallotRecord> {
         let record = self.ballots.get(crate::hash::low_u64(nullifier));
         (record.nullifier == nullifier && record != BallotRecord::default()).then_some(record)
+    }
+
+    /// The sequence number a new ballot of `nullifier` must carry at least to count: one
+    /// past its current ballot's, or 0 for a first ballot.
+    pub fn next_ballot_seq(&self, nullifier: Fp) -> u64 {
+        self.ballot(nullifier)
+            .map_or(0, |current| current.seq.saturating_add(1))
     }
 
     /// A proposal's tally slot.

@@ -40,20 +40,26 @@ impl State {
     pub fn tally_result(&self, proposal: ProposalId) -> Option<TallyResult> {
         let p = self.proposal(proposal)?;
         let direct: Vec<u64> = (0..p.options)
-            .map(|option| self.tally(proposal, Vote::Option(option).slot()).count)
+            .map(|option| self.tally(proposal, option).count)
             .collect();
         let mut totals = direct.clone();
-        let mut abstained = 0;
+        let mut abstained: u64 = 0;
         let mut delegates = Vec::new();
         for delegate in 0..self.counters().delegates {
-            let slot = self.tally(proposal, Vote::Delegate(delegate).slot());
+            let Some(slot) = Vote::Delegate(delegate).slot() else {
+                continue;
+            };
+            let slot = self.tally(proposal, slot);
             let choice = slot.choice.checked_sub(1);
             if slot.count == 0 && choice.is_none() {
                 continue;
             }
             match choice {
-                Some(option) => totals[option as usize] += slot.count,
-                None => abstained += slot.count,
+                Some(option) => match totals.get_mut(option as usize) {
+                    Some(total) => *total = total.saturating_add(slot.count),
+                    None => abstained = abstained.saturating_add(slot.count),
+                },
+                None => abstained = abstained.saturating_add(slot.count),
             }
             delegates.push(DelegateTally {
                 delegate,

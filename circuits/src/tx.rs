@@ -2,9 +2,10 @@
 //!
 //! Every transaction encodes to exactly [`TX_FIELDS`] field elements, zero-padded:
 //! `[kind, signer, nonce, a, b, c, d, e]` for signed kinds and
-//! `[BALLOT, proposal, nullifier, vote slot, voter root, 0, 0, 0]` for a ballot. That
-//! encoding is what is signed (`Poseidon(TX_MESSAGE, encoding)`), what the chunk's data hash
-//! binds and what the circuit decodes. All but `Ballot` are signed and carry the signer's
+//! `[BALLOT, proposal, nullifier, vote slot, voter root, sequence, 0, 0]` for a ballot.
+//! The message `Poseidon(TX_MESSAGE, chain, encoding)` (with `chain` the deployment's genesis
+//! hash, [`crate::Genesis::chain`]) is what is signed and what the chunk's data hash binds;
+//! the encoding is what the circuit decodes. All but `Ballot` are signed and carry the signer's
 //! nonce; a ballot is anonymous and carries a zero-knowledge proof instead.
 
 use ff::Field;
@@ -323,6 +324,10 @@ pub struct Ballot {
     pub nullifier: Fp,
     /// An option, or follow a delegate.
     pub vote: Vote,
+    /// The ballot's sequence number, bound by the proof: a ballot replaces an earlier one of
+    /// its nullifier only with a higher number, so a copy of an earlier ballot replayed by
+    /// anyone is refused, while the voter can always cast a newer one.
+    pub seq: u64,
     /// The ballot proof (hex in JSON).
     #[serde(with = "hex::serde")]
     pub proof: Vec<u8>,
@@ -584,6 +589,7 @@ impl Transaction {
                 t.nullifier,
                 t.vote.to_field(),
                 t.voter_root,
+                u(t.seq),
             ],
             DelegateVote(t) => vec![k, u(t.from), u(t.nonce), u(t.proposal), u(t.option)],
         };
@@ -592,8 +598,38 @@ impl Transaction {
         out
     }
 
-    /// What the signature signs: `Poseidon(TX_MESSAGE, encoding)`.
-    pub fn message(&self) -> Fp {
+    /// What the signature signs and the chunk's data hash binds, in the deployment `chain`
+    /// (its genesis hash): `Poseidon(TX_MESSAGE, chain, encoding)`.
+    pub fn message(&self, chain: Fp) -> Fp {
+        let e = self.encode();
+        poseidon([
+            tag(domain::TX_MESSAGE),
+            chain,
+            e[0],
+            e[1],
+            e[2],
+            e[3],
+            e[4],
+            e[5],
+            e[6],
+            e[7],
+        ])
+    }
+
+    /// Signs the transaction with `key` for the deployment `chain` (a ballot is returned
+    /// unchanged: it is not signed).
+    pub fn signed(mut self, key: &SecretKey, chain: Fp) -> Self {
+        let sig = key.sign(self.message(chain));
+        if let Some(slot) = self.signature_mut() {
+            *slot = sig;
+        }
+        self
+    }
+
+    /// The transaction's id: `Poseidon(TX_MESSAGE, encoding)`, the hash of its encoding
+    /// alone (a hash of another length than any message, so never equal to one). For a
+    /// ballot, nothing more: the nullifier and sequence number make it unique.
+    pub fn id(&self) -> Fp {
         let e = self.encode();
         poseidon([
             tag(domain::TX_MESSAGE),
@@ -607,26 +643,16 @@ impl Transaction {
             e[7],
         ])
     }
-
-    /// Signs the transaction with `key` (a ballot is returned unchanged: it is not signed).
-    pub fn signed(mut self, key: &SecretKey) -> Self {
-        let sig = key.sign(self.message());
-        if let Some(slot) = self.signature_mut() {
-            *slot = sig;
-        }
-        self
-    }
-
-    /// The transaction's id: the hash of its encoding and, for a ballot, nothing more (the
-    /// nullifier already makes it unique within its proposal).
-    pub fn id(&self) -> Fp {
-        self.message()
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The deployment the tests sign for.
+    fn chain() -> Fp {
+        Fp::from(7)
+    }
 
     fn key() -> SecretKey {
         SecretKey::from_seed(b"alice")
@@ -641,7 +667,7 @@ mod tests {
             nonce: 0,
             signature: Signature::default(),
         })
-        .signed(&key());
+        .signed(&key(), chain());
         let json = serde_json::to_string(&tx).unwrap();
         assert!(json.starts_with(r#"{"type":"transfer","from":5"#), "{json}");
         assert_eq!(serde_json::from_str::<Transaction>(&json).unwrap(), tx);
@@ -661,16 +687,17 @@ mod tests {
             nonce: 3,
             signature: Signature::default(),
         })
-        .signed(&key);
+        .signed(&key, chain());
         let pk = key.public_key();
-        pk.verify(tx.message(), tx.signature().unwrap()).unwrap();
+        pk.verify(tx.message(chain()), tx.signature().unwrap())
+            .unwrap();
         let Transaction::Tap(mut t) = tx.clone() else {
             unreachable!()
         };
         t.time += 1;
         let changed = Transaction::Tap(t);
         assert!(pk
-            .verify(changed.message(), changed.signature().unwrap())
+            .verify(changed.message(chain()), changed.signature().unwrap())
             .is_err());
     }
 
@@ -687,6 +714,25 @@ mod tests {
             nonce: 2,
             signature: Signature::default(),
         });
-        assert_ne!(a.message(), b.message());
+        assert_ne!(a.message(chain()), b.message(chain()));
+        assert_ne!(a.id(), b.id());
+    }
+
+    #[test]
+    fn a_signature_for_one_deployment_is_worthless_in_another() {
+        let key = key();
+        let tx = Transaction::Transfer(Transfer {
+            from: 5,
+            to: 6,
+            amount: 100,
+            nonce: 0,
+            signature: Signature::default(),
+        })
+        .signed(&key, chain());
+        let pk = key.public_key();
+        let signature = tx.signature().unwrap();
+        pk.verify(tx.message(chain()), signature).unwrap();
+        assert!(pk.verify(tx.message(Fp::from(8)), signature).is_err());
+        assert_ne!(tx.id(), tx.message(chain()), "an id is never a message");
     }
 }

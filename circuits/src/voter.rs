@@ -6,6 +6,9 @@
 //!   Without the key, nullifiers of one voter in two proposals are unrelated values.
 //! - a vote is a *tally slot*: `0..MAX_OPTIONS` is a direct vote for that option,
 //!   `MAX_OPTIONS + d` follows delegate `d`. One field element, bound by the ballot proof.
+//!   The encoding is injective over every [`Vote`] value: an option or delegate beyond any a
+//!   proposal can have encodes above 2^64 (where no tally slot lies), never onto another
+//!   vote's slot.
 
 use ff::Field;
 use serde::{Deserialize, Serialize};
@@ -69,11 +72,14 @@ pub enum Vote {
 }
 
 impl Vote {
-    /// The tally slot this vote counts in: the option, or `MAX_OPTIONS + delegate`.
-    pub fn slot(&self) -> u64 {
+    /// The tally slot this vote counts in: the option, or `MAX_OPTIONS + delegate`; `None`
+    /// for an option at or beyond [`MAX_OPTIONS`] or a delegate at or beyond
+    /// [`MAX_DELEGATES`] (no proposal or delegate can have them).
+    pub fn slot(&self) -> Option<u64> {
         match *self {
-            Vote::Option(option) => option,
-            Vote::Delegate(delegate) => MAX_OPTIONS + delegate,
+            Vote::Option(option) if option < MAX_OPTIONS => Some(option),
+            Vote::Delegate(delegate) if delegate < MAX_DELEGATES => Some(MAX_OPTIONS + delegate),
+            _ => None,
         }
     }
 
@@ -88,15 +94,24 @@ impl Vote {
         }
     }
 
-    /// The vote as the field element the ballot proof binds.
+    /// The vote as the field element the ballot proof binds: its tally slot; an option
+    /// beyond every slot as `2^64 + option`, a delegate beyond every slot as
+    /// `2 · 2^64 + delegate` (distinct from each other and from every slot, and refused by
+    /// the rules and by the circuits' range checks).
     pub fn to_field(&self) -> Fp {
-        Fp::from(self.slot())
+        let two64 = Fp::from(u64::MAX) + Fp::one();
+        match (self.slot(), *self) {
+            (Some(slot), _) => Fp::from(slot),
+            (None, Vote::Option(option)) => two64 + Fp::from(option),
+            (None, Vote::Delegate(delegate)) => two64.double() + Fp::from(delegate),
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ff::PrimeField;
     use rand::SeedableRng;
 
     #[test]
@@ -118,8 +133,36 @@ mod tests {
             Vote::Delegate(0),
             Vote::Delegate(MAX_DELEGATES - 1),
         ] {
-            assert_eq!(Vote::from_slot(vote.slot()), Some(vote));
+            assert_eq!(Vote::from_slot(vote.slot().unwrap()), Some(vote));
         }
         assert_eq!(Vote::from_slot(MAX_OPTIONS + MAX_DELEGATES), None);
+    }
+
+    #[test]
+    fn every_vote_encodes_to_its_own_field_element() {
+        // Option(16 + d) and Delegate(d) once shared an encoding (two transactions, one id).
+        let votes = [
+            Vote::Option(0),
+            Vote::Option(MAX_OPTIONS - 1),
+            Vote::Option(MAX_OPTIONS),
+            Vote::Option(MAX_OPTIONS + 3),
+            Vote::Option(u64::MAX),
+            Vote::Delegate(0),
+            Vote::Delegate(3),
+            Vote::Delegate(MAX_DELEGATES - 1),
+            Vote::Delegate(MAX_DELEGATES),
+            Vote::Delegate(u64::MAX),
+        ];
+        let fields: std::collections::HashSet<_> =
+            votes.iter().map(|v| v.to_field().to_repr()).collect();
+        assert_eq!(fields.len(), votes.len());
+        assert_eq!(Vote::Option(MAX_OPTIONS).slot(), None);
+        assert_eq!(
+            Vote::Delegate(u64::MAX).slot(),
+            None,
+            "no overflow, no panic"
+        );
+        assert_eq!(Vote::Option(MAX_OPTIONS + 3).slot(), None);
+        assert_eq!(Vote::Delegate(3).slot(), Some(MAX_OPTIONS + 3));
     }
 }

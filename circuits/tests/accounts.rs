@@ -100,7 +100,7 @@ fn rows_k_and_degree_are_pinned() {
         measured_rows(&AccountsCircuit::blank(3)),
         fixed + 3 * per_slot
     );
-    assert_eq!((per_slot, fixed), (2_875, 489));
+    assert_eq!((per_slot, fixed), (2_875, 490));
     assert!(
         circuits::chunk::reserved_rows_of::<AccountsCircuit>() <= circuits::chunk::BLINDING_ROWS
     );
@@ -137,7 +137,14 @@ fn honest_chunks_pass_full_partly_filled_and_empty() {
 
     let empty = Scenario::new(8);
     let (w, i) = accounts(&empty, 2);
-    assert_eq!(i.root_old(), i.root_new(), "an empty chunk changes nothing");
+    // An empty chunk changes nothing but the state's batch time.
+    let mut advanced = empty.start.clone();
+    advanced.advance_time(NOW).unwrap();
+    assert_eq!(
+        i.root_new(),
+        advanced.root(),
+        "an empty chunk changes only the time"
+    );
     assert_eq!(mock(K2, w, i), Vec::<String>::new(), "padding only");
 }
 
@@ -151,8 +158,8 @@ fn every_kind_passes_honestly() {
         Box::new(move |c| c.register_operator(metro, FARES)),
         Box::new(move |c| c.register_operator(bus, [200, 300, 400, 500])),
         Box::new(move |c| c.concession(r2, 50)),
-        Box::new(move |c| c.tap(r2, metro, 0, NOW - 7_000)),
-        Box::new(move |c| c.tap(r2, bus, 3, NOW - 6_000)),
+        Box::new(move |c| c.tap(r2, metro, 0, NOW - 700)),
+        Box::new(move |c| c.tap(r2, bus, 3, NOW - 600)),
         Box::new(move |c| c.transfer(r0, r1, 1)),
         Box::new(move |c| c.open_account(r1, &newcomer)),
         Box::new(move |c| c.register_delegate(r0)),
@@ -267,13 +274,85 @@ fn signature_over_another_message_fails_the_signature_gate() {
 }
 
 #[test]
+fn a_signature_made_for_another_deployment_fails_the_signature_gate() {
+    let s = one_transfer();
+    let (mut w, i) = accounts(&s, 1);
+    // The same transaction, signed by the same key for another city's genesis.
+    let mut other = circuits::genesis::demo(8);
+    other.time += 1;
+    let elsewhere = s.txs[0]
+        .clone()
+        .signed(s.city.key(s.city.resident(0)), other.chain());
+    w.slots[0].signature = *elsewhere.signature().unwrap();
+    assert_fails_with(mock(K1, w, i), "'signed * ((s·G).x - (R + c·PK).x) = 0'");
+    // An honest chunk checked as another deployment's: its messages, hence its signatures
+    // and data hash, are not that deployment's.
+    let (w, i) = accounts(&s, 1);
+    let moved = Instance::new(
+        i.root_old(),
+        i.root_new(),
+        i.data_hash(),
+        i.now(),
+        other.chain(),
+        s.start.params(),
+    );
+    let found = mock(K1, w, moved);
+    assert_fails_with(found.clone(), "'signed * ((s·G).x - (R + c·PK).x) = 0'");
+    assert_fails_with(
+        found,
+        &format!(
+            "Instance, index: 0 }}, outside any region, on row {})",
+            circuits::chunk::DATA_HASH
+        ),
+    );
+}
+
+#[test]
+fn a_batch_time_before_the_last_batch_fails_and_the_same_time_passes() {
+    // The scenario's set-up ran at NOW: the state's last batch time is NOW.
+    let s = one_transfer();
+    assert_eq!(s.start.time(), NOW);
+    let (w, i) = accounts(&s, 1);
+    assert_eq!(
+        mock(K1, w.clone(), i),
+        Vec::<String>::new(),
+        "the same time"
+    );
+    let backdated = Instance::new(
+        i.root_old(),
+        i.root_new(),
+        i.data_hash(),
+        NOW - 1,
+        i.chain(),
+        s.start.params(),
+    );
+    assert_fails_with(
+        mock(K1, w.clone(), backdated),
+        "now - last batch time < 2^64",
+    );
+    // A prover claiming an earlier last time in the header: the header no longer hashes to
+    // root_old.
+    let mut earlier = w;
+    earlier.header_old.counters.time = NOW - 100;
+    assert_fails_with(
+        mock(K1, earlier, i),
+        &format!(
+            "Instance, index: 0 }}, outside any region, on row {})",
+            circuits::chunk::ROOT_OLD
+        ),
+    );
+}
+
+#[test]
 fn another_accounts_key_cannot_sign() {
     let s = one_transfer();
     let (mut w, i) = accounts(&s, 1);
     // The thief signs and claims its key is the payer's: the owner record then hashes to
     // another leaf, which is not in the accounts tree.
     let thief = s.city.resident(1);
-    let forged = s.txs[0].clone().signed(s.city.key(thief));
+    let forged = s.txs[0]
+        .clone()
+        .signed(s.city.key(thief), s.city.state.chain());
     w.slots[0].signature = *forged.signature().unwrap();
     account_mut(&mut w, 0, 0, false).owner.public_key = Some(s.city.key(thief).public_key());
     assert_fails_with(mock(K1, w, i), "'flag * (running root - old root) = 0'");
@@ -400,6 +479,7 @@ fn wrong_public_inputs_fail_against_the_instance_column() {
             i.root_new(),
             i.data_hash(),
             i.now(),
+            i.chain(),
             params,
         ),
         Instance::new(
@@ -407,6 +487,7 @@ fn wrong_public_inputs_fail_against_the_instance_column() {
             i.root_new() + Fp::ONE,
             i.data_hash(),
             i.now(),
+            i.chain(),
             params,
         ),
         Instance::new(
@@ -414,6 +495,7 @@ fn wrong_public_inputs_fail_against_the_instance_column() {
             i.root_new(),
             i.data_hash() + Fp::ONE,
             i.now(),
+            i.chain(),
             params,
         ),
     ];
@@ -440,6 +522,8 @@ fn tap_after(
     if let Some(p) = params {
         genesis.params = p;
     }
+    // These fare tests date taps up to weeks before the batch; the tap delay has its own.
+    genesis.params.max_tap_delay = FARE_TESTS_TAP_DELAY;
     let city = City::from_genesis(genesis);
     let mut s = Scenario {
         start: city.state.clone(),
@@ -475,6 +559,8 @@ fn charged(event: &Event) -> (u64, bool, bool) {
 }
 
 const T0: u64 = NOW - 30 * 86_400;
+/// The tap delay of the fare tests' genesis: their taps lie up to 30 days before the batch.
+const FARE_TESTS_TAP_DELAY: u64 = 40 * 86_400;
 
 #[test]
 fn a_first_tap_charges_the_class_fare_and_pays_the_operator() {
@@ -694,9 +780,47 @@ fn taps_go_forward_and_not_after_the_batch() {
         i.root_new(),
         i.data_hash(),
         T0 + 9,
+        i.chain(),
         s.start.params(),
     );
     assert_fails_with(mock(K1, w, early), "d7 < 2^64");
+}
+
+#[test]
+fn a_tap_older_than_the_tap_delay_fails_and_one_exactly_at_it_passes() {
+    // The demo genesis: taps at most 15 minutes before their batch.
+    let (mut s, metro) = transit_city();
+    let rider = s.city.resident(3);
+    let delay = s.city.state.params().max_tap_delay;
+    s.push(s.city.tap(rider, metro, 1, NOW - delay));
+    let (w, i) = accounts(&s, 1);
+    assert_eq!(
+        mock(K1, w.clone(), i),
+        Vec::<String>::new(),
+        "exactly at the bound"
+    );
+    // The same tap carried by a batch one second later: backdated beyond the delay.
+    let later = Instance::new(
+        i.root_old(),
+        i.root_new(),
+        i.data_hash(),
+        NOW + 1,
+        i.chain(),
+        s.start.params(),
+    );
+    assert_fails_with(mock(K1, w.clone(), later), "d8 < 2^64");
+    // Or a prover claiming a longer delay than genesis allows: the public parameter binds it.
+    let mut longer = s.start.params().clone();
+    longer.max_tap_delay -= 1;
+    let stricter = Instance::new(
+        i.root_old(),
+        i.root_new(),
+        i.data_hash(),
+        i.now(),
+        i.chain(),
+        &longer,
+    );
+    assert_fails_with(mock(K1, w, stricter), "d8 < 2^64");
 }
 
 #[test]
@@ -792,8 +916,15 @@ fn an_opened_account_goes_at_the_counter_into_an_empty_leaf() {
         "'a2 index = field 3, or the accounts counter for open_account'",
     );
     assert_fails_with(
-        mock_with(K1, w, i, &[("accounts_new", 0, Fp::ZERO)]),
+        mock_with(K1, w.clone(), i, &[("accounts_new", 0, Fp::ZERO)]),
         "'accounts_new = accounts + open'",
+    );
+    // A key off the curve (its y moved by one): the opened account could never sign.
+    let mut off_curve = w;
+    off_curve.slots[0].encoding[4] += Fp::ONE;
+    assert_fails_with(
+        mock(K1, off_curve, i),
+        "'open_account: the new key is on the curve (y^2 = x^3 + 5)'",
     );
 }
 
@@ -837,10 +968,25 @@ fn a_real_proof_verifies_and_fails_with_any_public_input_changed() {
             i.root_new() + Fp::ONE,
             i.data_hash(),
             i.now(),
+            i.chain(),
             p,
         ),
-        Instance::new(i.root_old(), i.root_new(), i.data_hash(), i.now() + 1, p),
-        Instance::new(i.root_old(), i.root_new(), i.data_hash(), i.now(), &later),
+        Instance::new(
+            i.root_old(),
+            i.root_new(),
+            i.data_hash(),
+            i.now() + 1,
+            i.chain(),
+            p,
+        ),
+        Instance::new(
+            i.root_old(),
+            i.root_new(),
+            i.data_hash(),
+            i.now(),
+            i.chain(),
+            &later,
+        ),
     ] {
         assert!(proof::verify(&params, keys.vk(), &bad, &bytes).is_err());
     }

@@ -56,6 +56,7 @@ impl Registry {
             &self.path(voter),
             proposal,
             vote,
+            0,
             rng(proposal ^ voter as u64),
         )
         .expect("proving")
@@ -65,7 +66,13 @@ impl Registry {
     /// claimed.
     fn expected(&self, ballot: &BallotProof) -> Instance {
         let i = ballot.instance;
-        Instance::new(self.tree.root(), i.proposal(), i.nullifier(), i.vote())
+        Instance::new(
+            self.tree.root(),
+            i.proposal(),
+            i.nullifier(),
+            i.vote(),
+            i.seq(),
+        )
     }
 }
 
@@ -106,6 +113,7 @@ fn a_changed_sibling_is_rejected() {
         &path,
         7,
         Vote::Option(0),
+        0,
         rng(2),
     )
     .unwrap();
@@ -123,6 +131,7 @@ fn a_wrong_secret_is_rejected() {
         &registry.path(2),
         7,
         Vote::Option(0),
+        0,
         rng(3),
     )
     .unwrap();
@@ -135,7 +144,7 @@ fn a_voter_not_in_the_tree_is_rejected() {
     let outsider = VoterSecret::random(&mut rng(100));
     // An empty position: its path is genuine, its leaf is not the outsider's commitment.
     let path = registry.tree.path(12345);
-    let ballot = ballot::prove(keys(), &outsider, &path, 7, Vote::Option(1), rng(4)).unwrap();
+    let ballot = ballot::prove(keys(), &outsider, &path, 7, Vote::Option(1), 0, rng(4)).unwrap();
     assert_rejected(check(&registry.expected(&ballot), &ballot.proof));
 }
 
@@ -154,11 +163,11 @@ fn a_nullifier_for_another_proposal_is_rejected() {
     let ballot = registry.ballot(0, 7, Vote::Option(1));
     let i = ballot.instance;
     // The proof's nullifier, replayed on proposal 8.
-    let replayed = Instance::new(i.voter_root(), 8, i.nullifier(), i.vote());
+    let replayed = Instance::new(i.voter_root(), 8, i.nullifier(), i.vote(), i.seq());
     assert_rejected(check(&replayed, &ballot.proof));
     // Proposal 7 with the voter's nullifier of proposal 8.
     let other_nullifier = registry.secret(0).nullifier(8);
-    let swapped = Instance::new(i.voter_root(), 7, other_nullifier, i.vote());
+    let swapped = Instance::new(i.voter_root(), 7, other_nullifier, i.vote(), i.seq());
     assert_rejected(check(&swapped, &ballot.proof));
 }
 
@@ -168,8 +177,21 @@ fn a_vote_changed_after_proving_is_rejected() {
     let ballot = registry.ballot(1, 7, Vote::Delegate(4));
     let i = ballot.instance;
     for vote in [Vote::Delegate(5), Vote::Option(4), Vote::Delegate(0)] {
-        let changed = Instance::new(i.voter_root(), i.proposal(), i.nullifier(), vote);
+        let changed = Instance::new(i.voter_root(), i.proposal(), i.nullifier(), vote, i.seq());
         assert_rejected(check(&changed, &ballot.proof));
+    }
+}
+
+#[test]
+fn a_sequence_number_changed_after_proving_is_rejected() {
+    // A copy of an earlier ballot cannot be renumbered to outrank the voter's newer one.
+    let registry = Registry::new(1);
+    let ballot = registry.ballot(1, 7, Vote::Option(2));
+    let i = ballot.instance;
+    check(&i, &ballot.proof).unwrap();
+    for seq in [i.seq() + 1, i.seq() + 1000, u64::MAX] {
+        let renumbered = Instance::new(i.voter_root(), i.proposal(), i.nullifier(), i.vote(), seq);
+        assert_rejected(check(&renumbered, &ballot.proof));
     }
 }
 
@@ -199,7 +221,7 @@ fn ballots_that_cannot_be_encoded_are_refused_before_proving() {
     let registry = Registry::new(1);
     let secret = registry.secret(0);
     let path = registry.path(0);
-    let prove = |path: &MerklePath, vote| ballot::prove(keys(), secret, path, 7, vote, rng(5));
+    let prove = |path: &MerklePath, vote| ballot::prove(keys(), secret, path, 7, vote, 0, rng(5));
     assert!(matches!(
         prove(&path, Vote::Option(1 << TALLY_SLOT_BITS)),
         Err(BallotError::VoteOutOfRange { .. })
@@ -253,7 +275,13 @@ fn batches_verify_and_name_their_bad_ballot() {
 
     // Ballot 2's vote changed after proving.
     let i = ballots[2].0;
-    ballots[2].0 = Instance::new(i.voter_root(), i.proposal(), i.nullifier(), Vote::Option(9));
+    ballots[2].0 = Instance::new(
+        i.voter_root(),
+        i.proposal(),
+        i.nullifier(),
+        Vote::Option(9),
+        i.seq(),
+    );
     assert!(matches!(
         ballot::verify_batch(params, vk, &ballots),
         Err(BallotError::InvalidBallotInBatch { index: 2 })
@@ -276,9 +304,11 @@ fn one_voters_ballots_on_two_proposals_share_only_the_root() {
     for row in [ballot::PROPOSAL, ballot::NULLIFIER, ballot::VOTE] {
         assert_ne!(a[row], b[row], "row {row}");
     }
-    // No public value of one ballot appears anywhere in the other but the root.
+    // No public value of one ballot appears anywhere in the other but the root and the
+    // sequence number (per nullifier, 0 for every first ballot: it says nothing of the voter).
+    assert_eq!((a[ballot::SEQ], b[ballot::SEQ]), (Fp::zero(), Fp::zero()));
     for (row, value) in a.iter().enumerate() {
-        if row != ballot::VOTER_ROOT {
+        if row != ballot::VOTER_ROOT && row != ballot::SEQ {
             assert!(!b.contains(value), "row {row} of the first ballot recurs");
         }
     }

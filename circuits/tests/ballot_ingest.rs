@@ -45,6 +45,7 @@ fn cast(c: &City, v: u64, vote: Vote, seed: u64) -> circuits::tx::Ballot {
         &snapshot.path(v),
         0,
         vote,
+        0,
         ChaCha20Rng::seed_from_u64(seed),
     )
     .unwrap();
@@ -95,6 +96,7 @@ fn ingest_refuses_bad_proofs_wrong_roots_and_closed_windows() {
         &c.state.voter_path(3),
         0,
         Vote::Option(0),
+        0,
         ChaCha20Rng::seed_from_u64(4),
     )
     .unwrap();

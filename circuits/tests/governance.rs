@@ -106,6 +106,7 @@ fn at_time(s: &Scenario, instance: &Instance, now: u64) -> Instance {
         instance.root_new(),
         instance.data_hash(),
         now,
+        instance.chain(),
         s.start.params(),
     )
 }
@@ -150,7 +151,7 @@ fn layout_degree_and_reserved_rows_are_pinned() {
     );
     assert_eq!(one, Family::Governance.rows(1));
     assert_eq!(two, Family::Governance.rows(2));
-    assert_eq!((per_slot, fixed), (7_197, 489));
+    assert_eq!((per_slot, fixed), (7_197, 490));
     assert_eq!(circuits::chunk::degree_of::<GovernanceCircuit>(), 9);
     assert!(circuits::chunk::reserved_rows_of::<GovernanceCircuit>() <= BLINDING_ROWS);
     assert_eq!(
@@ -202,7 +203,12 @@ fn a_replacement_with_the_same_vote_moves_nothing() {
         s.start.header().tree_root(TreeId::Tallies),
         s.city.state.header().tree_root(TreeId::Tallies)
     );
-    assert_eq!(instance.root_old(), instance.root_new());
+    // The ballot leaf keeps the new sequence number: only the ballots tree changes.
+    assert_ne!(instance.root_old(), instance.root_new());
+    assert_ne!(
+        s.start.header().tree_root(TreeId::Ballots),
+        s.city.state.header().tree_root(TreeId::Ballots)
+    );
     passes(w, instance);
 }
 
@@ -268,15 +274,19 @@ fn a_chunk_of_padding_changes_nothing() {
 #[test]
 fn a_ballot_before_the_window_opens_is_refused() {
     let mut s = election();
-    s.setup(s.city.proposal("opens now", &["x", "y"], NOW, NOW + 50));
+    s.setup(
+        s.city
+            .proposal("opens in a second", &["x", "y"], NOW + 1, NOW + 50),
+    );
+    s.now = NOW + 1;
     s.push(s.city.ballot(&demo_voter(0), 1, Vote::Option(0)));
     let (w, instance) = s.chunk(Family::Governance, 1);
     // Natively refused one second earlier; the same chunk claimed then fails start <= now.
     assert!(matches!(
-        s.start.clone().apply(&s.txs[0], NOW - 1),
+        s.start.clone().apply(&s.txs[0], NOW),
         Err(circuits::TxError::OutsideWindow { .. })
     ));
-    fails(w, at_time(&s, &instance, NOW - 1), "d_start < 2^64");
+    fails(w, at_time(&s, &instance, NOW), "d_start < 2^64");
 }
 
 #[test]
@@ -352,9 +362,10 @@ fn an_option_slot_cannot_pass_as_a_delegate_slot() {
 
 #[test]
 fn an_option_slot_is_below_16() {
-    // The lookup of the option slot (`sopt`) itself: its copy and its shifted copy (the 31st
-    // shifted value: seven counters in the header and this slot's 24 range checks come
-    // before) made 16, which does not fit in 4 bits.
+    // The lookup of the option slot (`sopt`) itself: its copy and its shifted copy (the 37th
+    // shifted value: ten in the header (seven counters, the last batch time, `now` and
+    // their difference) and this slot's 27 range checks come before) made 16, which does
+    // not fit in 4 bits.
     let (_, w, instance) = first_ballot();
     let found = failures_with(
         K1,
@@ -362,7 +373,7 @@ fn an_option_slot_is_below_16() {
         instance,
         &[
             ("element", 0, Fp::from(16)),
-            ("element * 2^(10-4)", 31, Fp::from(16 << 6)),
+            ("element * 2^(10-4)", 37, Fp::from(16 << 6)),
         ],
     );
     assert!(
@@ -438,6 +449,70 @@ fn a_ballot_cannot_replace_another_nullifier_ballot() {
 }
 
 #[test]
+fn a_replayed_earlier_ballot_cannot_replace_a_newer_one() {
+    // Natively: BallotNotNewer. The moved ballot carries sequence 1 over the leaf's 0; a
+    // replayed copy of the first ballot (sequence 0, or anything not above the leaf's) fails.
+    let (_, w, instance) = moved_ballot();
+    assert_eq!(w.slots[0].encoding[5], Fp::one());
+    for seq in [Fp::zero(), -Fp::one()] {
+        let mut replayed = w.clone();
+        replayed.slots[0].encoding[5] = seq;
+        fails(replayed, instance, "d_seq < 2^64");
+    }
+    // The leaf claiming an older number than it holds: its hash is not the tree's.
+    let mut older = w;
+    match write_of(&mut older, 0, 1, false) {
+        Write::Ballot(_, b) => b.seq = 1,
+        other => panic!("not a ballot: {other:?}"),
+    }
+    fails(older, instance, "d_seq < 2^64");
+}
+
+#[test]
+fn a_replacement_cannot_pass_as_a_new_ballot_to_reset_its_number() {
+    // Voter 0's third ballot replaces a leaf numbered 1; claimed as a new ballot (whose old
+    // leaf must be empty), the leaf's number must be 0.
+    let mut s = election();
+    s.setup(ballot(&s, 0, Vote::Option(0)));
+    s.setup(ballot(&s, 0, Vote::Option(2)));
+    s.push(ballot(&s, 0, Vote::Option(1)));
+    let (w, instance) = s.chunk(Family::Governance, 1);
+    assert_eq!(w.slots[0].encoding[5], Fp::from(2));
+    fails_with(
+        w,
+        instance,
+        &[("fresh", 0, Fp::one()), ("rep", 0, Fp::zero())],
+        "new ballot: the old leaf's sequence number = 0",
+    );
+}
+
+#[test]
+fn the_ballot_leaf_keeps_the_new_sequence_number() {
+    // The sequence number in the encoding (bound by the data hash) is the one the new leaf
+    // holds: a prover writing another breaks the ballots root.
+    let (_, mut w, instance) = moved_ballot();
+    match write_of(&mut w, 0, 1, true) {
+        Write::Ballot(_, b) => b.seq = 9,
+        other => panic!("not a ballot: {other:?}"),
+    }
+    assert!(
+        failures(k(&w), GovernanceCircuit::new(w), instance).is_empty(),
+        "the circuit writes the encoding's number, not the witness record's"
+    );
+}
+
+#[test]
+fn only_a_ballot_uses_field_5() {
+    let (_, mut w, instance) = a_delegate_vote();
+    w.slots[0].encoding[5] = Fp::from(2);
+    fails(
+        w,
+        instance,
+        "field 5 = 0 unless ballot (its sequence number)",
+    );
+}
+
+#[test]
 fn a_replacement_of_a_ballot_in_another_proposal_fails() {
     let (_, mut w, instance) = moved_ballot();
     match write_of(&mut w, 0, 1, false) {
@@ -472,6 +547,7 @@ fn a_new_ballot_needs_an_empty_leaf() {
             nullifier: Fp::from(7),
             proposal: 0,
             slot: 1,
+            seq: 0,
         },
     );
     fails(
@@ -679,8 +755,8 @@ fn fields_no_kind_uses_are_zero() {
     fails_with(
         w,
         instance,
-        &[("e5", 0, Fp::one())],
-        "field 5 = 0 (no kind of the family uses it)",
+        &[("e6", 0, Fp::one())],
+        "field 6 = 0 (no kind of the family uses it)",
     );
 }
 
@@ -709,7 +785,8 @@ fn a_seeded_random_workload_proves_chunk_by_chunk() {
     let (mut applied, mut refused, mut chunks) = (Vec::new(), 0, 0);
     let mut start = city.state.clone();
     let mut pending: Vec<Transaction> = Vec::new();
-    let mut last_ballot: Option<Transaction> = None;
+    // The last ballot accepted: the transaction, its voter, proposal and vote.
+    let mut last_ballot: Option<(Transaction, u64, u64, Vote)> = None;
     const STEPS: usize = 32;
     for step in 0..STEPS {
         // Mostly the two open proposals; sometimes the closed one or one never opened.
@@ -720,9 +797,14 @@ fn a_seeded_random_workload_proves_chunk_by_chunk() {
             _ => 3,
         };
         let roll = rng.random_range(0..20);
-        let tx = if roll < 2 && last_ballot.is_some() {
-            // The last ballot again: the same vote, no tally moves.
-            last_ballot.clone().unwrap()
+        let mut voted = None;
+        let tx = if roll < 1 && last_ballot.is_some() {
+            // A copy of the last ballot, replayed: refused (not newer).
+            last_ballot.clone().unwrap().0
+        } else if roll < 3 && last_ballot.is_some() {
+            // The last ballot's voter casts the same vote again: no tally moves.
+            let (_, voter, proposal, vote) = last_ballot.clone().unwrap();
+            city.ballot(&demo_voter(voter), proposal, vote)
         } else if roll < 14 {
             // Four voters on two proposals: many replacements. Option 3 is in no open
             // proposal (3 and 2 options), delegate 3 is not registered.
@@ -731,7 +813,10 @@ fn a_seeded_random_workload_proves_chunk_by_chunk() {
             } else {
                 Vote::Delegate(rng.random_range(0..4))
             };
-            city.ballot(&demo_voter(rng.random_range(0..4)), proposal, vote)
+            let voter = rng.random_range(0..4);
+            let tx = city.ballot(&demo_voter(voter), proposal, vote);
+            voted = Some((tx.clone(), voter, proposal, vote));
+            tx
         } else {
             // Residents 3, 4, 5 are delegates; resident 2 is not.
             let from = city.resident(rng.random_range(2..6));
@@ -740,7 +825,9 @@ fn a_seeded_random_workload_proves_chunk_by_chunk() {
         match city.apply(&tx, NOW) {
             Ok(event) => {
                 if matches!(event, Event::BallotCast { .. }) {
-                    last_ballot = Some(tx.clone());
+                    if let Some(cast) = voted.take() {
+                        last_ballot = Some(cast);
+                    }
                 }
                 applied.push(event);
                 pending.push(tx);
@@ -802,6 +889,7 @@ fn a_real_proof_verifies_and_binds_its_public_inputs() {
         instance.root_old(),
         instance.data_hash(),
         NOW,
+        instance.chain(),
         s.start.params(),
     );
     assert!(proof::verify(&params, keys.vk(), &other_root, &bytes).is_err());

@@ -167,6 +167,10 @@ fn forged(s: &Scenario, tx: &Transaction) -> (MarketCircuit, Instance) {
     };
     let mut state = s.city.state.clone();
     let header_old = state.header();
+    // The chunk leaves its batch time in the state, as every chunk does.
+    state
+        .advance_time(s.now)
+        .expect("the chunk's time is not before the state's");
     let targets = Family::Market.targets(&state, tx);
     let plan = Plan {
         writes: naive_writes(&state, t),
@@ -194,8 +198,9 @@ fn forged(s: &Scenario, tx: &Transaction) -> (MarketCircuit, Instance) {
     let instance = Instance::new(
         header_old.root(),
         state.root(),
-        chunk::data_hash(std::slice::from_ref(tx), 1),
+        chunk::data_hash(state.chain(), std::slice::from_ref(tx), 1),
         s.now,
+        state.chain(),
         state.params(),
     );
     let w = ChunkWitness {
@@ -254,7 +259,7 @@ fn market_fill(
         nonce,
         signature: Default::default(),
     })
-    .signed(s.city.key(key))
+    .signed(s.city.key(key), s.city.state.chain())
 }
 
 /// Writes `order` at the next order position of the scenario's state, bypassing
@@ -308,7 +313,7 @@ fn rows_are_pinned_and_slots_fit_each_k() {
     );
     assert_eq!(one, Family::Market.rows(1));
     assert_eq!(two, Family::Market.rows(2));
-    assert_eq!(Family::Market.layout(), (6_344, 489));
+    assert_eq!(Family::Market.layout(), (6_344, 490));
     assert_eq!([13, 14, 15].map(|k| Family::Market.slots_for(k)), [1, 2, 5]);
     assert_eq!(Family::Market.k_for(1), 13);
     assert_eq!(Family::Market.touches(), 5);
@@ -448,10 +453,13 @@ fn balances_and_energy_exactly_at_the_64_bit_limit() {
 }
 
 #[test]
-fn a_chunk_of_padding_changes_nothing() {
+fn a_chunk_of_padding_changes_only_the_time() {
     let s = market(2);
     let (w, instance) = s.chunk(Family::Market, 1);
-    assert_eq!(instance.root_new(), instance.root_old());
+    // Nothing but the batch time.
+    let mut advanced = s.start.clone();
+    advanced.advance_time(s.now).unwrap();
+    assert_eq!(instance.root_new(), advanced.root());
     assert_eq!(
         failures(13, MarketCircuit::new(w), instance),
         Vec::<String>::new()
@@ -663,7 +671,7 @@ fn a_fill_not_signed_by_the_market_operator() {
         nonce: s.city.nonce(impostor),
         signature: Default::default(),
     })
-    .signed(s.city.key(impostor));
+    .signed(s.city.key(impostor), s.city.state.chain());
     let refusal = TxError::NotAuthority {
         required: circuits::error::Authority::Market,
         got: impostor,
@@ -964,6 +972,7 @@ fn a_real_proof_verifies_and_binds_its_public_inputs() {
             root_new,
             instance.data_hash(),
             now,
+            instance.chain(),
             &params_rules,
         )
     };
@@ -975,6 +984,7 @@ fn a_real_proof_verifies_and_binds_its_public_inputs() {
             instance.root_new(),
             instance.data_hash() + Fp::one(),
             instance.now(),
+            instance.chain(),
             &params_rules,
         ),
     ] {

@@ -123,7 +123,14 @@ impl Case {
     #[track_caller]
     fn now(&self, now: u64, expected: &str) -> &Self {
         let i = &self.instance;
-        let moved = Instance::new(i.root_old(), i.root_new(), i.data_hash(), now, &self.params);
+        let moved = Instance::new(
+            i.root_old(),
+            i.root_new(),
+            i.data_hash(),
+            now,
+            i.chain(),
+            &self.params,
+        );
         assert_fails_with(check(&self.w, moved), expected);
         self
     }
@@ -204,7 +211,7 @@ fn rows_degree_and_reserved_rows_are_pinned() {
         measured_rows(&RegistryCircuit::blank(2)),
         fixed + 2 * per_slot
     );
-    assert_eq!((per_slot, fixed), (2_904, 489));
+    assert_eq!((per_slot, fixed), (2_904, 490));
     assert_eq!(chunk::degree_of::<RegistryCircuit>(), 9);
     assert!(chunk::reserved_rows_of::<RegistryCircuit>() <= BLINDING_ROWS);
     assert_eq!(
@@ -317,10 +324,13 @@ fn honest_proposals_with_one_and_sixteen_options_and_shortest_window() {
 }
 
 #[test]
-fn honest_padding_only_changes_nothing() {
+fn honest_padding_only_changes_only_the_time() {
     let s = Scenario::new(2);
     let (w, instance) = s.chunk(FAMILY, 1);
-    assert_eq!(instance.root_new(), instance.root_old());
+    // Nothing but the batch time.
+    let mut advanced = s.start.clone();
+    advanced.advance_time(s.now).unwrap();
+    assert_eq!(instance.root_new(), advanced.root());
     let case = Case {
         w,
         instance,
@@ -465,7 +475,7 @@ fn meter_reading_rules() {
         .witness(
             |w| {
                 // Signed by the owner's account key instead of the meter's.
-                let message = s.txs[0].message();
+                let message = s.txs[0].message(s.city.state.chain());
                 w.slots[0].signature = s.city.key(owner).sign(message);
             },
             "signed * ((s·G).x - (R + c·PK).x) = 0",
@@ -948,6 +958,7 @@ fn real_proof_verifies_and_binds_its_public_inputs() {
             instance.root_new(),
             instance.data_hash(),
             instance.now() + 1,
+            instance.chain(),
             p,
         ),
         Instance::new(
@@ -955,6 +966,7 @@ fn real_proof_verifies_and_binds_its_public_inputs() {
             instance.root_old(),
             instance.data_hash(),
             instance.now(),
+            instance.chain(),
             p,
         ),
     ];

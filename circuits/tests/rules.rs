@@ -104,7 +104,7 @@ fn transfer_refusals() {
         nonce: 0,
         signature: Default::default(),
     })
-    .signed(c.key(a));
+    .signed(c.key(a), c.state.chain());
     refused(
         &mut c,
         &unknown_sender,
@@ -135,7 +135,7 @@ fn wrong_nonce_and_replay_are_refused() {
         nonce: 2,
         signature: Default::default(),
     })
-    .signed(c.key(a));
+    .signed(c.key(a), c.state.chain());
     refused(
         &mut c,
         &ahead,
@@ -159,7 +159,7 @@ fn forged_and_altered_signatures_are_refused() {
         nonce: 0,
         signature: Default::default(),
     })
-    .signed(c.key(b));
+    .signed(c.key(b), c.state.chain());
     refused(&mut c, &forged, T, TxError::BadSignature);
     // A valid signature over another message (the amount changed after signing).
     let Transaction::Transfer(mut t) = c.transfer(a, b, 5) else {
@@ -301,7 +301,7 @@ fn readings_need_the_meters_key_and_nonce() {
     let Transaction::MeterReading(t) = c.reading(meter, 100) else {
         unreachable!()
     };
-    let by_owner = Transaction::MeterReading(t.clone()).signed(c.key(owner));
+    let by_owner = Transaction::MeterReading(t.clone()).signed(c.key(owner), c.state.chain());
     refused(&mut c, &by_owner, T, TxError::BadSignature);
     let good = Transaction::MeterReading(t);
     ok(&mut c, &good, T);
@@ -535,19 +535,7 @@ fn fill_refusals() {
             taker: buy,
         },
     );
-    let tx = c.fill(sell, buy, 100);
-    refused(
-        &mut c,
-        &tx,
-        T + 1_000,
-        TxError::OrderExpired {
-            order: sell,
-            expiry: T + 1_000,
-            now: T + 1_000,
-        },
-    );
-    ok(&mut c, &tx, T + 999); // One second before expiry.
-                              // A seller's limit above the resting bid.
+    // A seller's limit above the resting bid (the batch time never goes back).
     let high_sell = place(&mut c, seller, Side::Sell, 100, 26);
     let tx = c.fill(buy, high_sell, 100);
     refused(
@@ -586,6 +574,19 @@ fn fill_refusals() {
     ok(&mut c, &tx, T);
     let tx = c.fill(sell, cheap_buy, 1);
     refused(&mut c, &tx, T, TxError::OrderNotOpen { order: cheap_buy });
+    // Expiry last: the batch time never goes back.
+    let tx = c.fill(sell, buy, 100);
+    refused(
+        &mut c,
+        &tx,
+        T + 1_000,
+        TxError::OrderExpired {
+            order: sell,
+            expiry: T + 1_000,
+            now: T + 1_000,
+        },
+    );
+    ok(&mut c, &tx, T + 999); // One second before expiry.
 }
 
 #[test]
@@ -736,11 +737,12 @@ fn transfer_window_is_inclusive_and_anchored_at_the_first_paid_tap() {
     let (mut c, metro, bus) = transit();
     let (a, b) = (c.resident(0), c.resident(1));
     let window = c.state.params().transfer_window;
-    // Rider a: a transfer exactly at the window's end, discount 275 - min(275, 290) = free.
+    // Both start a journey at T.
     assert_eq!(charged(&mut c, a, metro, 1, T), (400, false, false));
+    assert_eq!(charged(&mut c, b, metro, 1, T), (400, false, false));
+    // Rider a: a transfer exactly at the window's end, discount 275 - min(275, 290) = free.
     assert_eq!(charged(&mut c, a, bus, 0, T + window), (0, true, false));
     // Rider b: one second too late: a new journey at full fare.
-    assert_eq!(charged(&mut c, b, metro, 1, T), (400, false, false));
     assert_eq!(
         charged(&mut c, b, bus, 0, T + window + 1),
         (275, false, false)
@@ -834,7 +836,12 @@ fn fleet_records_append_and_earlier_entries_stay_provable() {
     assert_eq!(c.state.counters().fleet, 2);
     let resident = c.resident(0);
     let tx = c.fleet_record(resident, 1, FleetKind::Insurance, b"x");
-    refused(&mut c, &tx, T, TxError::NotAnOperator { account: resident });
+    refused(
+        &mut c,
+        &tx,
+        T + 5,
+        TxError::NotAnOperator { account: resident },
+    );
 }
 
 // ---------------------------------------------------------------- governance
@@ -1046,6 +1053,20 @@ fn delegate_votes_resolve_followers_and_can_change() {
     );
     let t = c.state.tally_result(0).unwrap();
     assert_eq!((t.totals, t.abstained), (vec![0, 1, 3], 0));
+    // Refusals while the window is open.
+    let tx = c.delegate_vote(d0, 0, 3);
+    refused(
+        &mut c,
+        &tx,
+        now,
+        TxError::UnknownOption {
+            option: 3,
+            options: 3,
+        },
+    );
+    let r = c.resident(0);
+    let tx = c.delegate_vote(r, 0, 0);
+    refused(&mut c, &tx, now, TxError::NotADelegate { account: r });
     let tx = c.delegate_vote(d0, 0, 1);
     ok(&mut c, &tx, T + 999);
     let t = c.state.tally_result(0).unwrap();
@@ -1063,19 +1084,6 @@ fn delegate_votes_resolve_followers_and_can_change() {
             now: T + 1_000,
         },
     );
-    let tx = c.delegate_vote(d0, 0, 3);
-    refused(
-        &mut c,
-        &tx,
-        now,
-        TxError::UnknownOption {
-            option: 3,
-            options: 3,
-        },
-    );
-    let r = c.resident(0);
-    let tx = c.delegate_vote(r, 0, 0);
-    refused(&mut c, &tx, now, TxError::NotADelegate { account: r });
 }
 
 #[test]
@@ -1141,4 +1149,206 @@ fn the_demo_scenario_applies_every_kind_and_refuses_only_its_two_bad_steps() {
     assert!(log
         .iter()
         .any(|s| matches!(s.outcome, Ok(Event::Fare { transfer: true, .. }))));
+}
+
+// ---------------------------------------------------------------- protocol: time, replay, domain
+
+#[test]
+fn batch_time_never_goes_back_nor_before_genesis() {
+    let mut c = city();
+    let (a, b) = (c.resident(0), c.resident(1));
+    let genesis = c.genesis.time;
+    assert_eq!(c.state.time(), genesis, "the state starts at genesis time");
+    // Before genesis: refused, nothing changes.
+    let tx = c.transfer(a, b, 1);
+    refused(
+        &mut c,
+        &tx,
+        genesis - 1,
+        TxError::BatchTimeBackwards {
+            last: genesis,
+            now: genesis - 1,
+        },
+    );
+    // At genesis time exactly, then later: accepted, and the state remembers the time.
+    ok(&mut c, &tx, genesis);
+    let tx = c.transfer(a, b, 1);
+    ok(&mut c, &tx, T);
+    assert_eq!(c.state.time(), T);
+    // The same time again is fine (one batch, many transactions).
+    let tx = c.transfer(a, b, 1);
+    ok(&mut c, &tx, T);
+    // A backdated batch is refused: it could reopen a closed vote or revive an expired order.
+    let tx = c.transfer(a, b, 1);
+    refused(
+        &mut c,
+        &tx,
+        T - 1,
+        TxError::BatchTimeBackwards {
+            last: T,
+            now: T - 1,
+        },
+    );
+}
+
+#[test]
+fn a_backdated_batch_cannot_reopen_a_closed_vote() {
+    let mut c = election(2);
+    ballot(&mut c, 0, Vote::Option(0), T + 100);
+    // Any transaction after the window closes moves the state's time past it...
+    let (a, b) = (c.resident(0), c.resident(1));
+    let tx = c.transfer(a, b, 1);
+    ok(&mut c, &tx, T + 1_000);
+    // ... and a late ballot can no longer be slipped in by dating its batch inside the window.
+    let tx = c.ballot(&demo_voter(1), 0, Vote::Option(1));
+    refused(
+        &mut c,
+        &tx,
+        T + 999,
+        TxError::BatchTimeBackwards {
+            last: T + 1_000,
+            now: T + 999,
+        },
+    );
+}
+
+#[test]
+fn a_tap_lies_within_the_tap_delay_before_its_batch() {
+    let (mut c, metro, _) = transit();
+    let (a, b) = (c.resident(0), c.resident(1));
+    let delay = c.state.params().max_tap_delay;
+    assert_eq!(delay, 15 * 60, "the demo genesis allows 15 minutes");
+    let now = T + 10_000;
+    // Exactly at now - max_tap_delay: accepted.
+    let tx = c.tap(a, metro, 1, now - delay);
+    ok(&mut c, &tx, now);
+    // One second older: refused, even though it is after the rider's last tap.
+    let tx = c.tap(b, metro, 1, now - delay - 1);
+    refused(
+        &mut c,
+        &tx,
+        now,
+        TxError::TapTooOld {
+            time: now - delay - 1,
+            now,
+            max_delay: delay,
+        },
+    );
+    // A rider cannot backdate a ride hours later into the journey's transfer window.
+    let tx = c.tap(a, metro, 1, now - delay + 60);
+    let later = now + 3 * 3600;
+    refused(
+        &mut c,
+        &tx,
+        later,
+        TxError::TapTooOld {
+            time: now - delay + 60,
+            now: later,
+            max_delay: delay,
+        },
+    );
+}
+
+#[test]
+fn a_replayed_ballot_cannot_undo_a_change_of_vote() {
+    let mut c = election(1);
+    let now = T + 200;
+    // B1: option 0 (sequence 0); B2: option 1 (sequence 1) replaces it.
+    let b1 = c.ballot(&demo_voter(0), 0, Vote::Option(0));
+    ok(&mut c, &b1, now);
+    let b2 = c.ballot(&demo_voter(0), 0, Vote::Option(1));
+    assert_eq!(
+        ok(&mut c, &b2, now),
+        Event::BallotCast {
+            proposal: 0,
+            slot: 1,
+            replaced: Some(0)
+        }
+    );
+    assert_eq!(c.state.tally_result(0).unwrap().direct, vec![0, 1, 0]);
+    // Anyone replaying B1 from the batch data is refused: it is not newer.
+    refused(
+        &mut c,
+        &b1,
+        now,
+        TxError::BallotNotNewer { current: 1, got: 0 },
+    );
+    // Nor is a copy of B2 itself.
+    refused(
+        &mut c,
+        &b2,
+        now,
+        TxError::BallotNotNewer { current: 1, got: 1 },
+    );
+    assert_eq!(c.state.tally_result(0).unwrap().direct, vec![0, 1, 0]);
+    // The voter switches back to option 0 with a new ballot (sequence 2): accepted.
+    let b3 = c.ballot(&demo_voter(0), 0, Vote::Option(0));
+    let Transaction::Ballot(t) = &b3 else {
+        unreachable!()
+    };
+    assert_eq!(t.seq, 2);
+    ok(&mut c, &b3, now);
+    assert_eq!(c.state.tally_result(0).unwrap().direct, vec![1, 0, 0]);
+    assert_eq!(c.state.ballot(t.nullifier).unwrap().seq, 2);
+}
+
+#[test]
+fn a_signature_made_for_another_deployment_is_refused() {
+    let mut c = city();
+    let (a, b) = (c.resident(0), c.resident(1));
+    // Another city (or a test deployment) sharing the same keys: another genesis hash.
+    let mut other = circuits::genesis::demo(6);
+    other.time += 1;
+    assert_ne!(other.chain(), c.state.chain());
+    let tx = c.transfer(a, b, 100).signed(c.key(a), other.chain());
+    refused(&mut c, &tx, T, TxError::BadSignature);
+    // The same transaction signed for this deployment is accepted.
+    let tx = c.transfer(a, b, 100).signed(c.key(a), c.state.chain());
+    ok(&mut c, &tx, T);
+}
+
+#[test]
+fn genesis_parameters_are_bounded_so_everything_accepted_can_be_proven() {
+    for field in ["transfer_window", "cap_period", "max_tap_delay"] {
+        let mut json: serde_json::Value =
+            serde_json::from_str(&circuits::genesis::demo(1).to_json()).unwrap();
+        json["params"][field] = (1u64 << 40).into();
+        let err = circuits::Genesis::from_json(&json.to_string()).unwrap_err();
+        assert!(
+            err.to_string().contains(field) && err.to_string().contains("2^40"),
+            "{err}"
+        );
+        json["params"][field] = ((1u64 << 40) - 1).into();
+        circuits::Genesis::from_json(&json.to_string()).unwrap();
+    }
+    // The tap delay is a required field: a genesis of before it is refused, not defaulted.
+    let mut json: serde_json::Value =
+        serde_json::from_str(&circuits::genesis::demo(1).to_json()).unwrap();
+    json["params"]
+        .as_object_mut()
+        .unwrap()
+        .remove("max_tap_delay");
+    let err = circuits::Genesis::from_json(&json.to_string()).unwrap_err();
+    assert!(err.to_string().contains("max_tap_delay"), "{err}");
+}
+
+#[test]
+fn votes_beyond_every_slot_are_refused_without_panicking() {
+    let mut c = election(1);
+    for vote in [
+        Vote::Option(MAX_OPTIONS),
+        Vote::Option(u64::MAX),
+        Vote::Delegate(MAX_DELEGATES),
+        Vote::Delegate(u64::MAX),
+    ] {
+        let tx = c.ballot(&demo_voter(0), 0, vote);
+        let err = c.apply(&tx, T + 200).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                TxError::UnknownOption { .. } | TxError::UnknownDelegate { .. }
+            ),
+            "{err}"
+        );
+    }
 }

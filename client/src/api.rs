@@ -127,6 +127,33 @@ impl Api {
         self.nonce_of(&format!("/v1/accounts/{account}"))
     }
 
+    /// The deployment the sequencer serves: its genesis hash, which every signed message
+    /// includes. Taken from the sequencer's genesis; a caller who knows the deployment pins
+    /// it instead (the CLI's `--chain`), so a sequencer cannot make it sign for another.
+    pub fn chain(&self) -> Result<Fp, ApiError> {
+        let path = "/v1/genesis";
+        let json = self.get(path)?;
+        let genesis: circuits::Genesis =
+            serde_json::from_value(json).map_err(|e| ApiError::Unexpected {
+                url: format!("{}{path}", self.base),
+                message: format!("not a genesis: {e}"),
+            })?;
+        Ok(genesis.chain())
+    }
+
+    /// The sequence number a new ballot of `nullifier` must carry to count: one past its
+    /// current ballot's, or 0 if it has none.
+    pub fn next_ballot_seq(&self, nullifier: &Fp) -> Result<u64, ApiError> {
+        let path = format!("/v1/ballots/{}", circuits::hash::to_hex(nullifier));
+        let json = self.get(&path)?;
+        json["next_seq"]
+            .as_u64()
+            .ok_or_else(|| ApiError::Unexpected {
+                url: format!("{}{path}", self.base),
+                message: format!("no next_seq in {json}"),
+            })
+    }
+
     /// A meter's current nonce.
     pub fn meter_nonce(&self, meter: u64) -> Result<u64, ApiError> {
         self.nonce_of(&format!("/v1/meters/{meter}"))

@@ -28,17 +28,18 @@ pub fn keys() -> Result<BallotKeys, BallotError> {
 }
 
 /// Proves, on this machine, the ballot of the voter with `secret` whose commitment sits at
-/// `path` in `proposal`'s voter tree, and returns the ballot transaction with how long
-/// proving took.
+/// `path` in `proposal`'s voter tree, numbered `seq` (above the voter's current ballot on
+/// the proposal, if any), and returns the ballot transaction with how long proving took.
 pub fn prove(
     keys: &BallotKeys,
     secret: &VoterSecret,
     path: &MerklePath,
     proposal: u64,
     vote: Vote,
+    seq: u64,
 ) -> Result<(Transaction, Duration), BallotError> {
     let started = Instant::now();
-    let proof = ballot::prove(keys, secret, path, proposal, vote, rand::rng())?;
+    let proof = ballot::prove(keys, secret, path, proposal, vote, seq, rand::rng())?;
     Ok((
         Transaction::Ballot(proof.into_transaction()),
         started.elapsed(),
@@ -69,7 +70,10 @@ impl Api {
     ) -> Result<Cast, VoteError> {
         let position = self.voter_position(&secret.commitment())?;
         let path = self.voter_path(position, proposal)?;
-        let (ballot, proving) = prove(keys, secret, &path, proposal, vote)?;
+        // The sequence number above the current ballot of this voter's nullifier (public
+        // once a ballot is cast; the ballot sent next carries the nullifier anyway).
+        let seq = self.next_ballot_seq(&secret.nullifier(proposal))?;
+        let (ballot, proving) = prove(keys, secret, &path, proposal, vote, seq)?;
         let receipt = self.submit(&ballot)?;
         Ok(Cast {
             ballot,

@@ -46,6 +46,37 @@ struct Signing {
     /// The sequencer's URL.
     #[arg(long, default_value = "http://127.0.0.1:8080")]
     server: String,
+    /// The deployment to sign for: its genesis hash (64 hex digits, as `sequencer genesis`
+    /// prints it). Every signature includes it, so it is worthless in any other city's
+    /// rollup. Without it the sequencer's own genesis is used (and the chain is printed):
+    /// pin it to be sure a sequencer cannot make you sign for another deployment.
+    #[arg(long)]
+    chain: Option<String>,
+}
+
+/// A signing key and the deployment it signs for.
+struct SigningKey {
+    key: SecretKey,
+    chain: Fp,
+}
+
+impl Signing {
+    /// Reads the key and settles the deployment: `--chain`, or the sequencer's genesis.
+    fn key(&self, api: &Api) -> Result<SigningKey, Failure> {
+        let key = client::keyfile::read(&self.key)?;
+        let chain = match &self.chain {
+            Some(hex) => parse_field(hex, "--chain")?,
+            None => {
+                let chain = api.chain()?;
+                eprintln!(
+                    "signing for chain {} (the sequencer's genesis; pass --chain to pin it)",
+                    circuits::hash::to_hex(&chain)
+                );
+                chain
+            }
+        };
+        Ok(SigningKey { key, chain })
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -314,6 +345,10 @@ enum Command {
         /// `option:N` for a direct vote, or `delegate:D` to follow delegate D.
         #[arg(long)]
         vote: String,
+        /// The ballot's sequence number: 0 for a first ballot, above the current ballot's
+        /// to replace it (`GET /v1/ballots/{nullifier}` serves `next_seq`).
+        #[arg(long, default_value_t = 0)]
+        seq: u64,
         /// Where to write the ballot.
         #[arg(long)]
         out: PathBuf,
@@ -390,8 +425,8 @@ fn read_text(path: &Path) -> Result<String, Failure> {
 }
 
 /// Signs `tx` with the key, submits it and prints the receipt.
-fn sign_and_submit(api: &Api, key: &SecretKey, tx: Transaction) -> Result<(), Failure> {
-    let tx = tx.signed(key);
+fn sign_and_submit(api: &Api, key: &SigningKey, tx: Transaction) -> Result<(), Failure> {
+    let tx = tx.signed(&key.key, key.chain);
     submit(api, &tx)
 }
 
@@ -415,9 +450,9 @@ fn submit(api: &Api, tx: &Transaction) -> Result<(), Failure> {
 }
 
 /// Reads the key and opens the API; with the signer's account nonce.
-fn signer(signing: &Signing, account: u64) -> Result<(Api, SecretKey, u64), Failure> {
-    let key = client::keyfile::read(&signing.key)?;
+fn signer(signing: &Signing, account: u64) -> Result<(Api, SigningKey, u64), Failure> {
     let api = Api::new(&signing.server)?;
+    let key = signing.key(&api)?;
     let nonce = api.account_nonce(account)?;
     Ok((api, key, nonce))
 }
@@ -489,8 +524,8 @@ fn run(command: Command) -> Result<(), Failure> {
             meter,
             cumulative,
         } => {
-            let key = client::keyfile::read(&signing.key)?;
             let api = Api::new(&signing.server)?;
+            let key = signing.key(&api)?;
             let nonce = api.meter_nonce(meter)?;
             let tx = Transaction::MeterReading(MeterReading {
                 meter,
@@ -683,7 +718,8 @@ fn run(command: Command) -> Result<(), Failure> {
             let api = Api::new(&server)?;
             let position = api.voter_position(&secret.commitment())?;
             let path = api.voter_path(position, proposal)?;
-            let tx = prove_ballot(&secret, &path, proposal, vote)?;
+            let seq = api.next_ballot_seq(&secret.nullifier(proposal))?;
+            let tx = prove_ballot(&secret, &path, proposal, vote, seq)?;
             submit(&api, &tx)
         }
         Command::Account { id, server } => {
@@ -724,6 +760,7 @@ fn run(command: Command) -> Result<(), Failure> {
             path,
             proposal,
             vote,
+            seq,
             out,
         } => {
             let secret = read_secret(&secret)?;
@@ -734,7 +771,7 @@ fn run(command: Command) -> Result<(), Failure> {
                 )
             })?;
             let vote = parse_vote(&vote)?;
-            let tx = prove_ballot(&secret, &path, proposal, vote)?;
+            let tx = prove_ballot(&secret, &path, proposal, vote, seq)?;
             std::fs::write(
                 &out,
                 serde_json::to_string_pretty(&tx).expect("a ballot serializes"),
@@ -760,10 +797,11 @@ fn prove_ballot(
     path: &MerklePath,
     proposal: u64,
     vote: Vote,
+    seq: u64,
 ) -> Result<Transaction, Failure> {
     eprintln!("making ballot keys (k = {})...", ballot::K);
     let keys = client::ballot::keys().map_err(|e| Failure(3, e.to_string()))?;
-    let (tx, took) = client::ballot::prove(&keys, secret, path, proposal, vote)
+    let (tx, took) = client::ballot::prove(&keys, secret, path, proposal, vote, seq)
         .map_err(|e| usage(e.to_string()))?;
     eprintln!("ballot proved in {took:.2?}");
     Ok(tx)

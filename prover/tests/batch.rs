@@ -151,6 +151,36 @@ fn a_flipped_proof_byte_is_named_by_chunk() {
 }
 
 #[test]
+fn a_backdated_batch_is_refused_by_name() {
+    // Batch 2 claims a time before batch 1's: the verifier names it before anything else
+    // (its chunk proofs, whose public `now` it changes, would fail too).
+    let mut batches = chain().batches.clone();
+    batches[1].time = batches[0].time - 1;
+    let e = refused(&batches);
+    assert!(
+        matches!(e, VerifyError::BatchTime { batch: 2, previous, time } if previous == T1 && time == T1 - 1),
+        "{e}"
+    );
+    // Batch 1 claims a time before genesis.
+    let mut batches = chain().batches.clone();
+    batches[0].time = chain().genesis.time() - 1;
+    let e = refused(&batches);
+    assert!(matches!(e, VerifyError::BatchTime { batch: 1, .. }), "{e}");
+    // A later time than proven (not backdated): the state root commits to the batch time,
+    // so the replayed root differs from the proven one (and `now` is a public input).
+    let mut batches = chain().batches.clone();
+    batches[1].time += 1;
+    let e = refused(&batches);
+    assert!(
+        matches!(
+            e,
+            VerifyError::ReplayRoot { batch: 2, .. } | VerifyError::ChunkProof { batch: 2, .. }
+        ),
+        "{e}"
+    );
+}
+
+#[test]
 fn a_changed_transaction_is_refused() {
     let mut batches = chain().batches.clone();
     let Transaction::Transfer(t) = &mut batches[0].transactions[1] else {
@@ -171,7 +201,8 @@ fn a_changed_transaction_is_refused() {
     );
     // With the data hash recomputed to match, the signature no longer holds on replay.
     let txs = batches[0].transactions[1..2].to_vec();
-    batches[0].chunks[1].data_hash = circuits::chunk::data_hash(&txs, SLOTS);
+    batches[0].chunks[1].data_hash =
+        circuits::chunk::data_hash(chain().genesis.chain(), &txs, SLOTS);
     let e = refused(&batches);
     assert!(
         matches!(
@@ -366,6 +397,7 @@ fn a_ballot_moved_to_another_proposal_is_refused() {
         &city.state.voter_path(1),
         0,
         Vote::Option(1),
+        0,
         ChaCha20Rng::seed_from_u64(7),
     )
     .unwrap();
@@ -384,14 +416,21 @@ fn a_ballot_moved_to_another_proposal_is_refused() {
             transactions: 1,
             root_old: before.root(),
             root_new: city.state.root(),
-            data_hash: circuits::chunk::data_hash(std::slice::from_ref(&tx), 1),
+            data_hash: circuits::chunk::data_hash(before.chain(), std::slice::from_ref(&tx), 1),
             proof: vec![0; 64],
         }],
         transactions: vec![tx],
     };
     let check = |a: &BatchArtifact| {
         let mut state = before.clone();
-        keys().verify_batch(a, Some(&mut state), before.root(), Some(1), &mut |_| {})
+        keys().verify_batch(
+            a,
+            Some(&mut state),
+            before.root(),
+            Some(1),
+            Some(before.time()),
+            &mut |_| {},
+        )
     };
     let e = check(&artifact(tx.clone())).unwrap_err();
     assert!(
@@ -478,6 +517,7 @@ fn a_batch_of_every_kind_proves_and_verifies() {
         &city.state.voter_path(1),
         0,
         Vote::Delegate(0),
+        0,
         ChaCha20Rng::seed_from_u64(11),
     )
     .unwrap();

@@ -61,6 +61,7 @@ pub fn router(state: AppState, body_limit: usize) -> Router {
         .route("/v1/orderbook", get(orderbook))
         .route("/v1/proposals/{id}", get(proposal))
         .route("/v1/proposals/{id}/tally", get(tally))
+        .route("/v1/ballots/{nullifier}", get(ballot_record))
         .route("/v1/voters", get(voter_lookup))
         .route("/v1/voters/{position}/path", get(voter_path))
         .route("/v1/genesis", get(genesis))
@@ -550,6 +551,24 @@ async fn tally(
         .tally_result(id)
         .map(Json)
         .ok_or_else(|| ApiError::NotFound(format!("proposal {id} does not exist")))
+}
+
+/// `GET /v1/ballots/{nullifier}`: the current ballot of a nullifier (proposal, tally slot,
+/// sequence number) and `next_seq`, the number a replacing ballot must carry at least; a
+/// nullifier with no ballot has `next_seq` 0. A nullifier is public once its first ballot
+/// is published, and the ballot a voter sends next carries it anyway.
+async fn ballot_record(
+    State((app, _)): St,
+    Path(nullifier): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let nullifier = parse_field(&nullifier, "nullifier")?;
+    let core = app.shared.core.read().expect("no panics");
+    let current = core.state.ballot(nullifier);
+    Ok(Json(json!({
+        "nullifier": nullifier,
+        "ballot": current,
+        "next_seq": core.state.next_ballot_seq(nullifier),
+    })))
 }
 
 #[derive(Deserialize)]

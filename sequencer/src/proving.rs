@@ -370,18 +370,25 @@ pub fn accept_upload(shared: &Shared, number: u64, body: &[u8]) -> Result<(), Ap
     }
     let keys = keys.get_or_insert_with(|| {
         let mut keys = verifier::Keys::new(&shared.params_dir);
-        keys.set_params(shared.genesis.params.clone());
+        keys.set_genesis(shared.genesis.chain(), shared.genesis.params.clone());
         keys
     });
     // Loads the parameters and verifying keys it needs (once per circuit).
-    keys.verify_batch(&artifact, None, record.root_old, Some(number), &mut |_| {})
-        .map_err(|e| {
-            if e.is_data_fault() {
-                ApiError::BadArtifact(e.to_string())
-            } else {
-                ApiError::Internal(format!("the artifact cannot be checked here: {e}"))
-            }
-        })?;
+    keys.verify_batch(
+        &artifact,
+        None,
+        record.root_old,
+        Some(number),
+        None,
+        &mut |_| {},
+    )
+    .map_err(|e| {
+        if e.is_data_fault() {
+            ApiError::BadArtifact(e.to_string())
+        } else {
+            ApiError::Internal(format!("the artifact cannot be checked here: {e}"))
+        }
+    })?;
     shared
         .store
         .put_artifact(number, text)

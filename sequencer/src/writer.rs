@@ -88,7 +88,7 @@ fn ensure_open(core: &mut Core) {
     if core.open.is_none() {
         core.open = Some(OpenBatch {
             number: core.next_batch(),
-            time: wall_clock().max(core.last_time()),
+            time: wall_clock().max(core.last_time()).max(core.state.time()),
             first: core.log_len,
             count: 0,
             root_old: core.state.root(),
@@ -277,7 +277,7 @@ impl Writer {
         tx: &Transaction,
         id: circuits::Fp,
     ) -> Result<usize, ApiError> {
-        self.check_duplicate(core, staged, tx, id)?;
+        self.check_duplicate(core, staged, id)?;
         let wall = wall_clock();
         let full = core
             .open
@@ -372,7 +372,8 @@ impl Writer {
     ) {
         while let Some((maker, quantity)) = matcher::next_fill(&core.state, taker, time) {
             let nonce = core.state.account(MARKET).map_or(0, |a| a.nonce);
-            let fill = matcher::fill_tx(maker, taker, quantity, nonce).signed(key);
+            let fill =
+                matcher::fill_tx(maker, taker, quantity, nonce).signed(key, core.state.chain());
             match core.state.plan(&fill, time) {
                 Ok(plan) => {
                     let undo = undo_of(&core.state, &plan);
@@ -393,14 +394,13 @@ impl Writer {
         }
     }
 
-    /// Refuses a transaction already in the log. A ballot may repeat an earlier ballot's
-    /// vote (a voter who switched back), so for a ballot only a repeat of its current vote is
-    /// a duplicate.
+    /// Refuses a transaction already in the log. A ballot's id includes its sequence number,
+    /// so a voter who switches back to an earlier vote sends a new ballot with a new id; a
+    /// copy of a logged ballot is a duplicate like any other transaction.
     fn check_duplicate(
         &self,
         core: &Core,
         staged: &Staged,
-        tx: &Transaction,
         id: circuits::Fp,
     ) -> Result<(), ApiError> {
         let key = key_of(&id);
@@ -412,12 +412,6 @@ impl Writer {
         let Some(position) = position else {
             return Ok(());
         };
-        if let Transaction::Ballot(b) = tx {
-            let current = core.state.ballot(b.nullifier).map(|r| r.slot);
-            if current != Some(b.vote.slot()) {
-                return Ok(());
-            }
-        }
         Err(ApiError::Duplicate {
             hash: to_hex(&id),
             position,

@@ -30,7 +30,7 @@ fn concurrent_clients_fill_batches_of_exactly_the_batch_size() {
                     if let Transaction::Transfer(t) = &mut tx {
                         t.nonce = n;
                     }
-                    tx.signed(city.key(from))
+                    tx.signed(city.key(from), city.state.chain())
                 })
                 .collect()
         })

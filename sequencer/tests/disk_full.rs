@@ -136,7 +136,7 @@ fn a_full_disk_refuses_with_503_and_loses_nothing_acknowledged() {
         nonce: replay.account(b).unwrap().nonce,
         signature: Default::default(),
     })
-    .signed(city.key(b));
+    .signed(city.key(b), city.state.chain());
     accept(&http, &url, &tx);
     server.stop();
 }

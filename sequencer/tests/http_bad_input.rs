@@ -76,17 +76,17 @@ fn bad_input_gets_its_status_and_code_and_changes_nothing() {
         if let Transaction::Transfer(t) = &mut tx {
             t.nonce += nonce_shift;
         }
-        tx.signed(city.key(a))
+        tx.signed(city.key(a), city.state.chain())
     };
     let forged = city
         .transfer(a, b, 1)
-        .signed(&SecretKey::from_seed(b"somebody else"));
+        .signed(&SecretKey::from_seed(b"somebody else"), city.state.chain());
     let keys = BallotKeys::setup(ballot::params()).unwrap();
     let path: circuits::merkle::MerklePath =
         serde_json::from_value(get(&http, &format!("{url}/v1/voters/0/path?proposal=0")).1)
             .unwrap();
     let early_ballot = Transaction::Ballot(
-        ballot::prove(&keys, &voter, &path, 0, Vote::Option(1), rand::rng())
+        ballot::prove(&keys, &voter, &path, 0, Vote::Option(1), 0, rand::rng())
             .unwrap()
             .into_transaction(),
     );
@@ -100,7 +100,7 @@ fn bad_input_gets_its_status_and_code_and_changes_nothing() {
             t.from = a;
             t.nonce = city.nonce(a);
         }
-        tx.signed(city.key(a))
+        tx.signed(city.key(a), city.state.chain())
     };
     let future_tap = city.tap(a, metro, 0, now + 3600);
     let json = |tx: &Transaction| serde_json::to_vec(tx).unwrap();
@@ -309,7 +309,7 @@ fn a_full_queue_answers_503_at_once() {
             if let Transaction::Transfer(t) = &mut tx {
                 t.nonce = i;
             }
-            tx.signed(city.key(a))
+            tx.signed(city.key(a), city.state.chain())
         })
         .collect();
     // Hold the state's read lock: the writer takes the first request, then waits for the

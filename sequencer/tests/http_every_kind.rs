@@ -108,7 +108,7 @@ fn every_kind(name: &str, prove: bool) {
             &format!("{url}/v1/voters/{position}/path?proposal=0"),
         );
         let path = serde_json::from_value(path).unwrap();
-        let proof = ballot::prove(&keys, &demo_voter(v), &path, 0, vote, rand::rng()).unwrap();
+        let proof = ballot::prove(&keys, &demo_voter(v), &path, 0, vote, 0, rand::rng()).unwrap();
         send(
             &http,
             &url,

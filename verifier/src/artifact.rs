@@ -24,7 +24,7 @@ use circuits::{Fp, Params, Transaction};
 use serde::{Deserialize, Serialize};
 
 /// The format version this crate reads and writes.
-pub const VERSION: u32 = 2;
+pub const VERSION: u32 = 3;
 
 /// The number of the first batch after genesis; batches count up from it with no gap.
 pub const FIRST_BATCH: u64 = 1;
@@ -72,10 +72,17 @@ pub struct ChunkArtifact {
 }
 
 impl ChunkArtifact {
-    /// The public inputs this chunk's proof claims, in a batch of time `time` under the
-    /// genesis rule parameters `params`.
-    pub fn instance(&self, time: u64, params: &Params) -> Instance {
-        Instance::new(self.root_old, self.root_new, self.data_hash, time, params)
+    /// The public inputs this chunk's proof claims, in a batch of time `time` of the
+    /// deployment `chain` (its genesis hash) under the genesis rule parameters `params`.
+    pub fn instance(&self, time: u64, chain: Fp, params: &Params) -> Instance {
+        Instance::new(
+            self.root_old,
+            self.root_new,
+            self.data_hash,
+            time,
+            chain,
+            params,
+        )
     }
 }
 

@@ -1,8 +1,9 @@
 //! The checks of a batch and of a chain of batches, in the order they run (cheapest first,
 //! so a tampered artifact is named by its most specific fault):
 //!
-//! 1. the batch's number follows the previous one and its `root_old` is where the previous
-//!    batch (or genesis) ended;
+//! 1. the batch's number follows the previous one, its `root_old` is where the previous
+//!    batch (or genesis) ended, and its time is not before the previous batch's (or
+//!    genesis time; the chunk proofs enforce it too, through the time in the state root);
 //! 2. the chunk count fits the transactions and slots;
 //! 3. every ballot's proof against the ballot's own public inputs (one batch check);
 //! 4. each chunk's `data_hash` recomputed from its transactions, chunks chaining by roots
@@ -36,7 +37,7 @@ pub const MAX_K: u32 = 18;
 #[derive(Debug, thiserror::Error)]
 pub enum VerifyError {
     /// A batch was checked without a state and without the genesis parameters.
-    #[error("the genesis rule parameters are needed to check a chunk proof (Keys::set_params)")]
+    #[error("the genesis hash and rule parameters are needed to check a chunk proof (Keys::set_genesis)")]
     NoParams,
     /// An artifact cannot be read (corrupt, truncated, wrong version, missing).
     #[error(transparent)]
@@ -90,6 +91,16 @@ pub enum VerifyError {
         expected: u64,
         /// The artifact's.
         found: u64,
+    },
+    /// A batch's time is before the previous batch's (or genesis time).
+    #[error("batch {batch}: time {time} is before the previous batch's time {previous} (a backdated batch)")]
+    BatchTime {
+        /// The batch.
+        batch: u64,
+        /// The previous batch's time (genesis time for the first).
+        previous: u64,
+        /// The artifact's time.
+        time: u64,
     },
     /// A batch does not start where the previous one (or genesis) ended.
     #[error("batch {batch}: root_old {found} is not the previous state root {expected}")]
@@ -341,7 +352,7 @@ pub struct Keys {
     params: BTreeMap<u32, Params<vesta::Affine>>,
     vks: BTreeMap<(Family, usize), VerifyingKey<vesta::Affine>>,
     ballot: Option<BallotKeys>,
-    genesis_params: Option<RuleParams>,
+    genesis: Option<(Fp, RuleParams)>,
 }
 
 impl Keys {
@@ -352,14 +363,15 @@ impl Keys {
             params: BTreeMap::new(),
             vks: BTreeMap::new(),
             ballot: None,
-            genesis_params: None,
+            genesis: None,
         }
     }
 
-    /// Sets the genesis rule parameters, which every chunk proof takes as public inputs: a
-    /// batch checked without a replayed state ([`Keys::verify_batch`] with `None`) needs them.
-    pub fn set_params(&mut self, params: RuleParams) {
-        self.genesis_params = Some(params);
+    /// Sets the deployment's genesis hash and rule parameters, which every chunk proof takes
+    /// as public inputs: a batch checked without a replayed state ([`Keys::verify_batch`]
+    /// with `None`) needs them.
+    pub fn set_genesis(&mut self, chain: Fp, params: RuleParams) {
+        self.genesis = Some((chain, params));
     }
 
     /// Reads (or makes) the parameters and verifying key for `family`'s chunks of `slots`
@@ -443,13 +455,14 @@ impl Keys {
         state: Option<&mut State>,
         expected_root: Fp,
         expected_number: Option<u64>,
+        previous_time: Option<u64>,
         observe: &mut dyn FnMut(Replayed<'_>),
     ) -> Result<BatchSummary, VerifyError> {
         let batch = artifact.number;
-        let rule_params = state
+        let (chain, rule_params) = state
             .as_ref()
-            .map(|s| s.params().clone())
-            .or_else(|| self.genesis_params.clone())
+            .map(|s| (s.chain(), s.params().clone()))
+            .or_else(|| self.genesis.clone())
             .ok_or(VerifyError::NoParams)?;
         // 1. Place in the chain.
         if let Some(expected) = expected_number {
@@ -457,6 +470,15 @@ impl Keys {
                 return Err(VerifyError::Number {
                     expected,
                     found: batch,
+                });
+            }
+        }
+        if let Some(previous) = previous_time {
+            if artifact.time < previous {
+                return Err(VerifyError::BatchTime {
+                    batch,
+                    previous,
+                    time: artifact.time,
                 });
             }
         }
@@ -547,7 +569,7 @@ impl Keys {
         // 4. Data hashes and chaining.
         let mut root = artifact.root_old;
         for (i, (c, (first, txs))) in artifact.chunks.iter().zip(&parts).enumerate() {
-            if chunk::data_hash(txs, c.slots) != c.data_hash {
+            if chunk::data_hash(chain, txs, c.slots) != c.data_hash {
                 return Err(VerifyError::DataHash {
                     batch,
                     chunk: i,
@@ -620,7 +642,9 @@ impl Keys {
             for &i in members {
                 let c = &artifact.chunks[i];
                 verifier.add_proof(
-                    vec![vec![c.instance(artifact.time, &rule_params).to_halo2()]],
+                    vec![vec![c
+                        .instance(artifact.time, chain, &rule_params)
+                        .to_halo2()]],
                     c.proof.clone(),
                 );
             }
@@ -630,7 +654,7 @@ impl Keys {
                     if chunk::proof::verify(
                         params,
                         vk,
-                        &c.instance(artifact.time, &rule_params),
+                        &c.instance(artifact.time, chain, &rule_params),
                         &c.proof,
                     )
                     .is_err()
@@ -677,6 +701,7 @@ impl Keys {
             }
         }
         let mut state = genesis;
+        let mut time = state.time();
         let mut batches = Vec::with_capacity(artifacts.len());
         for (i, (_, artifact)) in artifacts.iter().enumerate() {
             let root = state.root();
@@ -685,8 +710,10 @@ impl Keys {
                 Some(&mut state),
                 root,
                 Some(FIRST_BATCH + i as u64),
+                Some(time),
                 observe,
             )?;
+            time = artifact.time;
             batches.push(summary);
         }
         Ok(ChainReport { batches, state })

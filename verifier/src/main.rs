@@ -145,6 +145,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         } => {
             let mut state = genesis_state(&genesis)?;
             let genesis_root = state.root();
+            let genesis_time = state.time();
             let artifact = BatchArtifact::load(&file).map_err(VerifyError::from)?;
             let cold = keys.load_for(&artifact)?;
             let summary = match prev_root {
@@ -153,10 +154,12 @@ fn run(cli: Cli) -> Result<(), Failure> {
                     Some(&mut state),
                     genesis_root,
                     Some(verifier::FIRST_BATCH),
+                    Some(genesis_time),
                     &mut |_| {},
                 )?,
                 Some(hex) => {
-                    keys.verify_batch(&artifact, None, parse_root(&hex)?, None, &mut |_| {})?
+                    keys.set_genesis(state.chain(), state.params().clone());
+                    keys.verify_batch(&artifact, None, parse_root(&hex)?, None, None, &mut |_| {})?
                 }
             };
             if json {

@@ -90,6 +90,7 @@ fn a_ballot_file_verifies_and_a_changed_vote_does_not() {
         &city.state.voter_path(0),
         0,
         circuits::voter::Vote::Option(1),
+        0,
         rand_chacha::ChaCha20Rng::seed_from_u64(1),
     )
     .unwrap()

@@ -168,6 +168,7 @@ fn the_tally_of_a_proven_vote_resolves_followers_to_their_delegate() {
             &city.state.voter_path(v as u64),
             0,
             vote,
+            0,
             ChaCha20Rng::seed_from_u64(v as u64),
         )
         .unwrap();

@@ -9,7 +9,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 
 use super::*;
-use crate::constants::MAX_DELEGATES;
+use crate::constants::{MAX_DELEGATES, MAX_OPTIONS};
 use crate::merkle::MerkleTree;
 
 /// A voter tree with a few registered voters; returns the tree and their secrets.
@@ -30,7 +30,7 @@ fn honest(voter: usize, proposal: u64, vote: Vote) -> (BallotCircuit, Instance) 
     let (tree, voters) = fixture(7);
     let (index, secret) = &voters[voter];
     let path = tree.path(*index);
-    let instance = Instance::new(tree.root(), proposal, secret.nullifier(proposal), vote);
+    let instance = Instance::new(tree.root(), proposal, secret.nullifier(proposal), vote, 0);
     (BallotCircuit::new(secret, &path), instance)
 }
 
@@ -125,10 +125,25 @@ fn a_wrong_root_input_fails_the_root_equality() {
 }
 
 #[test]
+fn a_changed_sequence_number_fails_its_copy_from_the_instance() {
+    let (circuit, instance) = honest(1, 42, Vote::Option(2));
+    assert_eq!(mock(&circuit, &instance), Ok(()));
+    // The prover's cell holds another number than the public one.
+    let failures =
+        mock_with_override(circuit, &instance, "sequence number", 0, Fp::from(7)).unwrap_err();
+    assert!(failures.contains(&instance_failure(SEQ)), "{failures:?}");
+    assert_eq!(
+        failures.len(),
+        2,
+        "the instance row and its copy, nothing else"
+    );
+}
+
+#[test]
 fn a_changed_sibling_or_secret_fails_the_root_equality() {
     let (tree, voters) = fixture(7);
     let (index, secret) = &voters[2];
-    let instance = Instance::new(tree.root(), 42, secret.nullifier(42), Vote::Option(3));
+    let instance = Instance::new(tree.root(), 42, secret.nullifier(42), Vote::Option(3), 0);
     let mut path = tree.path(*index);
     path.siblings[VOTERS_DEPTH - 1] += Fp::one();
     let failures = mock(&BallotCircuit::new(secret, &path), &instance).unwrap_err();
@@ -245,10 +260,16 @@ fn a_non_boolean_vote_bit_fails_the_range_gate() {
 
 #[test]
 fn a_slot_of_2_pow_bits_cannot_hide_behind_non_boolean_bits() {
-    // 4096 = 2 · 2^11: the sum holds with bit 11 = 2, the boolean check does not.
-    let (circuit, instance) = honest(0, 42, Vote::Option(1 << TALLY_SLOT_BITS));
+    // 4096 = 2 · 2^11: the sum holds with bit 11 = 2, the boolean check does not. No
+    // `Vote` encodes to 4096 (an option or delegate beyond every slot encodes above 2^64),
+    // so the instance is written by hand.
+    let (circuit, instance) = honest(0, 42, Vote::Option(1));
+    let mut column = instance.to_halo2().to_vec();
+    column[VOTE] = Fp::from(1 << TALLY_SLOT_BITS);
     let bits = format!("bit {}", TALLY_SLOT_BITS - 1).leak();
-    let failures = mock_with_override(circuit, &instance, bits, 0, Fp::from(2)).unwrap_err();
+    let failures =
+        crate::testing::mock_with_overrides(K, circuit, vec![column], &[(bits, 0, Fp::from(2))])
+            .unwrap_err();
     let gate = "vote < 2^TALLY_SLOT_BITS";
     assert!(
         fails_constraint(&failures, gate, "bit ∈ {0,1}"),
@@ -284,7 +305,7 @@ fn the_circuit_is_pinned() {
         .hash(pinned.as_bytes());
     assert_eq!(
         (pinned.len(), digest.to_hex().to_string()),
-        (241460, "2541a135b5d9914c0b32ebcf52e26e37".to_string()),
+        (241460, "915a8cb737d92206e30ca2877748a8a8".to_string()),
         "the ballot circuit changed: update K, PROOF_BYTES and this snapshot deliberately"
     );
 }
@@ -300,7 +321,7 @@ fn domain_tags_and_the_proposal_are_not_free_witnesses() {
             failures.iter().any(|f| matches!(
                 f,
                 VerifyFailure::Permutation { location: FailureLocation::InRegion { region, .. }, .. }
-                    if region.to_string().contains("load secrets, tags and proposal")
+                    if region.to_string().contains("load secrets, tags, proposal and sequence number")
             )),
             "{tag_cell}: {failures:?}"
         );

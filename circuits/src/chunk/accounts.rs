@@ -37,8 +37,9 @@ use ff::PrimeField;
 pub(crate) const TOUCHES: usize = 2;
 /// Rows one slot uses (pinned by a test: a change of layout is deliberate).
 pub(crate) const ROWS_PER_SLOT: usize = 2_875;
-/// Rows used once per chunk: the two state-root hashes, the counters, the public values.
-pub(crate) const ROWS_FIXED: usize = 489;
+/// Rows used once per chunk: the two state-root hashes, the counters, the public values, the
+/// batch time's check.
+pub(crate) const ROWS_FIXED: usize = 490;
 
 /// The leaves each kind touches, in touch order.
 pub(crate) fn targets(state: &State, tx: &Transaction) -> Vec<Option<(TreeId, u64)>> {
@@ -132,9 +133,11 @@ const SECOND: Grid = Grid(&[
     "x_hash",
     "operator",
 ]);
-/// An opened account's leaf was empty; a concession's new rider word.
+/// An opened account's leaf was empty and its key is on the curve; a concession's new rider
+/// word.
 const OPEN: Grid = Grid(&[
     "open",
+    "e3",
     "owner2",
     "nonce2",
     "balance2",
@@ -215,10 +218,11 @@ const TAP3: Grid = Grid(&[
     "over",
     "cs_new",
 ]);
-/// Tap: the cap, the charge, time going forward and not after the batch.
+/// Tap: the cap, the charge, time going forward, not after the batch and not more than the
+/// maximum tap delay before it.
 const TAP4: Grid = Grid(&[
     "over", "sp", "base", "F", "room", "before", "csel", "charged", "d5", "sp_new", "tap", "lt",
-    "t", "d6", "now", "d7",
+    "t", "d6", "now", "d7", "T", "d8",
 ]);
 /// The signer's rider words after the slot.
 const RIDER: Grid = Grid(&["tap", "ra", "ra_tap", "ra_new", "rb", "rb_tap", "rb_new"]);
@@ -413,6 +417,11 @@ pub(crate) fn configure(meta: &mut ConstraintSystem<Fp>, base: &Base) -> Config 
                 (
                     "open_account: new account's nonce was 0",
                     g.e("open") * g.e("nonce2"),
+                ),
+                (
+                    "open_account: the new key is on the curve (y^2 = x^3 + 5)",
+                    g.e("open")
+                        * (g.e("e4") * g.e("e4") - g.e("e3") * g.e("e3") * g.e("e3") - c(5)),
                 ),
                 (
                     "open_account: new account's balance was 0",
@@ -702,6 +711,10 @@ pub(crate) fn configure(meta: &mut ConstraintSystem<Fp>, base: &Base) -> Config 
                 "d7 = tap * (now - t) (not after the batch)",
                 g.e("d7") - g.e("tap") * (g.e("now") - g.e("t")),
             ),
+            (
+                "d8 = tap * (t + max_tap_delay - now) (not older than the tap delay)",
+                g.e("d8") - g.e("tap") * (g.e("t") + g.e("T") - g.e("now")),
+            ),
         ]
     });
 
@@ -971,6 +984,7 @@ fn values(s: &SlotWitness, env: &Env) -> HashMap<&'static str, Fp> {
         ("lt", u(r.last_tap)),
         ("d6", gated(tap, u(t) - u(r.last_tap) - Fp::one())),
         ("d7", gated(tap, u(env.now) - u(t))),
+        ("d8", gated(tap, u(t) + u(p.max_tap_delay) - u(env.now))),
     ]);
     let [ra, rb] = rider_words(&a1);
     let [ra_new, rb_new] = rider_words(&a1n);
@@ -1112,7 +1126,7 @@ pub(crate) fn slot(
             "e4c", "e5c", "e6c", "e7c", "d_from", "d_a2", "d_pct", "d_del", "del1_1", "isop_1",
             "del1_2", "isop_2", "fare0", "fare1", "fare2", "fare3", "js", "cs", "lt", "sp", "trn",
             "conc", "sp2", "trn2", "conc2", "js_new", "cs_new", "sp_new", "trn_new", "fare",
-            "disc", "d1", "d2", "d3", "d4", "room", "d5", "d6", "d7",
+            "disc", "d1", "d2", "d3", "d4", "room", "d5", "d6", "d7", "d8",
         ],
     )?;
     for name in ["r1", "r1c", "r2", "r2c"] {

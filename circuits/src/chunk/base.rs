@@ -19,7 +19,7 @@ use halo2_proofs::{
 };
 
 use super::merkle::{hash, Cell, Level, MerkleUpdateChip, MerkleUpdateConfig};
-use super::{LOOKUP_BITS, NOW, PARAMS};
+use super::{CHAIN, LOOKUP_BITS, NOW, PARAMS, PARAM_COUNT};
 use crate::constants::{domain, ACCOUNTS_DEPTH};
 use crate::hash::{tag, Fp};
 use crate::keys::Signature;
@@ -66,11 +66,12 @@ pub(crate) struct Base {
     q_select: Selector,
     q_tag: Selector,
     q_raw_leaf: Selector,
+    q_time: Selector,
 }
 
 /// What a chunk carries from slot to slot: the eight tree roots, the seven counters
 /// (unpacked and range-checked once per chunk), the data hash so far, and the public batch
-/// time and rule parameters.
+/// time, deployment and rule parameters.
 #[derive(Clone, Debug)]
 pub(crate) struct Running {
     /// Tree roots, in [`TreeId::ALL`] order.
@@ -81,9 +82,11 @@ pub(crate) struct Running {
     pub(crate) data: Cell,
     /// The batch time (public input).
     pub(crate) now: Cell,
+    /// The deployment's genesis hash (public input), part of every signed message.
+    pub(crate) chain: Cell,
     /// The rule parameters (public inputs): transfer window, max transfers, transfer
-    /// discount cap, cap period, fare cap.
-    pub(crate) params: [Cell; 5],
+    /// discount cap, cap period, fare cap, max tap delay.
+    pub(crate) params: [Cell; PARAM_COUNT],
 }
 
 /// Positions of the counters in [`Running::counters`].
@@ -116,6 +119,8 @@ pub(crate) mod param {
     pub(crate) const CAP_PERIOD: usize = 3;
     /// Most charged in a cap period, cents.
     pub(crate) const FARE_CAP: usize = 4;
+    /// Seconds a tap may be older than its batch.
+    pub(crate) const TAP_DELAY: usize = 5;
 }
 
 /// The values of the running counters, batch time and parameters, for a slot's witness.
@@ -131,7 +136,7 @@ pub(crate) struct Env {
 
 /// The names a slot's cells of the running counters, time and parameters have
 /// ([`Running::named`]); family grids use them and no other cell may.
-pub(crate) const RUNNING_NAMES: [&str; 13] = [
+pub(crate) const RUNNING_NAMES: [&str; 14] = [
     "accounts",
     "meters",
     "orders",
@@ -145,6 +150,7 @@ pub(crate) const RUNNING_NAMES: [&str; 13] = [
     "D",
     "P",
     "F",
+    "T",
 ];
 
 impl Running {
@@ -187,6 +193,7 @@ impl Running {
                     transfer_discount_cap: v[8 + param::DISCOUNT_CAP],
                     cap_period: v[8 + param::CAP_PERIOD],
                     fare_cap: v[8 + param::FARE_CAP],
+                    max_tap_delay: v[8 + param::TAP_DELAY],
                 },
             })
     }
@@ -364,6 +371,19 @@ impl Base {
             )
         });
 
+        // The batch time is not before the last batch's (the header's time word part):
+        //
+        // | a0  | a1   | a2 |
+        // | now | last | d  |
+        //
+        // with `d` range-checked to 64 bits by the caller.
+        let q_time = meta.selector();
+        meta.create_gate("now = last batch time + d", |meta| {
+            let q = meta.query_selector(q_time);
+            let [now, last, d] = [0, 1, 2].map(|i| meta.query_advice(advice[i], Rotation::cur()));
+            Constraints::with_selector(q, [("now = last batch time + d", now - last - d)])
+        });
+
         // A touch writes tree T only when its flag for T is set: the old root computed at
         // T's depth is T's running root, T's root becomes the new one, and the position fits
         // T's depth (the running sum of its bits is 0 at that level):
@@ -403,6 +423,7 @@ impl Base {
             q_select,
             q_tag,
             q_raw_leaf,
+            q_time,
         }
     }
 
@@ -472,10 +493,14 @@ impl Base {
         )
     }
 
-    /// The batch time and the rule parameters from the instance column.
-    fn public_values(&self, mut layouter: impl Layouter<Fp>) -> Result<(Cell, [Cell; 5]), Error> {
+    /// The batch time, the deployment and the rule parameters from the instance column.
+    #[allow(clippy::type_complexity)]
+    fn public_values(
+        &self,
+        mut layouter: impl Layouter<Fp>,
+    ) -> Result<(Cell, Cell, [Cell; PARAM_COUNT]), Error> {
         layouter.assign_region(
-            || "batch time and rule parameters",
+            || "batch time, deployment and rule parameters",
             |mut region| {
                 let now = region.assign_advice_from_instance(
                     || "now",
@@ -484,20 +509,53 @@ impl Base {
                     self.advice[0],
                     0,
                 )?;
-                let params = (0..5)
+                let chain = region.assign_advice_from_instance(
+                    || "chain",
+                    self.instance,
+                    CHAIN,
+                    self.advice[1],
+                    0,
+                )?;
+                let params = (0..PARAM_COUNT)
                     .map(|i| {
                         region.assign_advice_from_instance(
                             || "rule parameter",
                             self.instance,
                             PARAMS + i,
-                            self.advice[1 + i],
+                            self.advice[2 + i],
                             0,
                         )
                     })
                     .collect::<Result<Vec<_>, _>>()?;
-                Ok((now, params.try_into().expect("five parameters")))
+                Ok((now, chain, params.try_into().expect("every parameter")))
             },
         )
+    }
+
+    /// Constrains `now = last + d` with `d` and `now` below 2^64: the batch time is not
+    /// before the last batch's.
+    fn time_forward(
+        &self,
+        mut layouter: impl Layouter<Fp>,
+        now: &Cell,
+        last: &Cell,
+    ) -> Result<(), Error> {
+        let adv = &self.advice;
+        let d = layouter.assign_region(
+            || "batch time after the last",
+            |mut region| {
+                self.q_time.enable(&mut region, 0)?;
+                let n = now.copy_advice(|| "now", &mut region, adv[0], 0)?;
+                let l = last.copy_advice(|| "last batch time", &mut region, adv[1], 0)?;
+                region.assign_advice(|| "d", adv[2], 0, || value(&n) - value(&l))
+            },
+        )?;
+        self.range64(
+            layouter.namespace(|| "now - last"),
+            "now - last batch time",
+            &d,
+        )?;
+        self.range64(layouter.namespace(|| "now"), "now", now)
     }
 
     /// Constrains `cell < 2^64`: six 10-bit lookup words, then the top four bits, in two
@@ -612,7 +670,8 @@ impl Base {
         let root_old = self.state_root(Chip::A, layouter.namespace(|| "root_old"), &cells)?;
         layouter.constrain_instance(root_old.cell(), self.instance, super::ROOT_OLD)?;
 
-        // The counters: 64-bit parts of the three words (the third holds only delegates).
+        // The counters: 64-bit parts of the three words (the third holds the delegates and
+        // the last batch's time).
         let counts = header.map(|h| {
             let c = &h.counters;
             [
@@ -623,19 +682,21 @@ impl Base {
                 c.voters,
                 c.proposals,
                 c.delegates,
+                c.time,
             ]
             .map(Fp::from)
         });
-        let parts = self.witness(
+        let all = self.witness(
             layouter.namespace(|| "counters"),
             "counter",
-            std::array::from_fn::<_, 7, _>(|i| counts.map(|c| c[i])),
+            std::array::from_fn::<_, 8, _>(|i| counts.map(|c| c[i])),
         )?;
+        let [parts @ .., last_time] = all;
         let zero = self.constant(layouter.namespace(|| "zero"), Fp::zero())?;
         for (w, [a, b, c]) in [
             [&parts[0], &parts[1], &parts[2]],
             [&parts[3], &parts[4], &parts[5]],
-            [&parts[6], &zero, &zero],
+            [&parts[6], &last_time, &zero],
         ]
         .into_iter()
         .enumerate()
@@ -662,19 +723,27 @@ impl Base {
                 cell,
             )?;
         }
-        let (now, params) = self.public_values(layouter.namespace(|| "public values"))?;
+        self.range64(
+            layouter.namespace(|| "last batch time"),
+            "last batch time",
+            &last_time,
+        )?;
+        let (now, chain, params) = self.public_values(layouter.namespace(|| "public values"))?;
+        self.time_forward(layouter.namespace(|| "batch time"), &now, &last_time)?;
         let data = self.tag(layouter.namespace(|| "data hash start"), domain::TX_DATA)?;
         Ok(Running {
             roots: std::array::from_fn(|i| cells[i].clone()),
             counters: parts,
             data,
             now,
+            chain,
             params,
         })
     }
 
-    /// Repacks the counters, hashes the header after the chunk into `root_new`, and
-    /// constrains it and the data hash to the public inputs.
+    /// Repacks the counters and the batch time (the header's time becomes `now`), hashes the
+    /// header after the chunk into `root_new`, and constrains it and the data hash to the
+    /// public inputs.
     pub(crate) fn finish(
         &self,
         mut layouter: impl Layouter<Fp>,
@@ -693,7 +762,7 @@ impl Base {
             )?,
             self.pack(
                 layouter.namespace(|| "counter word 2"),
-                [&c[6], &zero, &zero],
+                [&c[6], &running.now, &zero],
             )?,
         ];
         let mut header: Vec<Cell> = running.roots.to_vec();
@@ -732,8 +801,8 @@ impl Base {
         )
     }
 
-    /// The slot's message `Poseidon(TX_MESSAGE, encoding)` on chip A, folded into the data
-    /// hash (`running.data` moves on). Returns the message, for the signature.
+    /// The slot's message `Poseidon(TX_MESSAGE, chain, encoding)` on chip A, folded into
+    /// the data hash (`running.data` moves on). Returns the message, for the signature.
     pub(crate) fn message(
         &self,
         mut layouter: impl Layouter<Fp>,
@@ -747,6 +816,7 @@ impl Base {
             layouter.namespace(|| "message"),
             [
                 t,
+                running.chain.clone(),
                 e[0].clone(),
                 e[1].clone(),
                 e[2].clone(),

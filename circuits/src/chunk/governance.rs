@@ -22,9 +22,11 @@
 //!   low 64 bits (`nullifier = low + 2^64·high`, `low < 2^64`, `high < 2^190`: unique since
 //!   `2^254 < p`); the vote slot is an option (`< 16`) or a registered delegate
 //!   (`16 + d`, `d < delegates`, `d < MAX_DELEGATES`); the leaf was empty (a new ballot:
-//!   T2 counts one more) or holds the same nullifier and proposal (a replacement: with
-//!   another slot T1 counts one less and T2 one more, with the same slot no tally moves);
-//!   tally choices never change;
+//!   T2 counts one more) or holds the same nullifier and proposal (a replacement, which
+//!   must carry a higher sequence number than the leaf's, so a replayed copy of an earlier
+//!   ballot is refused: with another slot T1 counts one less and T2 one more, with the same
+//!   slot no tally moves); the leaf keeps the new sequence number; tally choices never
+//!   change;
 //! - `delegate_vote`: the signer's account exists, its nonce is the encoding's and goes up by
 //!   one, its signature holds against the key of its owner record, whose delegate field
 //!   (`id + 1`) is not 0; T1 is its slot `16 + id`, whose choice becomes `option + 1` and
@@ -71,28 +73,21 @@ use crate::voter::Vote;
 pub(crate) const TOUCHES: usize = 5;
 /// Rows one slot uses (pinned by a test: a change of layout is deliberate).
 pub(crate) const ROWS_PER_SLOT: usize = 7_197;
-/// Rows used once per chunk: the two state-root hashes, the counters, the public values.
-pub(crate) const ROWS_FIXED: usize = 489;
+/// Rows used once per chunk: the two state-root hashes, the counters, the public values, the
+/// batch time's check.
+pub(crate) const ROWS_FIXED: usize = 490;
 
 /// Lookup words of a nullifier's high part: `high < 2^190`.
 const HIGH_WORDS: usize = 19;
 /// Bits of an option slot: `slot < 16`.
 const OPTION_BITS: usize = 4;
 
-/// The tally slot of a vote, if it fits in `u64`.
-fn vote_slot(vote: &Vote) -> Option<u64> {
-    match *vote {
-        Vote::Option(option) => Some(option),
-        Vote::Delegate(delegate) => MAX_OPTIONS.checked_add(delegate),
-    }
-}
-
 /// The leaves each kind touches, in touch order.
 pub(crate) fn targets(state: &State, tx: &Transaction) -> Vec<Option<(TreeId, u64)>> {
     let tally = |proposal, slot| at(TreeId::Tallies, tally_key(proposal, slot));
     match tx {
         Transaction::Ballot(t) => {
-            let Some(slot) = vote_slot(&t.vote) else {
+            let Some(slot) = t.vote.slot() else {
                 return vec![None; TOUCHES];
             };
             let position = low_u64(t.nullifier);
@@ -119,7 +114,7 @@ pub(crate) fn targets(state: &State, tx: &Transaction) -> Vec<Option<(TreeId, u6
             let delegate = state
                 .account(t.from)
                 .and_then(|a| a.owner.delegate)
-                .and_then(|d| vote_slot(&Vote::Delegate(d)));
+                .and_then(|d| Vote::Delegate(d).slot());
             vec![
                 at(TreeId::Accounts, t.from),
                 None,
@@ -216,11 +211,12 @@ const VOTE: Grid = Grid(&[
     "d_opt",
 ]);
 
-/// The ballot leaf before: empty, or this nullifier's earlier ballot; whether its slot moves:
+/// The ballot leaf before: empty, or this nullifier's earlier ballot, which a replacement
+/// must outnumber; whether its slot moves:
 ///
 /// ```text
-/// | ballot | fresh | rep | bn_old | bprop_old | bslot_old | e2 | prop | ts | diff |
-/// | inv_diff | iz  | same | moved |
+/// | ballot   | fresh | rep  | bn_old | bprop_old | bslot_old | e2    | prop | ts | diff |
+/// | inv_diff | iz    | same | moved  | e5        | bseq_old  | d_seq |
 /// ```
 const BALLOT: Grid = Grid(&[
     "ballot",
@@ -237,6 +233,9 @@ const BALLOT: Grid = Grid(&[
     "iz",
     "same",
     "moved",
+    "e5",
+    "bseq_old",
+    "d_seq",
 ]);
 
 /// The two tally touches: which is used, their positions, their counts and T1's choice:
@@ -301,7 +300,10 @@ pub(crate) fn configure(meta: &mut ConstraintSystem<Fp>, base: &Base) -> Config 
             ("padding: field 2 = 0", not_any.clone() * g.e("e2")),
             ("padding: field 3 = 0", not_any.clone() * g.e("e3")),
             ("padding: field 4 = 0", not_any * g.e("e4")),
-            ("field 5 = 0 (no kind of the family uses it)", g.e("e5")),
+            (
+                "field 5 = 0 unless ballot (its sequence number)",
+                (one() - g.e("ballot")) * g.e("e5"),
+            ),
             ("field 6 = 0 (no kind of the family uses it)", g.e("e6")),
             ("field 7 = 0 (no kind of the family uses it)", g.e("e7")),
             (
@@ -445,7 +447,15 @@ pub(crate) fn configure(meta: &mut ConstraintSystem<Fp>, base: &Base) -> Config 
             ),
             (
                 "new ballot: the old leaf's slot = 0",
-                fresh * g.e("bslot_old"),
+                fresh.clone() * g.e("bslot_old"),
+            ),
+            (
+                "new ballot: the old leaf's sequence number = 0",
+                fresh * g.e("bseq_old"),
+            ),
+            (
+                "d_seq = rep * (seq - old seq - 1) (only a newer ballot replaces)",
+                g.e("d_seq") - rep.clone() * (g.e("e5") - g.e("bseq_old") - one()),
             ),
             (
                 "replacement: the old leaf's nullifier = nullifier",
@@ -623,6 +633,8 @@ fn values(s: &SlotWitness, env: &Env) -> HashMap<&'static str, Fp> {
         ("bn_old", old.nullifier),
         ("bprop_old", u(old.proposal)),
         ("bslot_old", u(old.slot)),
+        ("bseq_old", u(old.seq)),
+        ("d_seq", gated(rep, e[5] - u(old.seq) - Fp::one())),
         ("diff", diff),
         ("inv_diff", inverse(Value::known(diff)).map_or_zero()),
         ("iz", f(iz)),
@@ -684,8 +696,8 @@ pub(crate) fn slot(
     for (word, parts) in [
         ("flags", ["del1", "isop", ""]),
         ("pw", ["options", "start", "end"]),
-        ("bw_old", ["bprop_old", "bslot_old", ""]),
-        ("bw_new", ["prop", "ts", ""]),
+        ("bw_old", ["bprop_old", "bslot_old", "bseq_old"]),
+        ("bw_new", ["prop", "ts", "e5"]),
         ("tw1", ["c1", "ch1", ""]),
         ("tw1n", ["c1n", "ch1n", ""]),
         ("tw2", ["c2", "ch2", ""]),
@@ -730,6 +742,9 @@ pub(crate) fn slot(
             "isop",
             "bprop_old",
             "bslot_old",
+            "bseq_old",
+            "e5",
+            "d_seq",
             "c1",
             "ch1",
             "c1n",

@@ -67,8 +67,9 @@ use crate::tx::{kind, Transaction};
 pub(crate) const TOUCHES: usize = 2;
 /// Rows one slot uses (pinned by a test: a change of layout is deliberate).
 pub(crate) const ROWS_PER_SLOT: usize = 2_904;
-/// Rows used once per chunk: the two state-root hashes, the counters, the public values.
-pub(crate) const ROWS_FIXED: usize = 489;
+/// Rows used once per chunk: the two state-root hashes, the counters, the public values, the
+/// batch time's check.
+pub(crate) const ROWS_FIXED: usize = 490;
 
 /// Bits of `options − 1` (options are `1..=MAX_OPTIONS`, a power of two).
 const OPTION_BITS: usize = MAX_OPTIONS.trailing_zeros() as usize;

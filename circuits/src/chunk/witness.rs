@@ -167,6 +167,10 @@ pub fn build(
     }
     let header_old = state.header();
     let root_old = header_old.root();
+    // A chunk leaves its batch time in the state, even one of padding only.
+    state
+        .advance_time(now)
+        .map_err(|source| WitnessError::Refused { index: 0, source })?;
     let mut witness_slots = Vec::with_capacity(slots);
     for (index, tx) in txs.iter().enumerate() {
         if Family::of(tx) != family {
@@ -203,8 +207,9 @@ pub fn build(
     let instance = Instance::new(
         root_old,
         state.root(),
-        data_hash(txs, slots),
+        data_hash(state.chain(), txs, slots),
         now,
+        state.chain(),
         state.params(),
     );
     Ok((

@@ -32,7 +32,7 @@ use circuits::keys::{SecretKey, Signature};
 use circuits::records::{FleetKind, Side};
 use circuits::tx::*;
 use circuits::voter::Vote;
-use circuits::{Event, Genesis, Transaction};
+use circuits::{Event, Fp, Genesis, Transaction};
 use client::api::{Api, ApiError};
 
 use crate::writer::Receipt;
@@ -160,6 +160,7 @@ impl Size {
 pub fn genesis(size: &Size) -> Genesis {
     let mut genesis = demo(size.residents);
     genesis.params.fare_cap = FARE_CAP;
+    genesis.params.max_tap_delay = TAP_DELAY;
     genesis
 }
 
@@ -174,6 +175,10 @@ const FARES: [[u64; 4]; 3] = [
 ];
 
 const HOUR: u64 = 3600;
+/// The demo genesis' maximum tap delay. The demo relays a whole day of taps (which began 16
+/// hours before the script starts) within a minute, so its gates are up to a day late; a
+/// real city keeps the default 15 minutes, which bounds how far a rider can backdate a tap.
+const TAP_DELAY: u64 = 24 * HOUR;
 const MINUTE: u64 = 60;
 
 /// Operators, by their place in [`OPERATORS`].
@@ -282,6 +287,8 @@ pub trait Observer: Sync {
 /// Shared by the clients.
 struct Ctx<'a> {
     url: &'a str,
+    /// The deployment every client signs for (the genesis hash).
+    chain: Fp,
     observer: &'a dyn Observer,
     accepted: AtomicU64,
     fills: AtomicU64,
@@ -369,15 +376,18 @@ struct Actor {
     name: String,
     account: u64,
     key: SecretKey,
+    /// The deployment it signs for (the genesis hash).
+    chain: Fp,
     nonce: Option<u64>,
 }
 
 impl Actor {
-    fn new(name: &str, account: u64) -> Self {
+    fn new(name: &str, account: u64, chain: Fp) -> Self {
         Actor {
             name: name.to_string(),
             account,
             key: demo_key(name),
+            chain,
             nonce: None,
         }
     }
@@ -400,7 +410,7 @@ impl Actor {
             Some(n) => n,
             None => api.account_nonce(self.account).map_err(error)?,
         };
-        let tx = build(self.account, nonce).signed(&self.key);
+        let tx = build(self.account, nonce).signed(&self.key, self.chain);
         let receipt = ctx.submit(api, &self.name, &tx).map_err(error)?;
         self.nonce = Some(nonce + 1);
         Ok(receipt)
@@ -408,7 +418,7 @@ impl Actor {
 
     /// Signs a transaction the sequencer must refuse (the nonce is not used up).
     fn signed(&self, build: impl FnOnce(u64, u64) -> Transaction) -> Transaction {
-        build(self.account, self.nonce.unwrap_or_default()).signed(&self.key)
+        build(self.account, self.nonce.unwrap_or_default()).signed(&self.key, self.chain)
     }
 }
 
@@ -462,8 +472,10 @@ pub fn run(
 ) -> Result<Outcome, ScriptError> {
     size.check();
     let started = Instant::now();
+    let chain = genesis.chain();
     let ctx = Ctx {
         url,
+        chain,
         observer,
         accepted: AtomicU64::new(0),
         fills: AtomicU64::new(0),
@@ -479,7 +491,7 @@ pub fn run(
     };
     let resident = |i: usize| -> Result<Actor, ScriptError> {
         let name = format!("resident-{i}");
-        Ok(Actor::new(&name, account(&name)?))
+        Ok(Actor::new(&name, account(&name)?, chain))
     };
     let operators: Vec<u64> = OPERATORS
         .iter()
@@ -539,7 +551,7 @@ fn setup_phase(
     let mut jobs: Vec<Job<'_>> = Vec::new();
     jobs.push(Box::new(|| {
         let api = ctx.api()?;
-        let mut authority = Actor::new("transit-authority", TRANSIT_AUTHORITY);
+        let mut authority = Actor::new("transit-authority", TRANSIT_AUTHORITY, ctx.chain);
         for (operator, fares) in operators.iter().zip(FARES) {
             authority.send(ctx, &api, "register an operator", |from, nonce| {
                 Transaction::RegisterOperator(RegisterOperator {
@@ -567,7 +579,7 @@ fn setup_phase(
     }));
     jobs.push(Box::new(|| {
         let api = ctx.api()?;
-        let mut grid = Actor::new("grid-operator", GRID_OPERATOR);
+        let mut grid = Actor::new("grid-operator", GRID_OPERATOR, ctx.chain);
         for m in 0..size.meters {
             let owner = resident(m)?.account;
             let key = demo_key(&format!("meter-{m}"));
@@ -590,7 +602,7 @@ fn setup_phase(
     }));
     jobs.push(Box::new(|| {
         let api = ctx.api()?;
-        let mut registrar = Actor::new("registrar", REGISTRAR);
+        let mut registrar = Actor::new("registrar", REGISTRAR, ctx.chain);
         for v in 0..size.voters {
             // The voter made the secret on their own machine and brought the commitment.
             let commitment = demo_voter(v).commitment();
@@ -675,7 +687,7 @@ fn day_phase(
     let mut jobs: Vec<Job<'_>> = Vec::new();
     jobs.push(Box::new(|| {
         let api = ctx.api()?;
-        let mut council = Actor::new("council", COUNCIL);
+        let mut council = Actor::new("council", COUNCIL, ctx.chain);
         let receipt = council.send(ctx, &api, "open a proposal", |from, nonce| {
             Transaction::CreateProposal(CreateProposal {
                 from,
@@ -710,7 +722,7 @@ fn day_phase(
                         nonce,
                         signature: sig(),
                     })
-                    .signed(key)
+                    .signed(key, ctx.chain)
                 };
                 ctx.submit(&api, &who, &reading(nonce, cumulative))
                     .map_err(error)?;
@@ -777,7 +789,7 @@ fn day_phase(
         jobs.push(Box::new(move || {
             let api = ctx.api()?;
             let operator_name = format!("operator-{name}");
-            let mut operator = Actor::new(&operator_name, operators[i]);
+            let mut operator = Actor::new(&operator_name, operators[i], ctx.chain);
             let (kind, document) = match i {
                 0 => (
                     FleetKind::Maintenance,

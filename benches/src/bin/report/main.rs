@@ -445,6 +445,7 @@ fn ballot_phase(progress: &Progress, settings: &Settings) -> BallotSection {
             &tree.path(*index),
             1,
             Vote::Option(i as u64 % 3),
+            0,
             ChaCha20Rng::seed_from_u64(seed),
         )
         .expect("an honest ballot")
@@ -721,11 +722,13 @@ fn batch_phase(progress: &Progress, dir: &Path, settings: &Settings, slots: usiz
             Some(&mut state),
             start.root(),
             Some(1),
+            Some(start.time()),
             &mut |_| {},
         )
         .expect("the batch verifies");
     });
-    let chunk_verifier = ChunkVerifier::for_artifact(dir, &artifact, start.params().clone());
+    let chunk_verifier =
+        ChunkVerifier::for_artifact(dir, &artifact, start.chain(), start.params().clone());
     let chunk_proofs_batched = Stats::measure(5, || assert!(chunk_verifier.batched(&artifact)));
     let chunk_proofs_one_by_one =
         Stats::measure(5, || assert!(chunk_verifier.one_by_one(&artifact)));

@@ -1,0 +1,61 @@
+//! The verifying key of every family's chunk circuit, pinned (as Orchard pins its circuit's
+//! description): a digest of the key's pinned description (the constraint system, its gates
+//! and their names, the fixed and permutation commitments) at one slot. Any change to a gate,
+//! a column, a lookup or a fixed table changes it, so a circuit change is always deliberate:
+//! update the digests here in the same commit, saying why.
+
+use std::collections::BTreeMap;
+
+use circuits::chunk::{proof, Family};
+use halo2_proofs::poly::commitment::Params;
+use pasta_curves::vesta;
+
+/// `(length, BLAKE2b-128)` of each family's pinned verifying key description at one slot.
+const PINNED: [(Family, usize, &str); 4] = [
+    (
+        Family::Accounts,
+        1_246_077,
+        "2752097ea3067cb52bf897d62d7147c6",
+    ),
+    (
+        Family::Registry,
+        1_225_385,
+        "af3d93f5d1733891230d063770fa31d7",
+    ),
+    (
+        Family::Market,
+        1_044_854,
+        "f11477aeeb723b77e925b5c05b3697c3",
+    ),
+    (
+        Family::Governance,
+        1_027_206,
+        "9cf29b74bc8dd66353b186275089d826",
+    ),
+];
+
+#[test]
+fn every_chunk_circuits_verifying_key_is_pinned() {
+    let mut params: BTreeMap<u32, Params<vesta::Affine>> = BTreeMap::new();
+    let mut found = Vec::new();
+    for (family, _, _) in PINNED {
+        let k = family.k_for(1);
+        let params = params.entry(k).or_insert_with(|| Params::new(k));
+        let vk = proof::verifying_key(params, family, 1).expect("a verifying key");
+        let pinned = format!("{:#?}", vk.pinned());
+        let digest = blake2b_simd::Params::new()
+            .hash_length(16)
+            .hash(pinned.as_bytes())
+            .to_hex()
+            .to_string();
+        found.push((family, pinned.len(), digest));
+    }
+    let expected: Vec<_> = PINNED
+        .iter()
+        .map(|(f, len, digest)| (*f, *len, digest.to_string()))
+        .collect();
+    assert_eq!(
+        found, expected,
+        "a chunk circuit changed: update PINNED deliberately, with the reason in the commit"
+    );
+}
