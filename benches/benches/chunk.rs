@@ -55,7 +55,8 @@ fn chunks(c: &mut Criterion) {
             let params = circuits::params::load_or_make(&params_dir(), k, |k| {
                 eprintln!("making params k={k} (cached afterwards)")
             })
-            .expect("parameters");
+            .expect("parameters")
+            .params;
             let keys = ChunkKeys::for_family(&params, family, slots).expect("keys");
             let (w, instance) = full_chunk(family, slots);
             proving.throughput(Throughput::Elements(slots as u64));

@@ -43,7 +43,9 @@ impl ChunkVerifier {
         for c in &artifact.chunks {
             let k = c.family.k_for(c.slots);
             let params = v.params.entry(k).or_insert_with(|| {
-                circuits::params::load_or_make(params_dir, k, |_| {}).expect("parameters")
+                circuits::params::load_or_make(params_dir, k, |_| {})
+                    .expect("parameters")
+                    .params
             });
             if let std::collections::btree_map::Entry::Vacant(e) = v.vks.entry((c.family, c.slots))
             {

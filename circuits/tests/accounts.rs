@@ -954,7 +954,9 @@ fn a_real_proof_verifies_and_fails_with_any_public_input_changed() {
     s.push(s.city.tap(r1, metro, 2, NOW - 50));
     let (w, i) = accounts(&s, 1);
     let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("params");
-    let params = circuits::params::load_or_make(&dir, K1, |_| {}).unwrap();
+    let params = circuits::params::load_or_make(&dir, K1, |_| {})
+        .unwrap()
+        .params;
     let keys = ChunkKeys::for_family(&params, Family::Accounts, 1).unwrap();
     let rng = rand::rngs::StdRng::seed_from_u64(3);
     let bytes = proof::prove(&params, &keys, w, &i, rng).unwrap();

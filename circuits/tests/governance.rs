@@ -876,7 +876,9 @@ fn a_real_proof_verifies_and_binds_its_public_inputs() {
     s.push(delegate_vote(&s, 1));
     let (w, instance) = s.chunk(Family::Governance, 1);
     let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("params");
-    let params = circuits::params::load_or_make(&dir, K1, |_| {}).unwrap();
+    let params = circuits::params::load_or_make(&dir, K1, |_| {})
+        .unwrap()
+        .params;
     let keys = ChunkKeys::for_family(&params, Family::Governance, 1).unwrap();
     let rng = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(1);
     let bytes = proof::prove(&params, &keys, w, &instance, rng).unwrap();

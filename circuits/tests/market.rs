@@ -959,7 +959,9 @@ fn a_real_proof_verifies_and_binds_its_public_inputs() {
     let (w, instance) = s.chunk(Family::Market, 1);
     let k = Family::Market.k_for(1);
     let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("params");
-    let params = circuits::params::load_or_make(&dir, k, |_| {}).unwrap();
+    let params = circuits::params::load_or_make(&dir, k, |_| {})
+        .unwrap()
+        .params;
     let keys = proof::ChunkKeys::for_family(&params, Family::Market, 1).unwrap();
     let bytes = proof::prove(&params, &keys, w, &instance, ChaCha20Rng::seed_from_u64(1)).unwrap();
     println!("market proof at k={k}: {} bytes", bytes.len());

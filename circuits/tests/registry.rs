@@ -947,7 +947,9 @@ fn real_proof_verifies_and_binds_its_public_inputs() {
     let (w, instance) = s.chunk(FAMILY, 1);
     let k = k(1);
     let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("params");
-    let params = circuits::params::load_or_make(&dir, k, |_| {}).unwrap();
+    let params = circuits::params::load_or_make(&dir, k, |_| {})
+        .unwrap()
+        .params;
     let keys = ChunkKeys::for_family(&params, FAMILY, 1).unwrap();
     let bytes = proof::prove(&params, &keys, w, &instance, ChaCha20Rng::seed_from_u64(7)).unwrap();
     proof::verify(&params, keys.vk(), &instance, &bytes).unwrap();

@@ -31,13 +31,14 @@ use verifier::{BatchArtifact, ChunkArtifact, VERSION};
 /// Why a batch cannot be proved.
 #[derive(Debug, thiserror::Error)]
 pub enum ProveError {
-    /// The parameter cache cannot be read or written.
+    /// The pinned commitment parameters cannot be had (no pin for the size, or the cache
+    /// cannot be written).
     #[error("parameters under {dir}: {source}")]
     Params {
         /// The data directory.
         dir: String,
         /// What failed.
-        source: std::io::Error,
+        source: circuits::params::ParamsError,
     },
     /// The chunk keys cannot be made.
     #[error("chunk keys for {slots} slots: {source}")]
@@ -220,13 +221,15 @@ impl Prover {
         sizes
     }
 
-    /// The parameters of size `2^k`, read from the cache (made and cached the first time).
+    /// The parameters of size `2^k`, read from the cache (made and cached the first time),
+    /// with the digest pinned for `k`: a cache file that does not match the pin is replaced,
+    /// with a warning on standard error.
     pub fn params(&self, k: u32) -> Result<Arc<Params<vesta::Affine>>, ProveError> {
         if let Some(p) = self.params.lock().expect("no panics").get(&k) {
             return Ok(p.clone());
         }
         let making = RefCell::new(None);
-        let params = circuits::params::load_or_make(&self.data_dir, k, |k| {
+        let loaded = circuits::params::load_or_make(&self.data_dir, k, |k| {
             let about = params_estimate(k).as_secs();
             *making.borrow_mut() = Some(spinner(
                 self.progress,
@@ -240,7 +243,14 @@ impl Prover {
         if let Some(bar) = making.into_inner() {
             bar.finish_with_message(format!("made commitment parameters, k = {k}"));
         }
-        let params = Arc::new(params);
+        if let Some(rejected) = loaded.provenance.rejected() {
+            eprintln!(
+                "WARNING: the parameter cache file {} is NOT the pinned commitment parameters \
+                 for k = {k} ({rejected}); it was ignored and replaced with the pinned ones.",
+                loaded.provenance.path.display()
+            );
+        }
+        let params = Arc::new(loaded.params);
         self.params
             .lock()
             .expect("no panics")

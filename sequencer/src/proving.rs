@@ -509,11 +509,18 @@ fn warm_up(shared: &Shared, config: &ProvingConfig) -> Option<prover::Prover> {
             return None;
         }
         begin(i);
-        if let Err(e) = circuits::params::load_or_make(&config.params_dir, k, |_| {}) {
-            return fail(format!(
-                "cannot write the parameter cache under {}: {e}",
-                config.params_dir.display()
-            ));
+        match circuits::params::load_or_make(&config.params_dir, k, |_| {}) {
+            Ok(loaded) => {
+                if let Some(rejected) = loaded.provenance.rejected() {
+                    tracing::warn!(file = %loaded.provenance.path.display(), %rejected, "a parameter cache file was not the pinned parameters; replaced");
+                }
+            }
+            Err(e) => {
+                return fail(format!(
+                    "parameters under {}: {e}",
+                    config.params_dir.display()
+                ));
+            }
         }
         end(i);
     }

@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 use circuits::ballot::{self, BallotError, BallotKeys};
 use circuits::chunk::{self, Family};
 use circuits::hash::to_hex;
+use circuits::params::{ParamsError, Provenance};
 use circuits::state::Plan;
 use circuits::{Fp, Params as RuleParams, State, Transaction, TxError};
 use halo2_proofs::plonk::{BatchVerifier, VerifyingKey};
@@ -29,9 +30,11 @@ use serde::Serialize;
 
 use crate::artifact::{ArtifactError, BatchArtifact, FIRST_BATCH};
 
-/// The largest chunk circuit this verifier makes parameters and keys for (2^18 rows: 91
-/// slots), so an artifact cannot make it build enormous parameters.
-pub const MAX_K: u32 = 18;
+/// The largest chunk circuit this verifier makes parameters and keys for: 2^16 rows (22
+/// accounts slots), the largest size whose commitment parameters are pinned
+/// ([`circuits::params::MAX_K`]; the prover's and sequencer's sizes stop at k = 15). An
+/// artifact cannot make it build larger parameters; a larger chunk is a fault of the data.
+pub const MAX_K: u32 = circuits::params::MAX_K;
 
 /// What is wrong with the published data, or why it could not be checked.
 #[derive(Debug, thiserror::Error)]
@@ -53,13 +56,14 @@ pub enum VerifyError {
     /// A batch directory holds no artifact.
     #[error("{0}: no batch artifacts (*.json)")]
     Empty(PathBuf),
-    /// The commitment parameters cannot be read or written.
+    /// The pinned commitment parameters cannot be had: no pin for the size, halo2 makes
+    /// other parameters than those pinned, or the cache cannot be written.
     #[error("parameters under {dir}: {source}")]
     Params {
         /// The data directory.
         dir: PathBuf,
         /// What failed.
-        source: std::io::Error,
+        source: ParamsError,
     },
     /// halo2 could not make a verifying key.
     #[error("verifying key for {family} chunks of {slots} slots: {source}")]
@@ -346,10 +350,12 @@ pub struct Replayed<'a> {
 
 /// Parameters and verifying keys, made or read once per process. Cold start is reading the
 /// parameters from the cache under the data directory (making them the first time) and
-/// generating the verifying keys from the circuits, which needs no proving key.
+/// generating the verifying keys from the circuits, which needs no proving key. Every set of
+/// parameters has its size's pinned digest ([`circuits::params`]): a cache file that does not
+/// is ignored (with a warning on standard error) and replaced.
 pub struct Keys {
     data_dir: PathBuf,
-    params: BTreeMap<u32, Params<vesta::Affine>>,
+    params: BTreeMap<u32, (Params<vesta::Affine>, Provenance)>,
     vks: BTreeMap<(Family, usize), VerifyingKey<vesta::Affine>>,
     ballot: Option<BallotKeys>,
     genesis: Option<(Fp, RuleParams)>,
@@ -375,7 +381,9 @@ impl Keys {
     }
 
     /// Reads (or makes) the parameters and verifying key for `family`'s chunks of `slots`
-    /// slots, and says how long each took (zero for what was already loaded).
+    /// slots, and says how long each took (zero for what was already loaded). The parameters
+    /// are the pinned ones ([`Keys::params_used`] says how they were had); a cache file that
+    /// did not match the pin is reported on standard error as it is replaced.
     pub fn load_chunk(&mut self, family: Family, slots: usize) -> Result<ColdStart, VerifyError> {
         let mut cold = ColdStart::default();
         if self.vks.contains_key(&(family, slots)) {
@@ -384,19 +392,27 @@ impl Keys {
         let k = family.k_for(slots);
         let started = Instant::now();
         if !self.params.contains_key(&k) {
-            let params = circuits::params::load_or_make(&self.data_dir, k, |k| {
+            let loaded = circuits::params::load_or_make(&self.data_dir, k, |k| {
                 eprintln!("making the commitment parameters for k = {k} (cached afterwards)…")
             })
             .map_err(|source| VerifyError::Params {
                 dir: self.data_dir.clone(),
                 source,
             })?;
-            self.params.insert(k, params);
+            if let Some(rejected) = loaded.provenance.rejected() {
+                eprintln!(
+                    "WARNING: the parameter cache file {} is NOT the pinned commitment \
+                     parameters for k = {k} ({rejected}); it was ignored and replaced with the \
+                     pinned ones. Someone or something wrote that file: find out who.",
+                    loaded.provenance.path.display()
+                );
+            }
+            self.params.insert(k, (loaded.params, loaded.provenance));
         }
         cold.params = started.elapsed();
         let started = Instant::now();
         let vk =
-            chunk::proof::verifying_key(&self.params[&k], family, slots).map_err(|source| {
+            chunk::proof::verifying_key(&self.params[&k].0, family, slots).map_err(|source| {
                 VerifyError::Keygen {
                     family,
                     slots,
@@ -406,6 +422,13 @@ impl Keys {
         self.vks.insert((family, slots), vk);
         cold.verifying_key = started.elapsed();
         Ok(cold)
+    }
+
+    /// The commitment parameters loaded so far, by `k`: each one's pinned digest and whether
+    /// it was read from the cache, made, or made in place of a file that did not match the
+    /// pin.
+    pub fn params_used(&self) -> impl Iterator<Item = &Provenance> {
+        self.params.values().map(|(_, provenance)| provenance)
     }
 
     /// Loads the parameters and verifying keys of every chunk circuit `artifact` uses (of a
@@ -439,7 +462,7 @@ impl Keys {
         slots: usize,
     ) -> (&Params<vesta::Affine>, &VerifyingKey<vesta::Affine>) {
         (
-            &self.params[&family.k_for(slots)],
+            &self.params[&family.k_for(slots)].0,
             &self.vks[&(family, slots)],
         )
     }
@@ -746,4 +769,48 @@ pub fn read_dir(dir: &Path) -> Result<Vec<(String, BatchArtifact)>, VerifyError>
         .into_iter()
         .map(|p| Ok((p.display().to_string(), BatchArtifact::load(&p)?)))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_chunk_size_accepted_has_pinned_parameters() {
+        for family in Family::ALL {
+            for slots in [1, family.slots_for(MAX_K)] {
+                let k = family.k_for(slots);
+                assert!(
+                    circuits::params::pinned(k).is_some(),
+                    "{family}, {slots} slots: k = {k}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_chunk_beyond_the_pinned_sizes_is_a_parameters_fault_and_makes_nothing() {
+        let dir = std::env::temp_dir().join(format!("verifier-unpinned-{}", std::process::id()));
+        let mut keys = Keys::new(&dir);
+        let slots = Family::Accounts.slots_for(MAX_K) + 1;
+        let e = keys.load_chunk(Family::Accounts, slots).unwrap_err();
+        assert!(
+            matches!(
+                &e,
+                VerifyError::Params {
+                    source: ParamsError::NotPinned { k },
+                    ..
+                } if *k == MAX_K + 1
+            ),
+            "{e}"
+        );
+        assert!(
+            !e.is_data_fault(),
+            "the verifier's environment, not the data"
+        );
+        let says = format!("no pinned parameters for k = {}", MAX_K + 1);
+        assert!(e.to_string().contains(&says), "{e}");
+        assert!(!dir.exists());
+        assert_eq!(keys.params_used().count(), 0);
+    }
 }

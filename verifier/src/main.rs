@@ -29,7 +29,9 @@ use verifier::{BatchArtifact, Keys, VerifyError};
 #[derive(Parser)]
 #[command(version)]
 struct Cli {
-    /// Data directory: the commitment parameter cache (shared with the prover).
+    /// Data directory: the commitment parameter cache (shared with the prover). A cached
+    /// file is used only if it holds exactly the parameters whose digest is pinned in this
+    /// build; any other is ignored, with a warning, and replaced.
     #[arg(long, global = true, default_value = ".city-data")]
     data: PathBuf,
     /// Machine-readable JSON on standard output instead of text.
@@ -110,16 +112,36 @@ impl From<SourceError> for Failure {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let json = cli.json;
-    match run(cli) {
+    let mut keys = Keys::new(&cli.data);
+    match run(cli, &mut keys) {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure(code, message)) => {
             if json {
-                println!("{}", json!({ "ok": false, "error": message }));
+                println!(
+                    "{}",
+                    json!({ "ok": false, "error": message,
+                            "commitment_parameters": params_used(&keys) })
+                );
             } else {
+                print_params(&keys);
                 eprintln!("FAILED: {message}");
             }
             ExitCode::from(code)
         }
+    }
+}
+
+/// The commitment parameters used, for `--json`: each one's `k`, pinned digest, cache file
+/// and `source` (`cache`, `made`, or `replaced` with why the file was `rejected`).
+fn params_used(keys: &Keys) -> Vec<&circuits::params::Provenance> {
+    keys.params_used().collect()
+}
+
+/// One line per set of commitment parameters used: its pinned digest and whether it was read
+/// from the cache, made, or made in place of a cache file that did not match the pin.
+fn print_params(keys: &Keys) {
+    for p in keys.params_used() {
+        println!("{p}");
     }
 }
 
@@ -134,8 +156,7 @@ fn parse_root(hex: &str) -> Result<Fp, Failure> {
         .map_err(|e| Failure(2, format!("--prev-root {hex}: {e}")))
 }
 
-fn run(cli: Cli) -> Result<(), Failure> {
-    let mut keys = Keys::new(&cli.data);
+fn run(cli: Cli, keys: &mut Keys) -> Result<(), Failure> {
     let json = cli.json;
     match cli.command {
         Command::Batch {
@@ -165,9 +186,11 @@ fn run(cli: Cli) -> Result<(), Failure> {
             if json {
                 println!(
                     "{}",
-                    json!({ "ok": true, "cold_start": cold, "batches": [summary] })
+                    json!({ "ok": true, "cold_start": cold, "batches": [summary],
+                            "commitment_parameters": params_used(keys) })
                 );
             } else {
+                print_params(keys);
                 print_batch(&summary);
                 println!(
                     "  cold start: parameters {:.0} ms, verifying key {:.0} ms",
@@ -182,13 +205,15 @@ fn run(cli: Cli) -> Result<(), Failure> {
             Ok(())
         }
         Command::Chain { dir, genesis } => {
-            let report = chain(&mut keys, &dir, &genesis, &mut |_| {})?;
+            let report = chain(keys, &dir, &genesis, &mut |_| {})?;
             if json {
                 println!(
                     "{}",
-                    json!({ "ok": true, "batches": report.batches, "root": report.state.root() })
+                    json!({ "ok": true, "batches": report.batches, "root": report.state.root(),
+                            "commitment_parameters": params_used(keys) })
                 );
             } else {
+                print_params(keys);
                 for b in &report.batches {
                     print_batch(b);
                 }
@@ -206,14 +231,19 @@ fn run(cli: Cli) -> Result<(), Failure> {
             genesis,
             proposal,
         } => {
-            let report = chain(&mut keys, &dir, &genesis, &mut |_| {})?;
+            let report = chain(keys, &dir, &genesis, &mut |_| {})?;
             let result = report
                 .state
                 .tally_result(proposal)
                 .ok_or_else(|| Failure(1, format!("proposal {proposal} does not exist")))?;
             if json {
-                println!("{}", json!({ "ok": true, "tally": result }));
+                println!(
+                    "{}",
+                    json!({ "ok": true, "tally": result,
+                            "commitment_parameters": params_used(keys) })
+                );
             } else {
+                print_params(keys);
                 println!(
                     "proposal {proposal} (from {} verified batches):",
                     report.batches.len()
@@ -245,7 +275,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             account,
         } => {
             let mut history = Vec::new();
-            let report = chain(&mut keys, &dir, &genesis, &mut |r: Replayed<'_>| {
+            let report = chain(keys, &dir, &genesis, &mut |r: Replayed<'_>| {
                 let touches = r
                     .plan
                     .writes
@@ -270,9 +300,11 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 println!(
                     "{}",
                     json!({ "ok": true, "account": account, "record": record,
-                            "history": history, "root": root, "inclusion": inclusion })
+                            "history": history, "root": root, "inclusion": inclusion,
+                            "commitment_parameters": params_used(keys) })
                 );
             } else {
+                print_params(keys);
                 match &record {
                     Some(a) => println!("account {account}: {a:?}"),
                     None => println!("account {account}: does not exist (its leaf is empty)"),

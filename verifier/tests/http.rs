@@ -99,11 +99,48 @@ fn the_verifier_checks_a_sequencer_over_http_like_a_directory() {
         0,
         &format!("OK: 1 batches, 2 transactions, from genesis to root {root}"),
     );
+    // It names the parameters it used: the sequencer's, read from the shared cache, pinned.
+    let k = circuits::chunk::Family::Accounts.k_for(1);
+    assert_exit(
+        &out,
+        0,
+        &format!("commitment parameters k={k}: pinned digest "),
+    );
+    assert_exit(&out, 0, "✓ (read from cache)");
     let out = verifier(
         &d,
         &["account", &url, "--genesis", "genesis.json", &a.to_string()],
     );
     assert_exit(&out, 0, "its leaf is included in the verified root");
+
+    // A cache file of someone's own parameters (two points swapped) with a trailer that
+    // matches them, as anyone who can write the cache could write: ignored, loudly, and
+    // replaced by the pinned parameters, with which the chain still holds.
+    let file = circuits::params::path(&d.join("params"), k);
+    let good = std::fs::read(&file).unwrap();
+    let mut forged = good[..good.len() - 32].to_vec();
+    let g0 = forged[4..36].to_vec();
+    forged.copy_within(36..68, 4);
+    forged[36..68].copy_from_slice(&g0);
+    let trailer = circuits::params::digest(&forged);
+    forged.extend_from_slice(&trailer);
+    std::fs::write(&file, &forged).unwrap();
+    let out = verifier(&d, &["--json", "chain", &url, "--genesis", "genesis.json"]);
+    assert_exit(&out, 0, "WARNING: the parameter cache file");
+    assert_exit(&out, 0, "is NOT the pinned commitment parameters");
+    let answer: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let used = &answer["commitment_parameters"][0];
+    assert_eq!(used["k"], k, "{answer}");
+    assert_eq!(used["source"], "replaced", "{answer}");
+    assert_eq!(used["rejected"]["why"], "digest", "{answer}");
+    assert_eq!(used["rejected"]["found"], hex::encode(trailer), "{answer}");
+    let pinned = circuits::params::pinned(k).unwrap();
+    assert_eq!(used["digest"], hex::encode(pinned), "{answer}");
+    assert_eq!(
+        std::fs::read(&file).unwrap(),
+        good,
+        "the file holds the pinned ones again"
+    );
 
     // The service gone: exit 3, naming the URL.
     server.stop();

@@ -508,7 +508,9 @@ fn chunk_phase(
     slots: usize,
 ) -> ChunkRow {
     let k = family.k_for(slots);
-    let params = circuits::params::load_or_make(dir, k, |_| {}).expect("parameters");
+    let params = circuits::params::load_or_make(dir, k, |_| {})
+        .expect("parameters")
+        .params;
     let (keys, keygen) =
         timed(|| ChunkKeys::for_family(&params, family, slots).expect("chunk keys"));
     progress.say(format!(
