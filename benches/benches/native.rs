@@ -1,14 +1,16 @@
 //! Native rules: how fast the pure state transition applies each kind of transaction
 //! (signature check included; ballots by the rules only, their proofs are the ballot
-//! circuit's), the whole demo scenario, and what one Merkle leaf update costs per tree depth.
+//! circuit's), the whole demo scenario, what one Merkle leaf update costs per tree depth, and
+//! how long a voter's client takes to rebuild a proposal's voter tree from its commitments.
 //! Transactions are built and signed outside the timed loop (`benches::workload`).
 //!
 //! `cargo bench -p benches --bench native`.
 
 use benches::workload::{Workload, KINDS, NOW};
+use circuits::constants::VOTERS_DEPTH;
 use circuits::demo::{run_scenario, ScenarioSize};
 use circuits::hash::Fp;
-use circuits::merkle::MerkleTree;
+use circuits::merkle::{MerkleTree, PrefixTree};
 use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, Throughput};
 
 /// Transactions of one kind applied per iteration.
@@ -63,5 +65,28 @@ fn merkle(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, apply, merkle);
+/// The voter tree of `n` commitments built bottom-up at once, as a voter's client does
+/// after syncing a proposal's voter set (`client::voters`), and one path taken from it.
+fn voter_set(c: &mut Criterion) {
+    let mut group = c.benchmark_group("voter_tree_build");
+    group.sample_size(10);
+    for n in [1_000u64, 10_000, 100_000] {
+        let leaves: Vec<Fp> = (0..n).map(|i| Fp::from(i + 1)).collect();
+        group.throughput(Throughput::Elements(n));
+        group.bench_with_input(BenchmarkId::from_parameter(n), &leaves, |bench, leaves| {
+            bench.iter_batched(
+                || leaves.clone(),
+                |leaves| {
+                    let tree = PrefixTree::build(VOTERS_DEPTH, Fp::zero(), leaves)
+                        .expect("fits the voter tree");
+                    tree.path(n - 1).expect("a position in the tree")
+                },
+                BatchSize::LargeInput,
+            )
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, apply, merkle, voter_set);
 criterion_main!(benches);

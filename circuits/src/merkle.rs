@@ -5,6 +5,11 @@
 //! just an update of an empty one. Only non-empty nodes are stored. Nodes are
 //! `Poseidon(left, right)`; a path lists the siblings from the leaf up, and the position's
 //! bits (least significant first) say on which side each sibling sits.
+//!
+//! [`MerkleTree`] is updated leaf by leaf (`depth` hashes per write), as the state is.
+//! [`PrefixTree`] is built at once, bottom-up, from the leaves of an append-only tree (its
+//! first `n` positions set, the rest empty): about `n` hashes in all, which is how a voter's
+//! client rebuilds a proposal's voter tree from the commitments it synced.
 
 use std::collections::HashMap;
 
@@ -39,6 +44,25 @@ pub enum MerkleError {
         /// The root the proof computes (hex).
         computed: String,
     },
+    /// More leaves than the tree has positions.
+    #[error("{count} leaves do not fit in a tree of depth {depth}")]
+    TooManyLeaves {
+        /// Leaves given.
+        count: u64,
+        /// The tree's depth.
+        depth: usize,
+    },
+}
+
+/// The roots of empty subtrees of every height up to `depth`: `empty[0]` is `empty_leaf`,
+/// `empty[h + 1] = node(empty[h], empty[h])`.
+pub fn empty_subtrees(depth: usize, empty_leaf: Fp) -> Vec<Fp> {
+    let mut empty = Vec::with_capacity(depth + 1);
+    empty.push(empty_leaf);
+    for h in 0..depth {
+        empty.push(node(empty[h], empty[h]));
+    }
+    empty
 }
 
 /// An inclusion proof: a leaf position and its siblings from the bottom up.
@@ -106,14 +130,9 @@ impl MerkleTree {
     /// An empty tree whose absent leaves hold `empty_leaf`.
     pub fn new(depth: usize, empty_leaf: Fp) -> Self {
         assert!((1..=64).contains(&depth), "tree depth must be 1..=64");
-        let mut empty = Vec::with_capacity(depth + 1);
-        empty.push(empty_leaf);
-        for h in 0..depth {
-            empty.push(node(empty[h], empty[h]));
-        }
         MerkleTree {
             depth,
-            empty,
+            empty: empty_subtrees(depth, empty_leaf),
             nodes: HashMap::new(),
         }
     }
@@ -187,6 +206,125 @@ impl MerkleTree {
     }
 }
 
+/// A tree of fixed depth whose leaves `0..n` are given and whose later leaves are all empty:
+/// an append-only tree (the voter tree) as it stands after `n` appends. Built bottom-up,
+/// level by level, in one pass: level `h + 1` hashes the pairs of level `h`, the last node of
+/// an odd level paired with the empty subtree of its height. That is `ceil(n / 2) +
+/// ceil(n / 4) + …` hashes, about `n` plus the depth, against `depth` hashes per leaf for
+/// `n` calls of [`MerkleTree::set`]. It gives the same root and paths as a [`MerkleTree`]
+/// with the same leaves set (tested below).
+#[derive(Clone, Debug)]
+pub struct PrefixTree {
+    depth: usize,
+    /// `empty[h]`: the root of an empty subtree of height `h`.
+    empty: Vec<Fp>,
+    /// `levels[h]`: the nodes of height `h` over at least one given leaf, left to right
+    /// (`levels[0]` are the leaves); every node further right is `empty[h]`.
+    levels: Vec<Vec<Fp>>,
+}
+
+impl PrefixTree {
+    /// The tree of depth `depth` (1 to 64) holding `leaves` at positions `0..leaves.len()`
+    /// and `empty_leaf` everywhere after.
+    ///
+    /// # Panics
+    /// If `depth` is not in `1..=64` (a constant of the caller's, never input).
+    pub fn build(depth: usize, empty_leaf: Fp, leaves: Vec<Fp>) -> Result<Self, MerkleError> {
+        assert!((1..=64).contains(&depth), "tree depth must be 1..=64");
+        let count = leaves.len() as u64;
+        if depth < 64 && count > 1u64 << depth {
+            return Err(MerkleError::TooManyLeaves { count, depth });
+        }
+        let empty = empty_subtrees(depth, empty_leaf);
+        let mut levels = Vec::with_capacity(depth + 1);
+        levels.push(leaves);
+        for h in 0..depth {
+            let above = hash_level(&levels[h], empty[h]);
+            levels.push(above);
+        }
+        Ok(PrefixTree {
+            depth,
+            empty,
+            levels,
+        })
+    }
+
+    /// The tree's depth.
+    pub fn depth(&self) -> usize {
+        self.depth
+    }
+
+    /// How many leaves were given.
+    pub fn len(&self) -> u64 {
+        self.levels[0].len() as u64
+    }
+
+    /// `true` if no leaf was given (the root is the empty tree's).
+    pub fn is_empty(&self) -> bool {
+        self.levels[0].is_empty()
+    }
+
+    /// The given leaves, in position order.
+    pub fn leaves(&self) -> &[Fp] {
+        &self.levels[0]
+    }
+
+    /// The root.
+    pub fn root(&self) -> Fp {
+        self.node(self.depth, 0)
+    }
+
+    fn node(&self, height: usize, index: u64) -> Fp {
+        usize::try_from(index)
+            .ok()
+            .and_then(|i| self.levels[height].get(i))
+            .copied()
+            .unwrap_or(self.empty[height])
+    }
+
+    /// The inclusion proof of the leaf at `index` (given or empty).
+    pub fn path(&self, index: u64) -> Result<MerklePath, MerkleError> {
+        if self.depth < 64 && index >> self.depth != 0 {
+            return Err(MerkleError::IndexOutOfRange {
+                index,
+                depth: self.depth,
+            });
+        }
+        let siblings = (0..self.depth)
+            .map(|height| self.node(height, (index >> height) ^ 1))
+            .collect();
+        Ok(MerklePath { index, siblings })
+    }
+}
+
+/// Levels with at least this many nodes to hash are split over the machine's cores.
+const PARALLEL_LEVEL: usize = 2048;
+
+/// The level above `below`: `node(below[2i], below[2i + 1])`, the last node of an odd level
+/// paired with `empty` (the empty subtree of `below`'s height). A wide level is hashed on
+/// every core (scoped threads, each its own contiguous share); the result is the same.
+fn hash_level(below: &[Fp], empty: Fp) -> Vec<Fp> {
+    let count = below.len().div_ceil(2);
+    let pair = |i: usize| node(below[2 * i], below.get(2 * i + 1).copied().unwrap_or(empty));
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if threads < 2 || count < PARALLEL_LEVEL {
+        return (0..count).map(pair).collect();
+    }
+    let share = count.div_ceil(threads);
+    let mut above = vec![Fp::zero(); count];
+    std::thread::scope(|scope| {
+        for (t, out) in above.chunks_mut(share).enumerate() {
+            let pair = &pair;
+            scope.spawn(move || {
+                for (j, slot) in out.iter_mut().enumerate() {
+                    *slot = pair(t * share + j);
+                }
+            });
+        }
+    });
+    above
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -257,6 +395,54 @@ mod tests {
                 got: 8
             })
         );
+    }
+
+    fn prefix(depth: usize, n: u64) -> (MerkleTree, PrefixTree) {
+        let empty = Fp::from(5);
+        let leaves: Vec<Fp> = (0..n).map(|i| Fp::from(1000 + i)).collect();
+        let mut tree = MerkleTree::new(depth, empty);
+        for (i, leaf) in leaves.iter().enumerate() {
+            tree.set(i as u64, *leaf);
+        }
+        (tree, PrefixTree::build(depth, empty, leaves).unwrap())
+    }
+
+    #[test]
+    fn a_prefix_tree_has_the_root_and_paths_of_the_same_leaves_set_one_by_one() {
+        for n in [0, 1, 2, 3, 4, 5, 7, 8, 9, 31, 32, 33, 64] {
+            let (tree, built) = prefix(6, n);
+            assert_eq!(built.root(), tree.root(), "{n} leaves");
+            assert_eq!(built.len(), n);
+            for index in [0, 1, n.saturating_sub(1), n.min(63), 63] {
+                assert_eq!(built.path(index).unwrap(), tree.path(index), "{n}: {index}");
+            }
+        }
+        // Wide enough for the lowest levels to be hashed on several threads.
+        let n = 2 * PARALLEL_LEVEL as u64 + 3;
+        let (tree, built) = prefix(24, n);
+        assert_eq!(built.root(), tree.root());
+        for index in [0, 777, PARALLEL_LEVEL as u64, n - 1] {
+            let path = built.path(index).unwrap();
+            assert_eq!(path, tree.path(index));
+            path.verify(24, Fp::from(1000 + index), tree.root())
+                .unwrap();
+        }
+    }
+
+    #[test]
+    fn a_prefix_tree_refuses_too_many_leaves_and_positions_outside() {
+        let full = PrefixTree::build(3, Fp::zero(), vec![Fp::one(); 8]).unwrap();
+        assert_eq!(
+            full.path(8),
+            Err(MerkleError::IndexOutOfRange { index: 8, depth: 3 })
+        );
+        assert_eq!(
+            PrefixTree::build(3, Fp::zero(), vec![Fp::one(); 9]).unwrap_err(),
+            MerkleError::TooManyLeaves { count: 9, depth: 3 }
+        );
+        let empty = PrefixTree::build(3, Fp::zero(), Vec::new()).unwrap();
+        assert!(empty.is_empty());
+        assert_eq!(empty.root(), MerkleTree::new(3, Fp::zero()).root());
     }
 
     proptest! {

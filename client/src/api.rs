@@ -2,7 +2,6 @@
 
 use std::time::Duration;
 
-use circuits::merkle::MerklePath;
 use circuits::{Fp, Transaction};
 use serde_json::Value;
 
@@ -83,9 +82,14 @@ impl Api {
         })
     }
 
+    /// The full URL of a path of the API.
+    pub(crate) fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
     /// `GET` a path of the API (`/v1/state`).
     pub fn get(&self, path: &str) -> Result<Value, ApiError> {
-        let url = format!("{}{path}", self.base);
+        let url = self.url(path);
         let response = self
             .http
             .get(&url)
@@ -157,30 +161,5 @@ impl Api {
     /// A meter's current nonce.
     pub fn meter_nonce(&self, meter: u64) -> Result<u64, ApiError> {
         self.nonce_of(&format!("/v1/meters/{meter}"))
-    }
-
-    /// The position of a registered voter commitment.
-    pub fn voter_position(&self, commitment: &Fp) -> Result<u64, ApiError> {
-        let path = format!(
-            "/v1/voters?commitment={}",
-            circuits::hash::to_hex(commitment)
-        );
-        let json = self.get(&path)?;
-        json["position"]
-            .as_u64()
-            .ok_or_else(|| ApiError::Unexpected {
-                url: format!("{}{path}", self.base),
-                message: format!("no position in {json}"),
-            })
-    }
-
-    /// The voter's Merkle path in `proposal`'s voter set.
-    pub fn voter_path(&self, position: u64, proposal: u64) -> Result<MerklePath, ApiError> {
-        let path = format!("/v1/voters/{position}/path?proposal={proposal}");
-        let json = self.get(&path)?;
-        serde_json::from_value(json).map_err(|e| ApiError::Unexpected {
-            url: format!("{}{path}", self.base),
-            message: format!("not a Merkle path: {e}"),
-        })
     }
 }

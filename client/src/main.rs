@@ -3,8 +3,10 @@
 //! here, so no secret ever leaves it. A ballot carries no account, key or signature: only
 //! the proposal, the voter root, the nullifier, the vote and the proof.
 //!
-//! Exit status: 0 done; 1 the sequencer refused (its error code is printed); 2 bad usage;
-//! 3 it could not run (unreadable key or file, the sequencer unreachable).
+//! Exit status: 0 done; 1 the sequencer refused (its error code is printed), or the voter is
+//! not in the proposal's voter set; 2 bad usage; 3 it could not run (unreadable key or file,
+//! the sequencer unreachable); 4 the sequencer's voter set does not check out against the
+//! proposal's voter root (a doctored, short or malformed answer): nothing was submitted.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -20,6 +22,7 @@ use circuits::voter::{Vote, VoterSecret};
 use circuits::{Fp, Transaction};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use client::api::{Api, ApiError};
+use client::voters::{VoterSet, VoterSetError};
 
 /// The city rollup's client for residents and devices.
 ///
@@ -28,8 +31,14 @@ use client::api::{Api, ApiError};
 /// sign as the authority's fixed account (grid operator 0, transit authority 1, registrar
 /// 2, council 3).
 ///
-/// Exit status: 0 done; 1 the sequencer refused (its error code is printed); 2 bad usage;
-/// 3 it could not run (unreadable key or file, the sequencer unreachable).
+/// Voting never tells the sequencer who votes: `vote` syncs the proposal's whole voter set
+/// (cached, so only new commitments are fetched), checks it against the proposal's voter
+/// root and finds the voter's Merkle path locally.
+///
+/// Exit status: 0 done; 1 the sequencer refused (its error code is printed), or the voter is
+/// not in the proposal's voter set; 2 bad usage; 3 it could not run (unreadable key or file,
+/// the sequencer unreachable); 4 the sequencer's voter set does not check out against the
+/// proposal's voter root (a doctored, short or malformed answer): nothing was submitted.
 #[derive(Parser)]
 #[command(version)]
 struct Cli {
@@ -76,6 +85,27 @@ impl Signing {
             }
         };
         Ok(SigningKey { key, chain })
+    }
+}
+
+/// Where a voter set is synced from and cached.
+#[derive(Args)]
+struct VoterSync {
+    /// The sequencer's URL.
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    server: String,
+    /// The voter-set cache: one file per city (named by its genesis), holding commitments
+    /// already checked, so a later vote fetches only new ones [default:
+    /// $XDG_CACHE_HOME/city-rollup/voters or ~/.cache/city-rollup/voters].
+    #[arg(long, value_name = "DIR")]
+    cache: Option<PathBuf>,
+}
+
+impl VoterSync {
+    fn cache_dir(&self) -> PathBuf {
+        self.cache
+            .clone()
+            .unwrap_or_else(client::voters::default_cache_dir)
     }
 }
 
@@ -289,9 +319,10 @@ enum Command {
         #[arg(long)]
         option: u64,
     },
-    /// Votes anonymously: fetches this voter's Merkle path from the sequencer, proves the
-    /// ballot on this machine and submits only the ballot. Casting again replaces the
-    /// earlier ballot.
+    /// Votes anonymously: syncs the proposal's voter set (every commitment of it, not only
+    /// this voter's: the requests are the same whoever votes), checks it against the
+    /// proposal's voter root, computes this voter's Merkle path here, proves the ballot on
+    /// this machine and submits only the ballot. Casting again replaces the earlier ballot.
     Vote {
         /// The voter secrets file (from `voter-secret`).
         #[arg(long)]
@@ -302,9 +333,23 @@ enum Command {
         /// `option:N` for a direct vote, or `delegate:D` to follow delegate D.
         #[arg(long)]
         vote: String,
-        /// The sequencer's URL.
-        #[arg(long, default_value = "http://127.0.0.1:8080")]
-        server: String,
+        #[command(flatten)]
+        sync: VoterSync,
+    },
+    /// Syncs the proposal's voter set as `vote` does and writes this voter's Merkle path in
+    /// it (JSON), for `ballot` to prove offline.
+    VoterPath {
+        /// The voter secrets file (from `voter-secret`).
+        #[arg(long)]
+        secret: PathBuf,
+        /// The proposal.
+        #[arg(long)]
+        proposal: u64,
+        /// Where to write the path.
+        #[arg(long)]
+        out: PathBuf,
+        #[command(flatten)]
+        sync: VoterSync,
     },
     /// Shows an account's record (and its nonce).
     Account {
@@ -336,7 +381,7 @@ enum Command {
         #[arg(long)]
         secret: PathBuf,
         /// The voter's Merkle path in the proposal's voter tree (JSON `{"index", "siblings"}`,
-        /// as `GET /v1/voters/{position}/path?proposal=N` serves it).
+        /// as `voter-path` writes it).
         #[arg(long)]
         path: PathBuf,
         /// The proposal id.
@@ -365,6 +410,19 @@ impl From<ApiError> for Failure {
             _ => 3,
         };
         Failure(code, e.to_string())
+    }
+}
+
+impl From<VoterSetError> for Failure {
+    fn from(e: VoterSetError) -> Self {
+        match e {
+            VoterSetError::Api(e) => e.into(),
+            VoterSetError::NotInSnapshot { .. } => Failure(1, e.to_string()),
+            VoterSetError::RootMismatch { .. }
+            | VoterSetError::ShortPage { .. }
+            | VoterSetError::MalformedPage { .. }
+            | VoterSetError::TooManyVoters { .. } => Failure(4, e.to_string()),
+        }
     }
 }
 
@@ -711,16 +769,34 @@ fn run(command: Command) -> Result<(), Failure> {
             secret,
             proposal,
             vote,
-            server,
+            sync,
         } => {
             let vote = parse_vote(&vote)?;
             let secret = read_secret(&secret)?;
-            let api = Api::new(&server)?;
-            let position = api.voter_position(&secret.commitment())?;
-            let path = api.voter_path(position, proposal)?;
+            let api = Api::new(&sync.server)?;
+            let set = synced(&api, proposal, &sync)?;
+            let path = set.path_of(&secret.commitment())?;
             let seq = api.next_ballot_seq(&secret.nullifier(proposal))?;
             let tx = prove_ballot(&secret, &path, proposal, vote, seq)?;
             submit(&api, &tx)
+        }
+        Command::VoterPath {
+            secret,
+            proposal,
+            out,
+            sync,
+        } => {
+            let secret = read_secret(&secret)?;
+            let api = Api::new(&sync.server)?;
+            let set = synced(&api, proposal, &sync)?;
+            let path = set.path_of(&secret.commitment())?;
+            std::fs::write(
+                &out,
+                serde_json::to_string_pretty(&path).expect("a path serializes"),
+            )
+            .map_err(|e| Failure(3, format!("writing {}: {e}", out.display())))?;
+            eprintln!("path written to {}", out.display());
+            Ok(())
         }
         Command::Account { id, server } => {
             let json = Api::new(&server)?.get(&format!("/v1/accounts/{id}"))?;
@@ -781,6 +857,27 @@ fn run(command: Command) -> Result<(), Failure> {
             Ok(())
         }
     }
+}
+
+/// Syncs and checks the proposal's voter set, saying on stderr what the sync did.
+fn synced(api: &Api, proposal: u64, sync: &VoterSync) -> Result<VoterSet, Failure> {
+    let set = api.voter_set(proposal, &sync.cache_dir())?;
+    let report = set.report();
+    if let Some(why) = &report.discarded {
+        eprintln!("the voter cache was discarded and synced again: {why}");
+    }
+    if let Some(why) = &report.not_saved {
+        eprintln!("warning: the voter cache could not be saved ({why}); the vote goes on");
+    }
+    eprintln!(
+        "voter set of proposal {proposal}: {} commitments ({} cached, {} fetched in {} pages), root checked, in {:.2?}",
+        set.len(),
+        report.cached,
+        report.fetched,
+        report.pages,
+        report.took
+    );
+    Ok(set)
 }
 
 fn read_secret(path: &Path) -> Result<VoterSecret, Failure> {

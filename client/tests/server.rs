@@ -189,6 +189,7 @@ fn residents_and_authorities_sign_and_submit_and_a_voter_votes_anonymously() {
         s("--option"),
         s("no"),
     ]));
+    let cache = dir.join("voter-cache").display().to_string();
     let out = ok(&run(vec![
         s("vote"),
         s("--secret"),
@@ -197,8 +198,52 @@ fn residents_and_authorities_sign_and_submit_and_a_voter_votes_anonymously() {
         s("0"),
         s("--vote"),
         s("option:1"),
+        s("--cache"),
+        cache.clone(),
     ]));
     assert!(out.contains("accepted: ballot"), "{out}");
+    // The path for an offline `ballot`, found locally in the synced voter set.
+    let path_file = dir.join("path.json");
+    ok(&run(vec![
+        s("voter-path"),
+        s("--secret"),
+        secret.display().to_string(),
+        s("--proposal"),
+        s("0"),
+        s("--out"),
+        path_file.display().to_string(),
+        s("--cache"),
+        cache.clone(),
+    ]));
+    let path: circuits::merkle::MerklePath =
+        serde_json::from_str(&std::fs::read_to_string(&path_file).unwrap()).unwrap();
+    let proposal: serde_json::Value = reqwest::blocking::get(format!("{url}/v1/proposals/0"))
+        .unwrap()
+        .json()
+        .unwrap();
+    let voter_root: circuits::Fp =
+        serde_json::from_value(proposal["record"]["voter_root"].clone()).unwrap();
+    path.verify(
+        circuits::constants::VOTERS_DEPTH,
+        demo_voter(7).commitment(),
+        voter_root,
+    )
+    .unwrap();
+    // A voter outside the proposal's voter set: refused here, exit 1, nothing asked of it.
+    let stranger = dir.join("stranger.json");
+    std::fs::write(&stranger, serde_json::to_string(&demo_voter(8)).unwrap()).unwrap();
+    let out = run(vec![
+        s("voter-path"),
+        s("--secret"),
+        stranger.display().to_string(),
+        s("--proposal"),
+        s("0"),
+        s("--out"),
+        dir.join("stranger-path.json").display().to_string(),
+        s("--cache"),
+        cache.clone(),
+    ]);
+    fails(&out, 1, "not among the 1 voters of proposal 0");
     ok(&run(vec![
         s("delegate-vote"),
         s("--key"),

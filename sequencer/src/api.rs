@@ -10,9 +10,13 @@
 //! | `GET /v1/state` | root, header, counters, latest batches |
 //! | `GET /v1/accounts/{id}`, `/v1/meters/{id}`, `/v1/orders/{id}` | the record and its inclusion proof against the current root |
 //! | `GET /v1/orderbook` | bids and asks by price level |
-//! | `GET /v1/proposals/{id}`, `/v1/proposals/{id}/tally` | the proposal, its resolved tally |
-//! | `GET /v1/voters?commitment=HEX` | the position of a registered commitment |
-//! | `GET /v1/voters/{position}/path?proposal=N` | the Merkle path to prove a ballot with (in the proposal's voter snapshot) |
+//! | `GET /v1/proposals/{id}` | the proposal and `voters`, the size `N` of its voter set (the first `N` commitments registered) |
+//! | `GET /v1/proposals/{id}/tally` | its resolved tally |
+//! | `GET /v1/voters?from=N&limit=M` | a [`VoterPage`]: registered commitments in position order, at most [`VOTER_PAGE_LIMIT`], and the total |
+//!
+//! There is no route that looks up a commitment or serves a voter's Merkle path: a voter's
+//! client syncs the whole voter set of a proposal and finds its own path locally, so the
+//! operator never learns which voter is about to vote (`client::voters`).
 //! | `GET /v1/genesis` | the genesis file |
 //! | `GET /health`, `GET /metrics` | liveness, Prometheus text |
 //!
@@ -62,8 +66,7 @@ pub fn router(state: AppState, body_limit: usize) -> Router {
         .route("/v1/proposals/{id}", get(proposal))
         .route("/v1/proposals/{id}/tally", get(tally))
         .route("/v1/ballots/{nullifier}", get(ballot_record))
-        .route("/v1/voters", get(voter_lookup))
-        .route("/v1/voters/{position}/path", get(voter_path))
+        .route("/v1/voters", get(voter_page))
         .route("/v1/genesis", get(genesis))
         .route("/health", get(health))
         .route("/metrics", get(metrics))
@@ -522,7 +525,8 @@ async fn orderbook(State((app, _)): St) -> Json<circuits::matcher::OrderBook> {
     Json(circuits::matcher::order_book(&core.state, now))
 }
 
-/// `GET /v1/proposals/{id}`.
+/// `GET /v1/proposals/{id}`: the record (with its voter root) and `voters`, the size of its
+/// voter set: the commitments registered when it opened, positions `0..voters`.
 async fn proposal(
     State((app, _)): St,
     Path(id): Path<String>,
@@ -533,10 +537,14 @@ async fn proposal(
         .state
         .proposal(id)
         .ok_or_else(|| ApiError::NotFound(format!("proposal {id} does not exist")))?;
+    let voters = core
+        .snapshots
+        .get(&id)
+        .ok_or_else(|| ApiError::Internal(format!("no voter snapshot of proposal {id}")))?;
     Ok(Json(json!({
         "id": id,
         "record": record,
-        "voters": core.snapshots.get(&id),
+        "voters": voters,
     })))
 }
 
@@ -571,73 +579,58 @@ async fn ballot_record(
     })))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CommitmentQuery {
-    commitment: String,
-}
+/// Most commitments one page of `GET /v1/voters` holds (about 300 KB of JSON).
+pub const VOTER_PAGE_LIMIT: u64 = 4096;
 
-/// `GET /v1/voters?commitment=HEX`.
-async fn voter_lookup(
-    State((app, _)): St,
-    query: Result<Query<CommitmentQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Json<serde_json::Value>, ApiError> {
-    let Query(q) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
-    let commitment = parse_field(&q.commitment, "commitment")?;
-    let core = app.shared.core.read().expect("no panics");
-    let position = core
-        .voters
-        .get(&key_of(&commitment))
-        .ok_or_else(|| ApiError::NotFound("this commitment is not registered".into()))?;
-    Ok(Json(
-        json!({ "commitment": commitment, "position": position }),
-    ))
+/// One page of `GET /v1/voters?from=N&limit=M`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VoterPage {
+    /// The position of the first commitment (the `from` asked for).
+    pub from: u64,
+    /// Commitments registered in all, so the next position.
+    pub total: u64,
+    /// The commitments at `from`, `from + 1`, …: `min(limit, total - from)` of them (none
+    /// when `from >= total`).
+    pub commitments: Vec<Fp>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct PathQuery {
-    proposal: Option<u64>,
+struct VoterPageQuery {
+    from: Option<u64>,
+    limit: Option<u64>,
 }
 
-/// `GET /v1/voters/{position}/path?proposal=N`: the path in the voter tree as `proposal`
-/// snapshot it (without `proposal`: the current tree). The body is exactly the
-/// [`circuits::merkle::MerklePath`] JSON `client ballot --path` reads.
-async fn voter_path(
+/// `GET /v1/voters?from=N&limit=M`: registered commitments in position order (public data:
+/// the registrar's transactions carry them). `from` defaults to 0 and `limit` to
+/// [`VOTER_PAGE_LIMIT`], which it may not exceed.
+async fn voter_page(
     State((app, _)): St,
-    Path(position): Path<String>,
-    query: Result<Query<PathQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Json<circuits::merkle::MerklePath>, ApiError> {
-    let position: u64 = parse(&position, "voter position")?;
+    query: Result<Query<VoterPageQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<VoterPage>, ApiError> {
     let Query(q) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
-    let core = app.shared.core.read().expect("no panics");
-    let commitment = core
-        .state
-        .voter(position)
-        .ok_or_else(|| ApiError::NotFound(format!("no voter at position {position}")))?;
-    let Some(id) = q.proposal else {
-        return Ok(Json(core.state.voter_path(position)));
-    };
-    let proposal = core
-        .state
-        .proposal(id)
-        .ok_or_else(|| ApiError::NotFound(format!("proposal {id} does not exist")))?;
-    let voters = *core
-        .snapshots
-        .get(&id)
-        .ok_or_else(|| ApiError::Internal(format!("no voter snapshot of proposal {id}")))?;
-    if position >= voters {
+    let from = q.from.unwrap_or(0);
+    let limit = q.limit.unwrap_or(VOTER_PAGE_LIMIT);
+    if !(1..=VOTER_PAGE_LIMIT).contains(&limit) {
         return Err(ApiError::BadRequest(format!(
-            "the voter at position {position} registered after proposal {id} opened (its voter set is the first {voters}): it cannot vote on it"
+            "limit {limit} is outside 1..={VOTER_PAGE_LIMIT}"
         )));
     }
-    let path = core.voter_path_at(position, voters);
-    if path.compute_root(commitment) != proposal.voter_root {
-        return Err(ApiError::Internal(format!(
-            "the snapshot path of voter {position} does not reach proposal {id}'s voter root"
-        )));
-    }
-    Ok(Json(path))
+    let core = app.shared.core.read().expect("no panics");
+    let total = core.state.counters().voters;
+    let end = from.saturating_add(limit).min(total);
+    let commitments = (from..end)
+        .map(|position| {
+            core.state.voter(position).ok_or_else(|| {
+                ApiError::Internal(format!("no commitment at voter position {position}"))
+            })
+        })
+        .collect::<Result<Vec<Fp>, ApiError>>()?;
+    Ok(Json(VoterPage {
+        from,
+        total,
+        commitments,
+    }))
 }
 
 /// `GET /v1/genesis`.

@@ -5,17 +5,16 @@
 use std::collections::{HashMap, VecDeque};
 use std::time::Instant;
 
-use circuits::constants::{TALLY_SLOT_BITS, VOTERS_DEPTH};
-use circuits::hash::{node, to_hex};
-use circuits::merkle::MerklePath;
-use circuits::records::{Leaf, VoterLeaf};
+use circuits::constants::TALLY_SLOT_BITS;
+use circuits::hash::to_hex;
+use circuits::records::VoterLeaf;
 use circuits::state::{Plan, Write};
-use circuits::{Event, Fp, Genesis, State, Transaction};
+use circuits::{Event, Fp, Genesis, State};
 use ff::PrimeField;
 
 use crate::store::{BatchRecord, Store, StoreError};
 
-/// A transaction's or commitment's key in the in-memory indexes.
+/// A transaction's key in the in-memory index.
 pub type Key = [u8; 32];
 
 /// The index key of a field element.
@@ -53,8 +52,6 @@ pub struct Core {
     pub open: Option<OpenBatch>,
     /// Transaction id -> its latest log position.
     pub index: HashMap<Key, u64>,
-    /// Voter commitment -> its position in the voter tree.
-    pub voters: HashMap<Key, u64>,
     /// Proposal -> voters registered when it opened (its voter set).
     pub snapshots: HashMap<u64, u64>,
     /// The genesis time.
@@ -87,17 +84,11 @@ impl Core {
     }
 
     /// Records what an applied, durable transaction adds to the indexes.
-    pub fn note(&mut self, position: u64, id: Fp, tx: &Transaction, event: &Event) {
+    pub fn note(&mut self, position: u64, id: Fp, event: &Event) {
         self.index.insert(key_of(&id), position);
-        match (tx, event) {
-            (Transaction::RegisterVoter(t), Event::VoterRegistered { position }) => {
-                self.voters.insert(key_of(&t.commitment), *position);
-            }
-            (_, Event::ProposalCreated { proposal }) => {
-                self.snapshots
-                    .insert(*proposal, self.state.counters().voters);
-            }
-            _ => {}
+        if let Event::ProposalCreated { proposal } = event {
+            self.snapshots
+                .insert(*proposal, self.state.counters().voters);
         }
     }
 
@@ -143,7 +134,6 @@ impl Core {
             sealed: Vec::with_capacity(records.len()),
             open: None,
             index: HashMap::new(),
-            voters: HashMap::new(),
             snapshots: HashMap::new(),
             genesis_time: genesis.time,
         };
@@ -202,7 +192,7 @@ impl Core {
             })?;
             let event = core.state.commit(plan);
             core.log_len += 1;
-            core.note(position, entry.tx.id(), &entry.tx, &event);
+            core.note(position, entry.tx.id(), &event);
         }
         let mut sealed_at_recovery = None;
         if let Some(open) = core.open.take() {
@@ -243,42 +233,6 @@ impl Core {
             proven_state,
             sealed_at_recovery,
         })
-    }
-
-    /// The path of the voter commitment at `position` in the voter tree as it was when
-    /// `proposal` opened (its snapshot of `voters` commitments). The voter tree only grows
-    /// by appends, so every node whose leaves all precede the snapshot is unchanged since,
-    /// every node whose leaves all follow it was empty then, and only the nodes straddling
-    /// the snapshot's end are recomputed: at most one per level.
-    pub fn voter_path_at(&self, position: u64, voters: u64) -> MerklePath {
-        let mut empty = vec![VoterLeaf::default().leaf()];
-        for h in 0..VOTERS_DEPTH {
-            empty.push(node(empty[h], empty[h]));
-        }
-        let siblings = (0..VOTERS_DEPTH)
-            .map(|h| self.snapshot_node(h, (position >> h) ^ 1, voters, &empty))
-            .collect();
-        MerklePath {
-            index: position,
-            siblings,
-        }
-    }
-
-    /// The node at `height`, `index` of the voter tree holding only its first `voters`
-    /// leaves.
-    fn snapshot_node(&self, height: usize, index: u64, voters: u64, empty: &[Fp]) -> Fp {
-        let first = index << height;
-        let end = (index + 1) << height;
-        if end <= voters {
-            // Unchanged since: read it as the sibling in a path through its twin.
-            self.state.voter_path((index ^ 1) << height).siblings[height]
-        } else if first >= voters {
-            empty[height]
-        } else {
-            let left = self.snapshot_node(height - 1, 2 * index, voters, empty);
-            let right = self.snapshot_node(height - 1, 2 * index + 1, voters, empty);
-            node(left, right)
-        }
     }
 }
 
@@ -435,49 +389,6 @@ mod tests {
         assert_ne!(city.state.root(), before);
         apply_undo(&mut city.state, undos);
         assert_eq!(city.state.root(), before);
-    }
-
-    #[test]
-    fn a_snapshot_path_proves_the_commitment_against_the_proposal_root() {
-        let mut city = City::new(2);
-        let n = 11;
-        for v in 0..n {
-            let tx = city.register_voter(demo_voter(v).commitment());
-            city.apply(&tx, T).unwrap();
-        }
-        let tx = city.proposal("Q?", &["x"], T, T + 10);
-        city.apply(&tx, T).unwrap();
-        let root = city.state.proposal(0).unwrap().voter_root;
-        for v in n..n + 6 {
-            let tx = city.register_voter(demo_voter(v).commitment());
-            city.apply(&tx, T).unwrap();
-        }
-        assert_ne!(
-            city.state.voter_root(),
-            root,
-            "the tree grew after the proposal"
-        );
-        let core = Core {
-            state: city.state.clone(),
-            log_len: 0,
-            sealed: Vec::new(),
-            open: None,
-            index: HashMap::new(),
-            voters: HashMap::new(),
-            snapshots: HashMap::new(),
-            genesis_time: 0,
-        };
-        for v in 0..n {
-            let path = core.voter_path_at(v, n);
-            assert_eq!(
-                path.compute_root(demo_voter(v).commitment()),
-                root,
-                "voter {v}"
-            );
-        }
-        // The current path no longer proves against the snapshot.
-        let current = city.state.voter_path(3);
-        assert_ne!(current.compute_root(demo_voter(3).commitment()), root);
     }
 
     #[test]

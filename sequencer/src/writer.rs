@@ -437,7 +437,7 @@ impl Writer {
             Ok(()) => {
                 for (((position, entry), event), id) in entries.iter().zip(&events).zip(&ids) {
                     core.log_len += 1;
-                    core.note(*position, *id, &entry.tx, event);
+                    core.note(*position, *id, event);
                     self.shared.metrics.accepted(entry.tx.kind_name());
                 }
                 if let Some(open) = core.open.as_mut() {

@@ -82,9 +82,12 @@ fn bad_input_gets_its_status_and_code_and_changes_nothing() {
         .transfer(a, b, 1)
         .signed(&SecretKey::from_seed(b"somebody else"), city.state.chain());
     let keys = BallotKeys::setup(ballot::params()).unwrap();
-    let path: circuits::merkle::MerklePath =
-        serde_json::from_value(get(&http, &format!("{url}/v1/voters/0/path?proposal=0")).1)
-            .unwrap();
+    let path = client::api::Api::new(&url)
+        .unwrap()
+        .voter_set(0, &dir.join("voter-cache"))
+        .unwrap()
+        .path_of(&voter.commitment())
+        .unwrap();
     let early_ballot = Transaction::Ballot(
         ballot::prove(&keys, &voter, &path, 0, Vote::Option(1), 0, rand::rng())
             .unwrap()
@@ -262,8 +265,15 @@ fn bad_input_gets_its_status_and_code_and_changes_nothing() {
         ("/v1/batches/7", 404, "not_found"),
         ("/v1/batches/1", 404, "not_proven"),
         ("/v1/proposals/5/tally", 404, "not_found"),
-        ("/v1/voters/3/path", 404, "not_found"),
+        ("/v1/proposals/5", 404, "not_found"),
+        // No route names a voter: neither a commitment lookup nor a voter's path.
+        ("/v1/voters/0/path?proposal=0", 404, "not_found"),
         ("/v1/voters?commitment=00", 400, "bad_request"),
+        ("/v1/voters?from=x", 400, "bad_request"),
+        ("/v1/voters?from=-1", 400, "bad_request"),
+        ("/v1/voters?limit=0", 400, "bad_request"),
+        ("/v1/voters?limit=4097", 400, "bad_request"),
+        ("/v1/voters?from=0&limit=1&page=2", 400, "bad_request"),
         ("/v1/transactions/abc", 400, "bad_request"),
         ("/v1/nothing", 404, "not_found"),
     ] {
@@ -274,6 +284,22 @@ fn bad_input_gets_its_status_and_code_and_changes_nothing() {
             "{path}: {answer}"
         );
     }
+    // Pages of the voter set: public commitments in position order, with the total.
+    let commitment = circuits::hash::to_hex(&voter.commitment());
+    for (query, expected) in [
+        ("", serde_json::json!([commitment])),
+        ("?from=0&limit=4096", serde_json::json!([commitment])),
+        ("?from=1&limit=5", serde_json::json!([])),
+        ("?from=18446744073709551615", serde_json::json!([])),
+    ] {
+        let (status, page) = get(&http, &format!("{url}/v1/voters{query}"));
+        assert_eq!(status, 200, "{query}: {page}");
+        assert_eq!(page["commitments"], expected, "{query}");
+        assert_eq!(page["total"], 1, "{query}");
+    }
+    let (_, proposal) = get(&http, &format!("{url}/v1/proposals/0"));
+    assert_eq!(proposal["voters"], 1, "{proposal}");
+
     let response = http.delete(format!("{url}/v1/state")).send().unwrap();
     assert_eq!(response.status().as_u16(), 405);
 

@@ -99,15 +99,13 @@ fn every_kind(name: &str, prove: bool) {
     let tx = city.proposal("Plant trees?", &["yes", "no"], now - 60, now + 3_600);
     send(&http, &url, &mut city, tx);
     let keys = BallotKeys::setup(ballot::params()).unwrap();
+    // Each voter's client syncs the proposal's voter set and finds its path locally.
+    let api = client::api::Api::new(&url).unwrap();
     for (v, vote) in [(0, Vote::Option(1)), (1, Vote::Delegate(0))] {
-        let commitment = circuits::hash::to_hex(&demo_voter(v).commitment());
-        let (_, found) = get(&http, &format!("{url}/v1/voters?commitment={commitment}"));
-        let position = found["position"].as_u64().unwrap();
-        let (_, path) = get(
-            &http,
-            &format!("{url}/v1/voters/{position}/path?proposal=0"),
-        );
-        let path = serde_json::from_value(path).unwrap();
+        let set = api
+            .voter_set(0, &dir.join(format!("voter-{v}-cache")))
+            .unwrap();
+        let path = set.path_of(&demo_voter(v).commitment()).unwrap();
         let proof = ballot::prove(&keys, &demo_voter(v), &path, 0, vote, 0, rand::rng()).unwrap();
         send(
             &http,

@@ -17,9 +17,12 @@
 //!    with the market key (partial fills); a buyer whose order rests below the market
 //!    cancels it;
 //! 4. (with 3) voters vote directly or follow a delegate, one reassigns, one overrides; two
-//!    delegates vote (one changes its vote), the third never does.
+//!    delegates vote (one changes its vote), the third never does. Each voter's machine
+//!    syncs the proposal's voter set (cached on that machine) and finds its voters' Merkle
+//!    paths locally: no request names a voter.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -272,6 +275,15 @@ pub enum ScriptError {
     /// The ballot keys could not be made.
     #[error("ballot keys: {0}")]
     BallotKeys(String),
+    /// A voter could not vote (the sequencer refused, its voter set did not check out, or
+    /// the ballot could not be proved).
+    #[error("{who}: vote: {source}")]
+    Vote {
+        /// The voter.
+        who: String,
+        /// Why.
+        source: client::ballot::VoteError,
+    },
 }
 
 /// What the script reports as it goes: each transaction sent, and lines for people.
@@ -289,6 +301,8 @@ struct Ctx<'a> {
     url: &'a str,
     /// The deployment every client signs for (the genesis hash).
     chain: Fp,
+    /// Where the voters' machines keep their voter-set caches (a directory each).
+    voter_caches: &'a Path,
     observer: &'a dyn Observer,
     accepted: AtomicU64,
     fills: AtomicU64,
@@ -468,6 +482,7 @@ pub fn run(
     genesis: &Genesis,
     size: &Size,
     now: u64,
+    voter_caches: &Path,
     observer: &dyn Observer,
 ) -> Result<Outcome, ScriptError> {
     size.check();
@@ -476,6 +491,7 @@ pub fn run(
     let ctx = Ctx {
         url,
         chain,
+        voter_caches,
         observer,
         accepted: AtomicU64::new(0),
         fills: AtomicU64::new(0),
@@ -960,21 +976,16 @@ fn vote_phase(
         .expect("voting >= 5");
     let changes: BTreeMap<u64, Vote> =
         BTreeMap::from([(reassign, Vote::Delegate(0)), (overrides, Vote::Option(1))]);
-    let vote = |api: &Api, v: u64, vote: Vote| -> Result<(), ScriptError> {
+    let synced = AtomicU64::new(0);
+    let vote = |api: &Api, cache: &Path, v: u64, vote: Vote| -> Result<(), ScriptError> {
         let who = format!("voter {v}");
         let cast = api
-            .vote(keys, &demo_voter(v), proposal, vote)
-            .map_err(|e| ScriptError::Api {
+            .vote(keys, &demo_voter(v), proposal, vote, cache)
+            .map_err(|source| ScriptError::Vote {
                 who: who.clone(),
-                what: "vote".into(),
-                source: match e {
-                    client::ballot::VoteError::Api(e) => e,
-                    client::ballot::VoteError::Proof(e) => ApiError::Unexpected {
-                        url: ctx.url.into(),
-                        message: e.to_string(),
-                    },
-                },
+                source,
             })?;
+        synced.fetch_add(cast.sync.fetched, Ordering::Relaxed);
         ctx.ballots.fetch_add(1, Ordering::Relaxed);
         ctx.ballot_micros
             .fetch_add(cast.proving.as_micros() as u64, Ordering::Relaxed);
@@ -989,17 +1000,19 @@ fn vote_phase(
     let mut jobs: Vec<Job<'_>> = Vec::new();
     for machine in 0..VOTER_MACHINES {
         let changes = &changes;
+        let vote = &vote;
         jobs.push(Box::new(move || {
             let api = ctx.api()?;
+            let cache = ctx.voter_caches.join(format!("machine-{machine}"));
             let mine: Vec<u64> = (0..size.voting)
                 .filter(|v| v % VOTER_MACHINES == machine)
                 .collect();
             for &v in &mine {
-                vote(&api, v, first_vote(v))?;
+                vote(&api, &cache, v, first_vote(v))?;
             }
             for &v in &mine {
                 if let Some(&changed) = changes.get(&v) {
-                    vote(&api, v, changed)?;
+                    vote(&api, &cache, v, changed)?;
                 }
             }
             Ok(())
@@ -1033,6 +1046,10 @@ fn vote_phase(
         size.voters,
         direct,
         size.voting - direct
+    ));
+    ctx.observer.say(&format!(
+        "  no request named a voter: each of the {VOTER_MACHINES} voters' machines synced the proposal's voter set once ({} commitments fetched in all; later ballots from its cache), checked it against the proposal's voter root and found its paths locally",
+        synced.load(Ordering::Relaxed)
     ));
     Ok(())
 }

@@ -398,7 +398,10 @@ fn run_in(
     let existing = server.shared().core.read().expect("no panics").log_len;
     let outcome = if existing == 0 {
         out("\nThe city's clients, over HTTP:");
-        let outcome = city::run(&url, genesis, &size, now, display.as_ref());
+        // The voters' machines keep their voter-set caches apart from the sequencer's data.
+        let voter_caches = temporary_dir().with_extension("voters");
+        let outcome = city::run(&url, genesis, &size, now, &voter_caches, display.as_ref());
+        let _ = std::fs::remove_dir_all(&voter_caches);
         let outcome = match outcome {
             Ok(o) => o,
             Err(e) => {
