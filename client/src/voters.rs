@@ -15,8 +15,9 @@
 //!
 //! Then it builds the tree bottom-up over the `N` commitments ([`PrefixTree`]), checks that
 //! its root is the proposal's voter root, and only then looks for its own commitment and
-//! takes its path. No request depends on the voter's secret: two voters with the same cache
-//! make the same requests.
+//! takes its path. No request of the sync depends on the voter's secret: two voters with the
+//! same cache make the same requests. (The vote then asks for the sequence number of its own
+//! nullifier, which the ballot carries in the open anyway: [`crate::ballot`].)
 //!
 //! Nothing the sequencer says is trusted beyond what is checked. The commitments (cached or
 //! fetched) and the size `N` are checked by the root: a doctored page, a wrong `N` or a stale
@@ -855,33 +856,5 @@ mod tests {
         assert_eq!(deployment_key(&a), deployment_key(&spaced));
         assert_ne!(deployment_key(&a), deployment_key(&b));
         assert_eq!(deployment_key(&a).len(), 64);
-    }
-
-    /// Measures a large sync (not a timed test: it asserts only correctness). Run with
-    /// `cargo test -p client --lib -- --ignored --nocapture a_hundred_thousand`.
-    #[test]
-    #[ignore = "a measurement: about 10 s of hashing"]
-    fn a_hundred_thousand_voters_sync_and_resync_from_the_cache() {
-        let n = 100_000;
-        let source = Source::new(n).open(0).register(1_000).open(1);
-        let dir = cache_dir("large");
-        let started = Instant::now();
-        let set = sync(&source, 0, &dir).unwrap();
-        let first = started.elapsed();
-        let path = set.path_of(&commitment(n - 1)).unwrap();
-        path.verify(VOTERS_DEPTH, commitment(n - 1), set.root())
-            .unwrap();
-        let started = Instant::now();
-        let again = sync(&source, 1, &dir).unwrap();
-        let second = started.elapsed();
-        assert_eq!(again.report().fetched, 1_000);
-        let bytes = std::fs::metadata(cache_file(&dir)).unwrap().len();
-        eprintln!(
-            "{n} voters: first sync {first:.2?} ({} pages; in-memory source), \
-             then {} more from a {bytes}-byte cache in {second:.2?} (tree rebuilt, root checked)",
-            set.report().pages,
-            again.report().fetched,
-        );
-        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -177,7 +177,8 @@ fn run(cli: Cli) -> Result<(), Failure> {
             let mut txs = Vec::with_capacity(count);
             for i in 0..count {
                 let tx = city.transfer(city.resident(i % 10), city.resident((i + 1) % 10), 1);
-                city.apply(&tx, 0).map_err(|e| Failure(1, e.to_string()))?;
+                city.apply(&tx, city.genesis.time)
+                    .map_err(|e| Failure(1, e.to_string()))?;
                 txs.push(tx);
             }
             std::fs::write(&genesis, city.genesis.to_json()).map_err(input)?;

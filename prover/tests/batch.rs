@@ -291,9 +291,13 @@ fn replayed_or_skipped_batches_are_refused() {
     // The same batch published twice.
     let e = refused(&[b1.clone(), b1.clone(), b2.clone()]);
     assert!(matches!(e, VerifyError::Duplicate { number: 1, .. }), "{e}");
-    // Batch 1 replayed as batch 3.
+    // Batch 1 replayed as batch 3: its time is before batch 2's (and its root_old is not
+    // where batch 2 ended); dated after batch 2, its root_old still gives it away.
     let mut again = b1.clone();
     again.number = 3;
+    let e = refused(&[b1.clone(), b2.clone(), again.clone()]);
+    assert!(matches!(e, VerifyError::BatchTime { batch: 3, .. }), "{e}");
+    again.time = T2;
     let e = refused(&[b1.clone(), b2.clone(), again]);
     assert!(matches!(e, VerifyError::RootOld { batch: 3, .. }), "{e}");
     // Batch 1 missing.
@@ -344,9 +348,9 @@ fn corrupt_truncated_or_foreign_files_give_errors_not_panics() {
     let e = read(&text.replacen(&proof, &proof[1..], 1)).unwrap_err();
     assert!(matches!(e, ArtifactError::Json { .. }), "{e}");
     // Another version, no version, not an artifact at all.
-    let e = read(&text.replacen("\"version\": 2", "\"version\": 3", 1)).unwrap_err();
-    assert!(matches!(e, ArtifactError::Version { found: 3, .. }), "{e}");
-    assert!(e.to_string().contains("version 3"), "{e}");
+    let e = read(&text.replacen("\"version\": 3", "\"version\": 2", 1)).unwrap_err();
+    assert!(matches!(e, ArtifactError::Version { found: 2, .. }), "{e}");
+    assert!(e.to_string().contains("version 2"), "{e}");
     let e = read("{\"number\": 1}").unwrap_err();
     assert!(matches!(e, ArtifactError::NoVersion { .. }), "{e}");
     let e = read("[1, 2, 3]").unwrap_err();

@@ -418,11 +418,21 @@ async fn transaction_status(
                 _ => "sealed".into(),
             })
         };
+        // The batch's time: what the transaction was applied at.
+        let time = if open {
+            core.open.as_ref().map(|o| o.time)
+        } else {
+            batch
+                .checked_sub(1)
+                .and_then(|i| core.sealed.get(usize::try_from(i).ok()?))
+                .map(|b| b.time)
+        };
         return Ok(Json(json!({
             "hash": to_hex(&id),
             "status": status,
             "position": position,
             "batch": batch,
+            "time": time,
         })));
     }
     drop(core);

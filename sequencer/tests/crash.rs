@@ -115,6 +115,8 @@ fn check_log(
     let (_, state) = get(http, &format!("{url}/v1/state"));
     let log_len = state["transactions"].as_u64().unwrap();
     let mut log: BTreeMap<u64, Transaction> = acked.clone();
+    // Each transaction's batch time: the state root commits to it.
+    let mut times: BTreeMap<u64, u64> = BTreeMap::new();
     for (position, tx) in acked {
         let hash = circuits::hash::to_hex(&tx.id());
         let (status, answer) = get(http, &format!("{url}/v1/transactions/{hash}"));
@@ -123,12 +125,15 @@ fn check_log(
             "acknowledged transaction at {position} lost: {answer}"
         );
         assert_eq!(answer["position"], *position, "{answer}");
+        times.insert(*position, answer["time"].as_u64().unwrap());
     }
     if let Some(tx) = in_flight {
         let hash = circuits::hash::to_hex(&tx.id());
         let (status, answer) = get(http, &format!("{url}/v1/transactions/{hash}"));
         if status == 200 {
-            log.insert(answer["position"].as_u64().unwrap(), tx.clone());
+            let position = answer["position"].as_u64().unwrap();
+            log.insert(position, tx.clone());
+            times.insert(position, answer["time"].as_u64().unwrap());
         }
     }
     assert_eq!(
@@ -137,8 +142,8 @@ fn check_log(
         "the log holds exactly the acknowledged transactions (and perhaps the one in flight)"
     );
     let mut replay = genesis.state();
-    for tx in log.values() {
-        replay.apply(tx, genesis.time).unwrap();
+    for (position, tx) in &log {
+        replay.apply(tx, times[position]).unwrap();
     }
     assert_eq!(
         state["root"].as_str().unwrap(),
@@ -216,7 +221,10 @@ fn sigkill_during_ingest_and_during_proving_loses_nothing_acknowledged() {
             }
         }
         for tx in log.values() {
-            c.apply(tx, genesis.time).unwrap();
+            // At its batch's time, as the sequencer applied it.
+            let hash = circuits::hash::to_hex(&tx.id());
+            let (_, found) = get(&http, &format!("{}/v1/transactions/{hash}", server.url));
+            c.apply(tx, found["time"].as_u64().unwrap()).unwrap();
         }
         let (a, b) = (c.resident(0), c.resident(1));
         let tx = c.transfer(a, b, 3);

@@ -59,8 +59,8 @@ fn a_full_disk_refuses_with_503_and_loses_nothing_acknowledged() {
     let mut acked: Vec<Transaction> = Vec::new();
     for _ in 0..5 {
         let tx = city.transfer(a, b, 1);
-        accept(&http, &url, &tx);
-        city.apply(&tx, genesis.time).unwrap();
+        let receipt = accept(&http, &url, &tx);
+        city.apply(&tx, receipt["time"].as_u64().unwrap()).unwrap();
         acked.push(tx);
     }
 
@@ -78,7 +78,8 @@ fn a_full_disk_refuses_with_503_and_loses_nothing_acknowledged() {
         let tx = city.transfer(a, b, 1);
         let (status, answer) = submit(&http, &url, &tx);
         if status == 202 {
-            city.apply(&tx, genesis.time).unwrap();
+            // At its batch's time, as the sequencer applied it.
+            city.apply(&tx, answer["time"].as_u64().unwrap()).unwrap();
             acked.push(tx);
             continue;
         }
@@ -113,14 +114,18 @@ fn a_full_disk_refuses_with_503_and_loses_nothing_acknowledged() {
     let mut replay = genesis.state();
     for tx in &acked {
         let hash = circuits::hash::to_hex(&tx.id());
-        let (status, _) = get(&http, &format!("{url}/v1/transactions/{hash}"));
+        let (status, found) = get(&http, &format!("{url}/v1/transactions/{hash}"));
         assert_eq!(status, 200, "an acknowledged transaction was lost");
-        replay.apply(tx, genesis.time).unwrap();
+        replay.apply(tx, found["time"].as_u64().unwrap()).unwrap();
     }
     // The refused write may or may not have reached the disk before the failure was seen;
     // either way the log replays from genesis to the served root.
     if log_len == acked.len() + 1 {
-        replay.apply(&refused, genesis.time).unwrap();
+        let hash = circuits::hash::to_hex(&refused.id());
+        let (_, found) = get(&http, &format!("{url}/v1/transactions/{hash}"));
+        replay
+            .apply(&refused, found["time"].as_u64().unwrap())
+            .unwrap();
     } else {
         assert_eq!(log_len, acked.len());
     }

@@ -82,7 +82,7 @@ fn a_ballot_file_verifies_and_a_changed_vote_does_not() {
     let d = dir("ballot");
     let mut city = City::new(2);
     let tx = city.register_voter(demo_voter(0).commitment());
-    city.apply(&tx, 0).unwrap();
+    city.apply(&tx, city.genesis.time).unwrap();
     let keys = circuits::ballot::BallotKeys::setup(circuits::ballot::params()).unwrap();
     let ballot = circuits::ballot::prove(
         &keys,
