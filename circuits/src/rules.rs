@@ -297,12 +297,7 @@ impl State {
     pub fn plan(&self, tx: &Transaction, now: u64) -> Result<Plan, TxError> {
         // Batch time never goes back: the state remembers the last one (genesis time
         // before the first batch), and every transaction moves it to its batch's time.
-        if now < self.counters.time {
-            return Err(TxError::BatchTimeBackwards {
-                last: self.counters.time,
-                now,
-            });
-        }
+        self.check_time(now)?;
         let mut d = Draft::new(self);
         d.counters.time = now;
         self.check_signature(&mut d, tx)?;

@@ -575,13 +575,19 @@ impl State {
     /// transaction does this as part of its plan; a chunk circuit does it even for a chunk of
     /// padding only).
     pub fn advance_time(&mut self, now: u64) -> Result<(), crate::error::TxError> {
+        self.check_time(now)?;
+        self.counters.time = now;
+        Ok(())
+    }
+
+    /// Refuses a batch time before the state's (the last batch's, or genesis time).
+    pub(crate) fn check_time(&self, now: u64) -> Result<(), crate::error::TxError> {
         if now < self.counters.time {
             return Err(crate::error::TxError::BatchTimeBackwards {
                 last: self.counters.time,
                 now,
             });
         }
-        self.counters.time = now;
         Ok(())
     }
 

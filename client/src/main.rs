@@ -790,11 +790,7 @@ fn run(command: Command) -> Result<(), Failure> {
             let api = Api::new(&sync.server)?;
             let set = synced(&api, proposal, &sync)?;
             let path = set.path_of(&secret.commitment())?;
-            std::fs::write(
-                &out,
-                serde_json::to_string_pretty(&path).expect("a path serializes"),
-            )
-            .map_err(|e| Failure(3, format!("writing {}: {e}", out.display())))?;
+            write_json(&out, &path)?;
             eprintln!("path written to {}", out.display());
             Ok(())
         }
@@ -819,11 +815,7 @@ fn run(command: Command) -> Result<(), Failure> {
                 ));
             }
             let secret = VoterSecret::random(&mut rand::rng());
-            std::fs::write(
-                &out,
-                serde_json::to_string_pretty(&secret).expect("secrets serialize"),
-            )
-            .map_err(|e| Failure(3, format!("writing {}: {e}", out.display())))?;
+            write_json(&out, &secret)?;
             println!("{}", circuits::hash::to_hex(&secret.commitment()));
             eprintln!(
                 "secrets written to {}; give the commitment above to the registrar",
@@ -848,11 +840,7 @@ fn run(command: Command) -> Result<(), Failure> {
             })?;
             let vote = parse_vote(&vote)?;
             let tx = prove_ballot(&secret, &path, proposal, vote, seq)?;
-            std::fs::write(
-                &out,
-                serde_json::to_string_pretty(&tx).expect("a ballot serializes"),
-            )
-            .map_err(|e| Failure(3, format!("writing {}: {e}", out.display())))?;
+            write_json(&out, &tx)?;
             eprintln!("ballot written to {}", out.display());
             Ok(())
         }
@@ -878,6 +866,12 @@ fn synced(api: &Api, proposal: u64, sync: &VoterSync) -> Result<VoterSet, Failur
         report.took
     );
     Ok(set)
+}
+
+/// Writes `value` as pretty JSON to `out`.
+fn write_json(out: &Path, value: &impl serde::Serialize) -> Result<(), Failure> {
+    let text = serde_json::to_string_pretty(value).expect("a value of ours serializes");
+    std::fs::write(out, text).map_err(|e| Failure(3, format!("writing {}: {e}", out.display())))
 }
 
 fn read_secret(path: &Path) -> Result<VoterSecret, Failure> {

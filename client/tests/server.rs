@@ -2,9 +2,10 @@
 //! several kinds, an anonymous vote proved locally, and clear errors with meaningful exit
 //! codes for a refused transaction, a bad server URL and a bad key file.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::time::Duration;
 
 use circuits::demo::{demo_voter, City};
 use circuits::genesis::demo_key;
@@ -66,14 +67,7 @@ fn keygen_writes_a_key_once() {
 fn residents_and_authorities_sign_and_submit_and_a_voter_votes_anonymously() {
     let dir = dir("submit");
     let city = City::new(4);
-    let mut config = sequencer::Config::new(
-        dir.join("data"),
-        city.genesis.clone(),
-        "127.0.0.1:0".parse().unwrap(),
-    );
-    config.prove = false;
-    config.batch_age = Duration::from_millis(200);
-    let server = sequencer::spawn(config).unwrap();
+    let server = common::sequencer_without_proving(&dir.join("data"), city.genesis.clone());
     let url = server.url();
     let (r0, r1) = (city.resident(0), city.resident(1));
     let metro = city.id("operator-metro");

@@ -6,9 +6,10 @@
 //! vote fetch only new commitments, and that a doctored voter set stops the vote before
 //! anything is submitted.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -186,14 +187,7 @@ struct Deployment {
 impl Deployment {
     fn start(dir: &Path) -> Deployment {
         let city = City::new(4);
-        let mut config = sequencer::Config::new(
-            dir.join("data"),
-            city.genesis.clone(),
-            "127.0.0.1:0".parse().unwrap(),
-        );
-        config.prove = false;
-        config.batch_age = Duration::from_millis(200);
-        let server = sequencer::spawn(config).unwrap();
+        let server = common::sequencer_without_proving(&dir.join("data"), city.genesis.clone());
         let api = Api::new(&server.url()).unwrap();
         Deployment { city, server, api }
     }

@@ -88,7 +88,7 @@ fn ensure_open(core: &mut Core) {
     if core.open.is_none() {
         core.open = Some(OpenBatch {
             number: core.next_batch(),
-            time: wall_clock().max(core.last_time()).max(core.state.time()),
+            time: wall_clock().max(core.last_time()),
             first: core.log_len,
             count: 0,
             root_old: core.state.root(),

@@ -58,6 +58,12 @@ pub enum WitnessError {
         /// The chunk's family.
         family: Family,
     },
+    /// The chunk's batch time is before the state's; the chunk is not built.
+    #[error("the chunk's batch time is refused: {source}")]
+    BatchTime {
+        /// Why.
+        source: TxError,
+    },
     /// The rules refuse a transaction; the chunk is not built.
     #[error("transaction {index} is refused: {source}")]
     Refused {
@@ -170,7 +176,7 @@ pub fn build(
     // A chunk leaves its batch time in the state, even one of padding only.
     state
         .advance_time(now)
-        .map_err(|source| WitnessError::Refused { index: 0, source })?;
+        .map_err(|source| WitnessError::BatchTime { source })?;
     let mut witness_slots = Vec::with_capacity(slots);
     for (index, tx) in txs.iter().enumerate() {
         if Family::of(tx) != family {
