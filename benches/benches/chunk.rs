@@ -4,10 +4,15 @@
 //! kinds in turn (`benches::workload`). Params are cached under `target/params`; keys and the
 //! proofs to verify are made outside the timed loops.
 //!
+//! Orchard's action circuit is proved in the same group first (`proving/orchard`, a bundle of
+//! four actions, throughput per action), so one run compares our transactions with Orchard's
+//! actions on the same machine and load.
+//!
 //! `cargo bench -p benches --bench chunk` (a filter such as `proving/market` selects).
 
 use std::path::PathBuf;
 
+use benches::orchard::{OrchardBundle, OrchardKeys};
 use benches::workload::full_chunk;
 use circuits::chunk::proof::{self, ChunkKeys};
 use circuits::chunk::{Family, Instance};
@@ -48,6 +53,19 @@ fn id(s: &Setup) -> String {
 fn chunks(c: &mut Criterion) {
     let mut proving = c.benchmark_group("proving");
     proving.sample_size(10);
+    let orchard_keys = OrchardKeys::build();
+    let bundle = OrchardBundle::outputs(4, 1);
+    proving.throughput(Throughput::Elements(bundle.actions() as u64));
+    proving.bench_function(
+        BenchmarkId::new("orchard", format!("{} actions", bundle.actions())),
+        |b| {
+            let mut seed = 0;
+            b.iter(|| {
+                seed += 1;
+                bundle.prove(&orchard_keys, seed)
+            })
+        },
+    );
     let mut setups = Vec::new();
     for family in Family::ALL {
         for slots in sizes(family) {

@@ -1,7 +1,8 @@
 //! What the benchmarks and the `report` command share: honest workloads of every transaction
 //! kind ([`workload`]), chunk-proof verification outside the verifier's full check
 //! ([`verify`]), the sequencer's ingest load generator ([`ingest`]) and the measuring tools
-//! (medians, thread pools, peak memory, load average: [`measure`]).
+//! (medians, thread pools, peak memory, load average: [`measure`]), and Zcash's Orchard circuit
+//! proved in the same run for comparison ([`orchard`]).
 //!
 //! The criterion benches live in `benches/` (`harness = false`); CI builds them and runs none.
 //! Run one with `cargo bench -p benches --bench chunk`; the report with
@@ -11,5 +12,6 @@
 
 pub mod ingest;
 pub mod measure;
+pub mod orchard;
 pub mod verify;
 pub mod workload;

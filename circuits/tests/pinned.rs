@@ -14,23 +14,19 @@ use pasta_curves::vesta;
 const PINNED: [(Family, usize, &str); 4] = [
     (
         Family::Accounts,
-        1_246_077,
-        "2752097ea3067cb52bf897d62d7147c6",
+        901_437,
+        "ffbc6e32bd737993ef77cc6bb224029c",
     ),
     (
         Family::Registry,
-        1_225_385,
-        "af3d93f5d1733891230d063770fa31d7",
+        883_405,
+        "72872e370338b40b12aea571c8646683",
     ),
-    (
-        Family::Market,
-        1_044_854,
-        "f11477aeeb723b77e925b5c05b3697c3",
-    ),
+    (Family::Market, 800_217, "fa7df45c2bebad291be9d92e841277ac"),
     (
         Family::Governance,
-        1_027_206,
-        "9cf29b74bc8dd66353b186275089d826",
+        805_046,
+        "246dc511356d11c3f64f50c7d1c3dfc8",
     ),
 ];
 

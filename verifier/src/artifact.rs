@@ -5,10 +5,10 @@
 //! in the prover (rayon pools, progress bars, proving keys).
 //!
 //! ```json
-//! { "version": 2, "number": 1, "time": 1767230000,
+//! { "version": 4, "number": 1, "time": 1767230000,
 //!   "root_old": "…", "root_new": "…",
 //!   "transactions": [ { "type": "transfer", … }, { "type": "ballot", …, "proof": "…" } ],
-//!   "chunks": [ { "family": "transfer", "slots": 6, "transactions": 4,
+//!   "chunks": [ { "family": "accounts", "slots": 5, "transactions": 4,
 //!                 "root_old": "…", "root_new": "…", "data_hash": "…", "proof": "…" } ] }
 //! ```
 //!
@@ -24,7 +24,7 @@ use circuits::{Fp, Params, Transaction};
 use serde::{Deserialize, Serialize};
 
 /// The format version this crate reads and writes.
-pub const VERSION: u32 = 3;
+pub const VERSION: u32 = 4;
 
 /// The number of the first batch after genesis; batches count up from it with no gap.
 pub const FIRST_BATCH: u64 = 1;

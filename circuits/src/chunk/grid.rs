@@ -148,7 +148,7 @@ pub(crate) fn gate(
     grid: Grid,
     rules: impl Fn(&Queries) -> Vec<(&'static str, Expression<Fp>)>,
 ) -> Selector {
-    let q = meta.selector();
+    let q = super::selector(meta);
     let advice = base.advice;
     meta.create_gate(name, |meta| {
         let cells = grid.queries(meta, &advice);

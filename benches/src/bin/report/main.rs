@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use benches::ingest;
 use benches::measure::{self, on_threads, timed, Stats};
+use benches::orchard::{OrchardBundle, OrchardKeys};
 use benches::verify::ChunkVerifier;
 use benches::workload::{full_chunk, mixed_batch, Mix, Workload, KINDS, NOW};
 use circuits::ballot::{self, BallotKeys, Instance as BallotInstance};
@@ -60,6 +61,19 @@ struct Args {
     /// Skip the sequencer ingest measurement.
     #[arg(long)]
     no_ingest: bool,
+    /// Only these families' chunk proofs (default: all four), e.g. `--families accounts`.
+    #[arg(long, value_delimiter = ',', value_parser = parse_family)]
+    families: Vec<Family>,
+    /// Skip the mixed batches (and the verifier's cold start on them).
+    #[arg(long)]
+    no_batches: bool,
+}
+
+fn parse_family(name: &str) -> Result<Family, String> {
+    Family::ALL
+        .into_iter()
+        .find(|f| f.name() == name)
+        .ok_or_else(|| format!("no family {name:?} (accounts, registry, market, governance)"))
 }
 
 /// Progress on standard error, with the time since the start and the load average.
@@ -116,6 +130,11 @@ fn main() {
         thread_counts: thread_counts(threads),
         runs: args.runs.unwrap_or(if quick { 1 } else { 3 }).max(1),
         max_k: args.max_k.unwrap_or(if quick { 13 } else { 15 }),
+        families: if args.families.is_empty() {
+            Family::ALL.to_vec()
+        } else {
+            args.families.clone()
+        },
         quick,
         mix: if quick {
             Mix {
@@ -132,7 +151,13 @@ fn main() {
                 governance: 2,
             }
         },
-        batch_slots: if quick { vec![1] } else { vec![1, 5] },
+        batch_slots: if args.no_batches {
+            vec![]
+        } else if quick {
+            vec![1]
+        } else {
+            vec![1, 5]
+        },
         ingest_clients: if args.no_ingest {
             vec![]
         } else if quick {
@@ -172,8 +197,11 @@ fn main() {
     let ballot = phases.run(&progress, "ballot circuit", || {
         ballot_phase(&progress, &settings)
     });
+    let orchard = phases.run(&progress, "Orchard action circuit", || {
+        orchard_phase(&progress, &settings)
+    });
     let mut chunks = Vec::new();
-    for family in Family::ALL {
+    for &family in &settings.families {
         for slots in chunk_sizes(family, settings.max_k) {
             let name = format!("chunk proofs: {family}, {}", markdown::slots(slots));
             let mut row = phases.run(&progress, &name, || {
@@ -208,6 +236,7 @@ fn main() {
         params,
         native,
         ballot: Some(ballot),
+        orchard: Some(orchard),
         chunks,
         batches,
         ingest,
@@ -495,6 +524,57 @@ fn ballot_phase(progress: &Progress, settings: &Settings) -> BallotSection {
         verify_single,
         batch_size: BATCH,
         verify_batch,
+    }
+}
+
+/// Actions in the Orchard bundle measured: a wallet's everyday bundle size, and enough
+/// circuit instances in one proof that its fixed costs are shared as a chunk's are.
+const ORCHARD_ACTIONS: usize = 4;
+
+/// Orchard's action circuit: keys, one bundle proved at every thread count (interleaved, as
+/// the chunks are), one proof verified.
+fn orchard_phase(progress: &Progress, settings: &Settings) -> OrchardSection {
+    let (keys, keygen) = timed(OrchardKeys::build);
+    let bundle = OrchardBundle::outputs(ORCHARD_ACTIONS, 1);
+    let actions = bundle.actions();
+    let mut samples: Vec<Vec<Duration>> = vec![Vec::new(); settings.thread_counts.len()];
+    let mut proof = None;
+    for run in 0..settings.runs {
+        for (i, &t) in settings.thread_counts.iter().enumerate() {
+            let (p, elapsed) =
+                timed(|| on_threads(t, || bundle.prove(&keys, (run * 100 + t) as u64)));
+            progress.say(format!(
+                "Orchard, {actions} actions, {t} thread(s), run {}/{}: {:.2} s",
+                run + 1,
+                settings.runs,
+                elapsed.as_secs_f64()
+            ));
+            samples[i].push(elapsed);
+            proof = Some(p);
+        }
+    }
+    let proof = proof.expect("at least one run");
+    let verify_single = Stats::measure(10, || assert!(bundle.verify(&keys, &proof)));
+    let proving = settings
+        .thread_counts
+        .iter()
+        .zip(&samples)
+        .map(|(&threads, s)| {
+            let proving = Stats::of(s);
+            ThreadRow {
+                threads,
+                tx_per_s: actions as f64 / proving.median_s,
+                s_per_tx: proving.median_s / actions as f64,
+                proving,
+            }
+        })
+        .collect();
+    OrchardSection {
+        actions,
+        keygen_s: keygen.as_secs_f64(),
+        proof_bytes: proof.len(),
+        proving,
+        verify_single,
     }
 }
 

@@ -15,6 +15,8 @@ pub struct Report {
     pub params: Vec<ParamsLoad>,
     pub native: Vec<NativeRow>,
     pub ballot: Option<BallotSection>,
+    /// Orchard's action circuit, proved in this run.
+    pub orchard: Option<OrchardSection>,
     pub chunks: Vec<ChunkRow>,
     pub batches: Vec<BatchRow>,
     pub ingest: Vec<IngestRow>,
@@ -54,6 +56,8 @@ pub struct Settings {
     pub thread_counts: Vec<usize>,
     pub runs: usize,
     pub max_k: u32,
+    /// The families whose chunks were measured.
+    pub families: Vec<Family>,
     pub quick: bool,
     pub mix: Mix,
     /// Accounts slots per chunk the mixed batch is proved with.
@@ -104,6 +108,18 @@ pub struct BallotSection {
     pub verify_single: Stats,
     pub batch_size: usize,
     pub verify_batch: Stats,
+}
+
+/// Zcash's Orchard action circuit (orchard 0.16, on our halo2 and curves), proved in the same
+/// run: one bundle of `actions` actions per proof.
+#[derive(Debug, Serialize)]
+pub struct OrchardSection {
+    pub actions: usize,
+    pub keygen_s: f64,
+    pub proof_bytes: usize,
+    /// Per thread count; `tx_per_s` and `s_per_tx` are per action.
+    pub proving: Vec<ThreadRow>,
+    pub verify_single: Stats,
 }
 
 /// Proving at one thread count.
