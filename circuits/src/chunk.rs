@@ -51,7 +51,7 @@ pub(crate) mod registry;
 
 use halo2_proofs::{
     circuit::{Layouter, SimpleFloorPlanner, Value},
-    plonk::{Circuit, ConstraintSystem, Error, Selector},
+    plonk::{Circuit, ConstraintSystem, Error},
 };
 
 use crate::constants::domain;
@@ -80,22 +80,6 @@ pub const INSTANCE_LEN: usize = PARAMS + PARAM_COUNT;
 
 /// Bits of one lookup word of the range-check table.
 const LOOKUP_BITS: usize = 10;
-
-/// A selector of the chunk circuits' own gates: a fixed column of its own (halo2's "complex"
-/// selector), never folded with others into a shared column.
-///
-/// halo2 compresses simple selectors into shared fixed columns, and a query of a compressed
-/// selector becomes a product of up to `degree - 1` factors, evaluated at every point of the
-/// extended domain. That evaluation is the largest phase of a chunk proof (see the README's
-/// profile), and at the circuits' degree 9 compression made the accounts circuit's gate
-/// expressions 67% larger (4,508 nodes as configured, 7,519 after key generation; the
-/// `gate_cost` example counts them). With a column per selector they are 5,119 (the gadgets'
-/// own selectors stay compressed), and a full accounts chunk (11 slots, k = 15) proves about
-/// 9% faster, for about 300 MiB more proving-key memory and 16 more fixed evaluations
-/// (512 bytes) per proof.
-pub(crate) fn selector(meta: &mut ConstraintSystem<Fp>) -> Selector {
-    meta.complex_selector()
-}
 
 /// Rows halo2 keeps for blinding at the end of every column, with margin (a test checks it
 /// covers the constraint system's blinding factors).

@@ -996,4 +996,4 @@ fn a_real_proof_verifies_and_fails_with_any_public_input_changed() {
 }
 
 /// Bytes of a one-slot accounts proof at k = 12 (pinned: a change is deliberate).
-const ACCOUNTS_PROOF_BYTES_K12: usize = 5_280;
+const ACCOUNTS_PROOF_BYTES_K12: usize = 5_056;

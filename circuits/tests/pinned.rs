@@ -14,19 +14,19 @@ use pasta_curves::vesta;
 const PINNED: [(Family, usize, &str); 4] = [
     (
         Family::Accounts,
-        901_437,
-        "ffbc6e32bd737993ef77cc6bb224029c",
+        952_367,
+        "dada7433c051ea40dc2a07af1ebf829f",
     ),
     (
         Family::Registry,
-        883_405,
-        "72872e370338b40b12aea571c8646683",
+        933_514,
+        "4ddc4d58c28b7b20421f1391e1f96954",
     ),
-    (Family::Market, 800_217, "fa7df45c2bebad291be9d92e841277ac"),
+    (Family::Market, 850_326, "1d3df9cc2ef4ec1c66e7478b483d7490"),
     (
         Family::Governance,
-        805_046,
-        "246dc511356d11c3f64f50c7d1c3dfc8",
+        855_155,
+        "2dd599c60d280ccd06b048f8d97abae9",
     ),
 ];
 

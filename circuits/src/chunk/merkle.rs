@@ -109,9 +109,9 @@ impl MerkleUpdateChip {
         poseidon_old: Pow5Config<Fp, 3, 2>,
         poseidon_new: Pow5Config<Fp, 3, 2>,
     ) -> MerkleUpdateConfig {
-        let q_swap_old = super::selector(meta);
-        let q_swap_new = super::selector(meta);
-        let q_index = super::selector(meta);
+        let q_swap_old = meta.selector();
+        let q_swap_new = meta.selector();
+        let q_index = meta.selector();
         swap_gate(meta, "merkle swap (old path)", old, q_swap_old);
         swap_gate(meta, "merkle swap (new path)", new, q_swap_new);
         meta.create_gate("z = 2 * z_next + bit", |meta| {

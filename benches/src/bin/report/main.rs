@@ -527,6 +527,48 @@ fn ballot_phase(progress: &Progress, settings: &Settings) -> BallotSection {
     }
 }
 
+/// Proves with `prove(run, threads)` at every thread count, interleaved run by run (so a
+/// change of load hits each alike), and summarises per thread count; `items` transactions
+/// (or actions) per proof. Returns the rows and every proof made.
+fn proving_runs<P: Send>(
+    progress: &Progress,
+    settings: &Settings,
+    label: &str,
+    items: usize,
+    prove: impl Fn(usize, usize) -> P + Sync,
+) -> (Vec<ThreadRow>, Vec<P>) {
+    let mut samples: Vec<Vec<Duration>> = vec![Vec::new(); settings.thread_counts.len()];
+    let mut proofs = Vec::new();
+    for run in 0..settings.runs {
+        for (i, &t) in settings.thread_counts.iter().enumerate() {
+            let (proof, elapsed) = timed(|| on_threads(t, || prove(run, t)));
+            progress.say(format!(
+                "{label}, {t} thread(s), run {}/{}: {:.2} s",
+                run + 1,
+                settings.runs,
+                elapsed.as_secs_f64()
+            ));
+            samples[i].push(elapsed);
+            proofs.push(proof);
+        }
+    }
+    let rows = settings
+        .thread_counts
+        .iter()
+        .zip(&samples)
+        .map(|(&threads, s)| {
+            let proving = Stats::of(s);
+            ThreadRow {
+                threads,
+                tx_per_s: items as f64 / proving.median_s,
+                s_per_tx: proving.median_s / items as f64,
+                proving,
+            }
+        })
+        .collect();
+    (rows, proofs)
+}
+
 /// Actions in the Orchard bundle measured: a wallet's everyday bundle size, and enough
 /// circuit instances in one proof that its fixed costs are shared as a chunk's are.
 const ORCHARD_ACTIONS: usize = 4;
@@ -537,38 +579,15 @@ fn orchard_phase(progress: &Progress, settings: &Settings) -> OrchardSection {
     let (keys, keygen) = timed(OrchardKeys::build);
     let bundle = OrchardBundle::outputs(ORCHARD_ACTIONS, 1);
     let actions = bundle.actions();
-    let mut samples: Vec<Vec<Duration>> = vec![Vec::new(); settings.thread_counts.len()];
-    let mut proof = None;
-    for run in 0..settings.runs {
-        for (i, &t) in settings.thread_counts.iter().enumerate() {
-            let (p, elapsed) =
-                timed(|| on_threads(t, || bundle.prove(&keys, (run * 100 + t) as u64)));
-            progress.say(format!(
-                "Orchard, {actions} actions, {t} thread(s), run {}/{}: {:.2} s",
-                run + 1,
-                settings.runs,
-                elapsed.as_secs_f64()
-            ));
-            samples[i].push(elapsed);
-            proof = Some(p);
-        }
-    }
-    let proof = proof.expect("at least one run");
-    let verify_single = Stats::measure(10, || assert!(bundle.verify(&keys, &proof)));
-    let proving = settings
-        .thread_counts
-        .iter()
-        .zip(&samples)
-        .map(|(&threads, s)| {
-            let proving = Stats::of(s);
-            ThreadRow {
-                threads,
-                tx_per_s: actions as f64 / proving.median_s,
-                s_per_tx: proving.median_s / actions as f64,
-                proving,
-            }
-        })
-        .collect();
+    let (proving, proofs) = proving_runs(
+        progress,
+        settings,
+        &format!("Orchard, {actions} actions"),
+        actions,
+        |run, t| bundle.prove(&keys, (run * 100 + t) as u64),
+    );
+    let proof = proofs.last().expect("at least one run");
+    let verify_single = Stats::measure(10, || assert!(bundle.verify(&keys, proof)));
     OrchardSection {
         actions,
         keygen_s: keygen.as_secs_f64(),
@@ -598,41 +617,16 @@ fn chunk_phase(
         keygen.as_secs_f64()
     ));
     let (witness, instance) = full_chunk(family, slots);
-    let mut samples: Vec<Vec<Duration>> = vec![Vec::new(); settings.thread_counts.len()];
-    let mut proofs = Vec::new();
-    for run in 0..settings.runs {
-        for (i, &t) in settings.thread_counts.iter().enumerate() {
-            let w = witness.clone();
-            let (bytes, elapsed) = timed(|| {
-                on_threads(t, || {
-                    let rng = rand::rngs::StdRng::seed_from_u64((run * 100 + t) as u64);
-                    proof::prove(&params, &keys, w, &instance, rng).expect("an honest chunk")
-                })
-            });
-            progress.say(format!(
-                "{family}, {slots} slots (k = {k}), {t} thread(s), run {}/{}: {:.2} s",
-                run + 1,
-                settings.runs,
-                elapsed.as_secs_f64()
-            ));
-            samples[i].push(elapsed);
-            proofs.push(bytes);
-        }
-    }
-    let proving = settings
-        .thread_counts
-        .iter()
-        .zip(&samples)
-        .map(|(&threads, s)| {
-            let proving = Stats::of(s);
-            ThreadRow {
-                threads,
-                tx_per_s: slots as f64 / proving.median_s,
-                s_per_tx: proving.median_s / slots as f64,
-                proving,
-            }
-        })
-        .collect();
+    let (proving, proofs) = proving_runs(
+        progress,
+        settings,
+        &format!("{family}, {slots} slots (k = {k})"),
+        slots,
+        |run, t| {
+            let rng = rand::rngs::StdRng::seed_from_u64((run * 100 + t) as u64);
+            proof::prove(&params, &keys, witness.clone(), &instance, rng).expect("an honest chunk")
+        },
+    );
     let verify_single = Stats::measure(10, || {
         proof::verify(&params, keys.vk(), &instance, &proofs[0]).expect("a valid proof")
     });
