@@ -88,7 +88,7 @@ pub const BLINDING_ROWS: usize = 16;
 pub const DEGREE: usize = 9;
 
 /// The public inputs of a chunk proof.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Instance {
     root_old: Fp,
     root_new: Fp,

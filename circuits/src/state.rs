@@ -347,7 +347,7 @@ impl<R: Leaf> Table<R> {
 }
 
 /// One leaf write of a transaction: which leaf, and its new record.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[allow(missing_docs)]
 pub enum Write {
     Account(AccountId, Account),
@@ -507,7 +507,7 @@ pub struct Plan {
 }
 
 /// One leaf a transaction touched, as a chunk circuit witnesses it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TouchTrace {
     /// The record before the write.
     pub old: Write,

@@ -10,6 +10,7 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod fleet;
 pub mod worker;
 
 use std::cell::RefCell;
@@ -156,19 +157,26 @@ impl Prover {
     /// `data_dir` (making and caching them the first time, with a spinner if `progress`),
     /// and makes the accounts chunk keys.
     pub fn setup(data_dir: &Path, slots: usize, progress: bool) -> Result<Self, ProveError> {
+        let prover = Self::lazy(data_dir, slots, progress)?;
+        prover.keys_for(Family::Accounts, slots)?;
+        Ok(prover)
+    }
+
+    /// A prover for accounts chunks of `slots` slots that reads or makes nothing until a
+    /// chunk needs it: what plans batches without proving them (the sequencer of a prover
+    /// fleet) or proves chunks of any size it is given (a fleet worker).
+    pub fn lazy(data_dir: &Path, slots: usize, progress: bool) -> Result<Self, ProveError> {
         if slots == 0 {
             return Err(ProveError::ZeroSlots);
         }
-        let prover = Prover {
+        Ok(Prover {
             data_dir: data_dir.to_path_buf(),
             progress,
             k: Family::Accounts.k_for(slots),
             accounts_slots: slots,
             params: Mutex::new(BTreeMap::new()),
             keys: Mutex::new(BTreeMap::new()),
-        };
-        prover.keys_for(Family::Accounts, slots)?;
-        Ok(prover)
+        })
     }
 
     /// The largest `k` of the chunks (every family's full chunks fit in it when one slot
@@ -292,35 +300,19 @@ impl Prover {
         options: Options,
     ) -> Result<BatchArtifact, ProveError> {
         let root_old = state.root();
-        // Witnesses, in order: each chunk starts from the state the previous one left.
-        let mut witnesses = Vec::new();
-        for (family, start, end) in chunk::family::runs(txs) {
-            let mut part_start = start;
-            for slots in self.chunk_sizes(family, end - start) {
-                let keys = self.keys_for(family, slots)?;
-                let params = self.params(family.k_for(slots))?;
-                let part_end = (part_start + slots).min(end);
-                let i = witnesses.len();
-                let (w, instance) =
-                    chunk::family::build(family, state, &txs[part_start..part_end], time, slots)
-                        .map_err(|source| ProveError::Witness {
-                            chunk: i,
-                            first: part_start,
-                            end: part_end,
-                            source,
-                        })?;
-                witnesses.push(Job {
-                    index: i,
-                    params: params.clone(),
-                    keys: keys.clone(),
-                    transactions: part_end - part_start,
-                    witness: w,
-                    instance,
-                });
-                part_start = part_end;
-            }
+        let mut jobs = Vec::new();
+        for planned in self.plan_batch(state, time, txs)? {
+            let k = planned.family.k_for(planned.slots);
+            jobs.push(Job {
+                index: planned.index,
+                keys: self.keys_for(planned.family, planned.slots)?,
+                params: self.params(k)?,
+                transactions: planned.transactions,
+                witness: planned.witness,
+                instance: planned.instance,
+            });
         }
-        let chunks = prove_jobs(witnesses, options)?;
+        let chunks = prove_jobs(jobs, options)?;
         Ok(BatchArtifact {
             version: VERSION,
             number,
@@ -330,6 +322,84 @@ impl Prover {
             transactions: txs.to_vec(),
             chunks,
         })
+    }
+}
+
+/// One chunk of a batch with its witness built: what a prover proves, here or in a fleet.
+#[derive(Clone, Debug)]
+pub struct PlannedChunk {
+    /// Its place in the batch (0 first).
+    pub index: usize,
+    /// Its circuit.
+    pub family: Family,
+    /// Its slots.
+    pub slots: usize,
+    /// The batch's transactions it holds: `first..first + transactions`.
+    pub first: usize,
+    /// How many (the other slots are padding).
+    pub transactions: usize,
+    /// Its witness.
+    pub witness: ChunkWitness,
+    /// Its public inputs.
+    pub instance: Instance,
+}
+
+impl Prover {
+    /// Splits `txs` (a batch applied at `time`) into chunks and builds their witnesses in
+    /// order, each from the state the previous one left; `state` is left as the batch
+    /// leaves it. The batch is split into runs of one family, each run into chunks of that
+    /// family's sizes ([`Prover::chunk_sizes`]). Makes no keys.
+    pub fn plan_batch(
+        &self,
+        state: &mut State,
+        time: u64,
+        txs: &[Transaction],
+    ) -> Result<Vec<PlannedChunk>, ProveError> {
+        let mut planned = Vec::new();
+        for (family, start, end) in chunk::family::runs(txs) {
+            let mut part_start = start;
+            for slots in self.chunk_sizes(family, end - start) {
+                let part_end = (part_start + slots).min(end);
+                let index = planned.len();
+                let (witness, instance) =
+                    chunk::family::build(family, state, &txs[part_start..part_end], time, slots)
+                        .map_err(|source| ProveError::Witness {
+                            chunk: index,
+                            first: part_start,
+                            end: part_end,
+                            source,
+                        })?;
+                planned.push(PlannedChunk {
+                    index,
+                    family,
+                    slots,
+                    first: part_start,
+                    transactions: part_end - part_start,
+                    witness,
+                    instance,
+                });
+                part_start = part_end;
+            }
+        }
+        Ok(planned)
+    }
+
+    /// Proves one chunk on the calling thread's rayon pool and checks the proof against its
+    /// public inputs before returning it (a fleet worker never hands in a proof it has not
+    /// verified).
+    pub fn prove_chunk(
+        &self,
+        witness: ChunkWitness,
+        instance: &Instance,
+    ) -> Result<Vec<u8>, ProveError> {
+        let (family, slots) = (witness.family, witness.slots.len());
+        let keys = self.keys_for(family, slots)?;
+        let params = self.params(family.k_for(slots))?;
+        let made = proof::prove(&params, &keys, witness, instance, rand::rng())
+            .map_err(|source| ProveError::Proof { chunk: 0, source })?;
+        proof::verify(&params, keys.vk(), instance, &made)
+            .map_err(|source| ProveError::Proof { chunk: 0, source })?;
+        Ok(made)
     }
 }
 

@@ -14,8 +14,10 @@ use prover::{Options, Prover, Split};
 /// and writes the batch artifact that `verifier` checks. Commitment parameters are cached
 /// under the data directory (made once, with progress shown).
 ///
-/// `prover worker --sequencer URL` proves a sequencer's batches in the background (the
-/// sequencer started with `--no-prove`).
+/// `prover worker --postgres URL` is one of a fleet of workers proving the chunk jobs of a
+/// sequencer started with `--postgres URL` (any number, on any machines); `prover worker
+/// --sequencer URL` proves a sequencer's batches one after another over HTTP (the sequencer
+/// started with `--no-prove`), alone.
 ///
 /// Exit status: 0 the artifact was written (worker: nothing left to prove with --once); 1 the batch cannot be proved (a refused or
 /// unsupported transaction, a previous batch that does not chain); 2 bad usage; 3 an input
@@ -31,13 +33,31 @@ struct Cli {
 enum Command {
     /// Proves one batch and writes its artifact.
     Prove(ProveArgs),
-    /// Worker mode: proves the batches of a sequencer started with `--no-prove`, in order,
-    /// and uploads their artifacts (which the sequencer verifies before publishing them).
-    /// Batches proven already are replayed natively; the worker waits for new ones.
+    /// Worker mode. With `--postgres URL`: one of a fleet of workers that lease the chunk
+    /// jobs of a sequencer started with `--postgres URL`, prove them, verify their proofs and
+    /// hand them in (stop with Ctrl-C; the job being proved is finished first). With
+    /// `--sequencer URL`: proves the batches of a sequencer started with `--no-prove`, in
+    /// order, and uploads their artifacts (which the sequencer verifies before publishing
+    /// them); batches proven already are replayed natively. One such worker at a time: for
+    /// more machines, use `--postgres`.
     Worker {
-        /// The sequencer's URL.
-        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        /// The sequencer's URL (HTTP mode).
+        #[arg(
+            long,
+            default_value = "http://127.0.0.1:8080",
+            conflicts_with = "postgres"
+        )]
         sequencer: String,
+        /// The proving pipeline's PostgreSQL URL (fleet mode), e.g.
+        /// `postgres://prover:PASSWORD@db.city/rollup`.
+        #[arg(long)]
+        postgres: Option<String>,
+        /// Fleet mode: seconds a lease lasts without renewal (renewed every third of it).
+        #[arg(long, default_value_t = 60, requires = "postgres")]
+        lease: u64,
+        /// Fleet mode: the name this worker leases under (default: host-pid).
+        #[arg(long, requires = "postgres")]
+        name: Option<String>,
         /// Data directory: the commitment parameter cache.
         #[arg(long, default_value = ".city-data")]
         data: PathBuf,
@@ -47,12 +67,21 @@ enum Command {
         /// Threads in all (default: one per core).
         #[arg(long, default_value_t = 0)]
         threads: usize,
-        /// Stop when no sealed batch is left to prove.
+        /// Stop when no sealed batch (fleet mode: no queued or leased job) is left to prove.
         #[arg(long)]
         once: bool,
         /// No progress bars.
         #[arg(long)]
         quiet: bool,
+    },
+    /// Shows the fleet's job table by batch, or queues its failed jobs again.
+    Jobs {
+        /// The proving pipeline's PostgreSQL URL.
+        #[arg(long)]
+        postgres: String,
+        /// Queue every failed job again with its attempts reset (after fixing the cause).
+        #[arg(long)]
+        retry_failed: bool,
     },
     /// Writes a demo genesis and a batch of signed demo transfers (for trying the prover).
     Sample {
@@ -134,12 +163,26 @@ fn run(cli: Cli) -> Result<(), Failure> {
     match cli.command {
         Command::Prove(args) => prove(args),
         Command::Worker {
+            postgres: Some(url),
+            data,
+            threads,
+            once,
+            lease,
+            name,
+            ..
+        } => fleet_worker(url, data, threads, once, lease, name),
+        Command::Jobs {
+            postgres,
+            retry_failed,
+        } => jobs(&postgres, retry_failed),
+        Command::Worker {
             sequencer,
             data,
             slots,
             threads,
             once,
             quiet,
+            ..
         } => {
             let config = prover::worker::WorkerConfig {
                 url: sequencer,
@@ -187,6 +230,107 @@ fn run(cli: Cli) -> Result<(), Failure> {
             Ok(())
         }
     }
+}
+
+fn fleet_worker(
+    url: String,
+    data: PathBuf,
+    threads: usize,
+    once: bool,
+    lease: u64,
+    name: Option<String>,
+) -> Result<(), Failure> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    if lease < 3 {
+        return Err(Failure(2, "--lease must be at least 3 seconds".into()));
+    }
+    let mut config = prover::fleet::worker::WorkerConfig::new(url, data);
+    config.threads = threads;
+    config.once = once;
+    config.lease = std::time::Duration::from_secs(lease);
+    if let Some(name) = name {
+        config.name = name;
+    }
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    {
+        let stop = stop.clone();
+        ctrlc_on(move || stop.store(true, std::sync::atomic::Ordering::SeqCst));
+    }
+    let stats =
+        prover::fleet::worker::run(&config, &stop).map_err(|e| Failure(3, e.to_string()))?;
+    eprintln!(
+        "worker {}: {} chunk proofs handed in ({} after their lease expired), {} made twice, {} attempts failed",
+        config.name,
+        stats.proven + stats.late,
+        stats.late,
+        stats.duplicates,
+        stats.failed
+    );
+    Ok(())
+}
+
+/// Calls `f` on the first SIGINT or SIGTERM (a tokio runtime of its own waits for them).
+fn ctrlc_on(f: impl FnOnce() + Send + 'static) {
+    std::thread::spawn(move || {
+        let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        else {
+            return;
+        };
+        runtime.block_on(async {
+            let Ok(mut term) =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            else {
+                return;
+            };
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+        });
+        eprintln!("stopping after the job in hand…");
+        f();
+    });
+}
+
+fn jobs(url: &str, retry_failed: bool) -> Result<(), Failure> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(input)?;
+    runtime.block_on(async {
+        let queue = prover::fleet::JobQueue::connect(url, 1)
+            .await
+            .map_err(input)?;
+        if retry_failed {
+            let n = queue.retry_failed().await.map_err(input)?;
+            println!("{n} failed jobs queued again");
+        }
+        let progress = queue.progress().await.map_err(input)?;
+        if progress.is_empty() {
+            println!("no jobs: every sealed batch is published (or none is sealed)");
+        }
+        for p in progress {
+            println!(
+                "batch {}: {} chunks: {} queued, {} leased, {} done, {} failed; {} failed attempts{}",
+                p.batch,
+                p.chunks,
+                p.queued,
+                p.leased,
+                p.done,
+                p.failed,
+                p.failed_attempts,
+                p.error.map(|e| format!("; last error: {e}")).unwrap_or_default()
+            );
+        }
+        Ok(())
+    })
 }
 
 fn prove(args: ProveArgs) -> Result<(), Failure> {

@@ -241,6 +241,10 @@ pub struct BatchView {
     /// Why the last attempt failed.
     #[serde(default)]
     pub proving_error: Option<String>,
+    /// With a prover fleet (`--postgres`): the batch's chunk jobs by status, until it is
+    /// published.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chunks: Option<prover::fleet::BatchProgress>,
 }
 
 fn batch_view(app: &AppState, core: &Core, number: u64) -> Option<BatchView> {
@@ -259,13 +263,22 @@ fn batch_view(app: &AppState, core: &Core, number: u64) -> Option<BatchView> {
             root_new: None,
             proving_failures: 0,
             proving_error: None,
+            chunks: None,
         });
     }
     let record = core.sealed.get(number.checked_sub(1)? as usize)?;
     let book = app.shared.proofs.lock().expect("no panics");
     let attempts = book.attempts.get(&number).cloned().unwrap_or_default();
+    let fleet = book
+        .fleet
+        .as_ref()
+        .and_then(|f| f.batches.get(&number))
+        .filter(|_| number > book.proven_through)
+        .cloned();
     let status = if number <= book.proven_through {
         "proven"
+    } else if let Some(progress) = &fleet {
+        crate::pipeline::status(progress)
     } else if attempts.proving_since.is_some() {
         "proving"
     } else if attempts.failures > 0 {
@@ -281,8 +294,14 @@ fn batch_view(app: &AppState, core: &Core, number: u64) -> Option<BatchView> {
         status: status.into(),
         root_old: record.root_old,
         root_new: Some(record.root_new),
-        proving_failures: attempts.failures,
-        proving_error: attempts.last_error,
+        proving_failures: fleet
+            .as_ref()
+            .map_or(attempts.failures, |p| p.failed_attempts as u32),
+        proving_error: fleet
+            .as_ref()
+            .and_then(|p| p.error.clone())
+            .or(attempts.last_error),
+        chunks: fleet,
     })
 }
 
@@ -660,7 +679,20 @@ async fn health(State((app, _)): St) -> Response {
         "transactions": core.log_len,
         "latest_sealed": core.sealed.len(),
         "latest_proven": book.proven_through,
-        "proving": if book.disabled { "off" } else { "on" },
+        "proving": match (&book.fleet, book.disabled) {
+            (Some(_), _) => "fleet",
+            (None, true) => "off",
+            (None, false) => "on",
+        },
+        "fleet": book.fleet.as_ref().map(|f| json!({
+            "jobs": {
+                "queued": f.counts.queued,
+                "leased": f.counts.leased,
+                "done": f.counts.done,
+                "failed": f.counts.failed,
+            },
+            "error": f.error,
+        })),
         "queue_depth": app.shared.metrics.queue_depth.load(Ordering::Relaxed),
     }))
     .into_response()

@@ -5,7 +5,8 @@
 //! durable log in sled and flushes before answering, then applies it ([`writer`]); batches
 //! are sealed by size or age; a prover thread proves sealed batches in order in the
 //! background and stores their artifacts, which auditors read over the same API
-//! ([`proving`]). A restart, after a clean stop or a `kill -9`, replays the log from
+//! ([`proving`]), or, with `--postgres`, enqueues their chunks for a fleet of prover workers
+//! and publishes what they prove ([`pipeline`]). A restart, after a clean stop or a `kill -9`, replays the log from
 //! genesis ([`core::Core::recover`]) and resumes exactly.
 //!
 //! [`server::start`] (async) and [`server::spawn`] (its own runtime) start the whole
@@ -20,6 +21,7 @@ pub mod demo;
 pub mod error;
 pub mod keyfile;
 pub mod metrics;
+pub mod pipeline;
 pub mod proving;
 pub mod server;
 pub mod store;

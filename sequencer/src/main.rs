@@ -57,8 +57,18 @@ enum Command {
         /// Do not prove sealed batches in this process: a `prover worker --sequencer URL`
         /// proves them and uploads the artifacts, which this service verifies before
         /// publishing (or restart without it to prove them here).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "postgres")]
         no_prove: bool,
+        /// Prove on a fleet of machines: each sealed batch's chunk jobs go into this
+        /// PostgreSQL database (its job table is made if missing), any number of `prover worker
+        /// --postgres URL` prove them, and this service verifies and publishes the batches in
+        /// order. The database holds only the pipeline: the log stays the truth, and a fresh
+        /// database is filled again from it.
+        #[arg(long, value_name = "URL")]
+        postgres: Option<String>,
+        /// With --postgres: attempts a chunk job gets before it is marked failed.
+        #[arg(long, default_value_t = prover::fleet::DEFAULT_MAX_ATTEMPTS, requires = "postgres")]
+        max_attempts: u32,
         /// Make the prover's parameters and every family's chunk keys at start, rather than
         /// when the first batch needs them.
         #[arg(long)]
@@ -198,6 +208,8 @@ fn run(command: Command) -> Result<()> {
             slots,
             prove_threads,
             no_prove,
+            postgres,
+            max_attempts,
             warm_up,
             queue,
         } => {
@@ -219,6 +231,8 @@ fn run(command: Command) -> Result<()> {
             config.batch_age = Duration::from_millis(batch_ms);
             config.slots = slots;
             config.prove = !no_prove;
+            config.postgres = postgres;
+            config.max_attempts = max_attempts.max(1);
             config.params_dir = params;
             config.warm_up = warm_up;
             if let Some(threads) = prove_threads {

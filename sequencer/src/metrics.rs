@@ -11,6 +11,7 @@
 //! | `sequencer_ingest_latency_seconds` | histogram | (request received to answer sent) |
 //! | `sequencer_ingest_queue_depth` | gauge | |
 //! | `sequencer_log_transactions`, `sequencer_latest_sealed_batch`, `sequencer_latest_proven_batch`, `sequencer_batches_unproven` | gauge | |
+//! | `sequencer_chunk_jobs` (with `--postgres`) | gauge | `status`: `queued`, `leased`, `done`, `failed` |
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -74,6 +75,7 @@ pub struct Metrics {
     log_transactions: AtomicU64,
     latest_sealed: AtomicU64,
     latest_proven: AtomicU64,
+    jobs: Mutex<Option<prover::fleet::JobCounts>>,
 }
 
 const PROVING_BOUNDS: &[f64] = &[0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 900.0];
@@ -95,6 +97,7 @@ impl Default for Metrics {
             log_transactions: AtomicU64::new(0),
             latest_sealed: AtomicU64::new(0),
             latest_proven: AtomicU64::new(0),
+            jobs: Mutex::new(None),
         }
     }
 }
@@ -141,6 +144,11 @@ impl Metrics {
     /// Sets the latest proven batch without counting a proof (at recovery).
     pub fn set_latest_proven(&self, number: u64) {
         self.latest_proven.store(number, Ordering::Relaxed);
+    }
+
+    /// The prover fleet's jobs by status (`--postgres`).
+    pub fn set_jobs(&self, counts: prover::fleet::JobCounts) {
+        *self.jobs.lock().expect("no panics") = Some(counts);
     }
 
     /// A proving attempt failed.
@@ -263,6 +271,20 @@ impl Metrics {
             "Sealed batches waiting for their proof.",
             latest_sealed.saturating_sub(latest_proven),
         );
+        if let Some(jobs) = *self.jobs.lock().expect("no panics") {
+            let _ = writeln!(
+                out,
+                "# HELP sequencer_chunk_jobs The prover fleet's chunk jobs of unpublished batches, by status (failed: every attempt failed; see the batch's status).\n# TYPE sequencer_chunk_jobs gauge"
+            );
+            for (status, n) in [
+                ("queued", jobs.queued),
+                ("leased", jobs.leased),
+                ("done", jobs.done),
+                ("failed", jobs.failed),
+            ] {
+                let _ = writeln!(out, "sequencer_chunk_jobs{{status=\"{status}\"}} {n}");
+            }
+        }
         out
     }
 }

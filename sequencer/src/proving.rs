@@ -53,6 +53,8 @@ pub struct ProofBook {
     pub disabled: bool,
     /// The prover's set-up, when it warms up at start.
     pub setup: Setup,
+    /// The prover fleet's progress (`--postgres`).
+    pub fleet: Option<crate::pipeline::FleetView>,
 }
 
 /// One step of the prover's set-up: parameters made, or a family's chunk keys.

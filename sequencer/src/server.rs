@@ -50,6 +50,11 @@ pub struct Config {
     pub warm_up: bool,
     /// Threads for proving (0: one per core).
     pub prove_threads: usize,
+    /// Prove on a fleet: enqueue chunk jobs in this PostgreSQL database for `prover worker
+    /// --postgres` processes, instead of proving in-process (with `prove`).
+    pub postgres: Option<String>,
+    /// Attempts a chunk job gets before it is marked failed (with `postgres`).
+    pub max_attempts: u32,
     /// Transactions that may wait for the writer; when full, submissions get 503.
     pub queue_capacity: usize,
     /// Largest request body, bytes (a ballot with its proof is about 8 kB of JSON).
@@ -75,6 +80,8 @@ impl Config {
             prove: true,
             warm_up: false,
             prove_threads: cores.saturating_sub(1).max(1),
+            postgres: None,
+            max_attempts: prover::fleet::DEFAULT_MAX_ATTEMPTS,
             queue_capacity: 1024,
             body_limit: 64 * 1024,
         }
@@ -103,6 +110,9 @@ pub enum StartError {
         /// Why.
         source: std::io::Error,
     },
+    /// The prover fleet's database cannot be used.
+    #[error("the proving pipeline's database: {0}")]
+    Pipeline(prover::fleet::FleetError),
     /// A thread or runtime cannot be started.
     #[error("cannot start: {0}")]
     Runtime(std::io::Error),
@@ -281,6 +291,11 @@ pub async fn start(config: Config) -> Result<Handle, StartError> {
             return Err(StartError::WrongMarketKey);
         }
     }
+    if let (Some(url), true) = (&config.postgres, config.prove) {
+        crate::pipeline::check(url, config.genesis.chain())
+            .await
+            .map_err(StartError::Pipeline)?;
+    }
     let store_error = |source| StartError::Store {
         dir: config.data_dir.clone(),
         source,
@@ -330,6 +345,8 @@ pub async fn start(config: Config) -> Result<Handle, StartError> {
         proofs: Mutex::new(ProofBook {
             proven_through,
             disabled: !config.prove,
+            fleet: (config.prove && config.postgres.is_some())
+                .then(crate::pipeline::FleetView::default),
             ..ProofBook::default()
         }),
         rejections: Mutex::new(Rejections::default()),
@@ -367,7 +384,23 @@ pub async fn start(config: Config) -> Result<Handle, StartError> {
             .spawn(move || crate::writer::run(shared, receiver, writer_config))
             .map_err(StartError::Runtime)?
     };
-    let prover = if config.prove {
+    let prover = if let (Some(url), true) = (&config.postgres, config.prove) {
+        let shared = shared.clone();
+        let pipeline = crate::pipeline::PipelineConfig {
+            url: url.clone(),
+            params_dir: shared.params_dir.clone(),
+            slots: config.slots,
+            max_attempts: config.max_attempts,
+        };
+        let proven = recovered.proven_state;
+        tracing::info!(url = %prover::fleet::redact(url), "proving on a fleet: chunk jobs go to PostgreSQL");
+        Some(
+            std::thread::Builder::new()
+                .name("pipeline".into())
+                .spawn(move || crate::pipeline::run(shared, pipeline, proven))
+                .map_err(StartError::Runtime)?,
+        )
+    } else if config.prove {
         let shared = shared.clone();
         let proving = ProvingConfig {
             params_dir: config

@@ -4,6 +4,8 @@
 //! just before the write. There is no second copy of the rules here: a family says only
 //! which leaves each kind touches ([`super::family::Family::targets`]).
 
+use serde::{Deserialize, Serialize};
+
 use crate::hash::Fp;
 use crate::keys::Signature;
 use crate::merkle::MerklePath;
@@ -16,7 +18,7 @@ use super::family::Family;
 use super::{data_hash, Instance};
 
 /// One slot's witness.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SlotWitness {
     /// The kind code (0 for padding).
     pub kind: u64,
@@ -29,7 +31,7 @@ pub struct SlotWitness {
 }
 
 /// Everything a chunk proof needs besides the circuit's constants.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChunkWitness {
     /// The family whose circuit proves the chunk.
     pub family: Family,
