@@ -93,15 +93,76 @@ fn verify(batches: &[BatchArtifact]) -> Result<verifier::ChainReport, VerifyErro
     keys().verify_chain(chain().genesis.clone(), named, &mut |_| {})
 }
 
+/// The lightweight check (`verifier chain` without `--replay`): proofs and data alone,
+/// the artifacts written as files and streamed back from the directory.
+fn verify_from_proofs(
+    batches: &[BatchArtifact],
+) -> Result<verifier::check::ProofsReport, VerifyError> {
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!(
+        "batch-light-{}",
+        N.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    for (i, b) in batches.iter().enumerate() {
+        b.save(&dir.join(format!("file{i}.json"))).unwrap();
+    }
+    let genesis = &chain().genesis;
+    let mut keys = keys();
+    keys.set_genesis(genesis.chain(), genesis.params().clone());
+    let stream = verifier::source::Source::Dir(dir)
+        .stream(1)
+        .map_err(unwrap_source)?;
+    keys.verify_chain_proofs(
+        verifier::check::Checkpoint::genesis(genesis),
+        stream,
+        3,
+        &mut |_| {},
+    )
+    .map_err(unwrap_source)
+}
+
+fn unwrap_source(e: verifier::source::SourceError) -> VerifyError {
+    match e {
+        verifier::source::SourceError::Verify(e) => e,
+        other => panic!("not a verification error: {other}"),
+    }
+}
+
+/// The fault the full replay names; the lightweight check must refuse the same chain, with
+/// the same fault, except that where the replay names a root it computed or a transaction
+/// the rules refuse, the proof of that chunk is what fails without it.
 #[track_caller]
 fn refused(batches: &[BatchArtifact]) -> VerifyError {
-    match verify(batches) {
+    let e = match verify(batches) {
         Ok(_) => panic!("a tampered chain verified"),
         Err(e) => {
             assert!(e.is_data_fault(), "{e}");
             e
         }
+    };
+    let light = match verify_from_proofs(batches) {
+        Ok(_) => panic!("a tampered chain verified from its proofs alone ({e})"),
+        Err(l) => l,
+    };
+    match &e {
+        VerifyError::ReplayRoot { batch, chunk, .. } => assert!(
+            matches!(light, VerifyError::ChunkProof { batch: b, chunk: c } if b == *batch && c == *chunk),
+            "replay: {e}; from proofs: {light}"
+        ),
+        // A transaction the rules refuse (a bad signature): its chunk's proof cannot exist.
+        VerifyError::Refused { batch, .. } => assert!(
+            matches!(light, VerifyError::ChunkProof { batch: b, .. } if b == *batch),
+            "replay: {e}; from proofs: {light}"
+        ),
+        _ => assert_eq!(
+            std::mem::discriminant(&light),
+            std::mem::discriminant(&e),
+            "replay: {e}; from proofs: {light}"
+        ),
     }
+    e
 }
 
 #[test]
@@ -116,6 +177,12 @@ fn a_chain_of_two_batches_proves_and_verifies_and_reaches_the_native_root() {
     assert_eq!(b1.root_new, b2.root_old);
     let report = verify(&chain.batches).expect("the honest chain verifies");
     assert_eq!(report.batches.len(), 2);
+    // From proofs and data alone it holds too, and ends at the same root.
+    let light = verify_from_proofs(&chain.batches).expect("the honest chain verifies");
+    assert_eq!(light.batches.len(), 2);
+    assert_eq!(light.end.root, report.state.root());
+    assert_eq!((light.end.number, light.end.time), (2, T2));
+    assert!(light.batches.iter().all(|b| !b.replayed));
     assert_eq!(report.state.root(), chain.native.root());
     assert_eq!(report.state.root(), b2.root_new);
     // An account's leaf is included in the verified root.
@@ -544,6 +611,21 @@ fn a_batch_of_every_kind_proves_and_verifies() {
     let families: std::collections::BTreeSet<_> =
         artifact.chunks.iter().map(|c| c.family).collect();
     assert_eq!(families.len(), 4, "every family's circuit");
+    {
+        // From its proofs and data alone, every family's chunks and the ballot hold.
+        let mut keys = keys();
+        keys.set_genesis(genesis.chain(), genesis.params().clone());
+        let light = keys
+            .verify_chain_proofs::<VerifyError>(
+                verifier::check::Checkpoint::genesis(&genesis),
+                vec![Ok(("every-kind.json".into(), artifact.clone()))],
+                256,
+                &mut |_| {},
+            )
+            .expect("the batch verifies from its proofs");
+        assert_eq!(light.end.root, city.state.root());
+        assert_eq!(light.batches[0].ballots, 1);
+    }
     let report = keys()
         .verify_chain(
             genesis,

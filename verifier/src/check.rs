@@ -327,6 +327,54 @@ pub struct ColdStart {
     pub verifying_key: Duration,
 }
 
+/// A chunk proof waiting to be verified, with the public inputs it must have.
+#[derive(Clone, Debug)]
+pub struct PendingProof {
+    /// Its batch.
+    pub batch: u64,
+    /// Its place in the batch.
+    pub chunk: usize,
+    /// Its circuit.
+    pub family: Family,
+    /// The circuit's slots.
+    pub slots: usize,
+    /// The public inputs.
+    pub instance: chunk::Instance,
+    /// The proof.
+    pub proof: Vec<u8>,
+}
+
+/// Where a chain check starts: after batch `number` (0: genesis), at its root and time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Checkpoint {
+    /// The last batch before the check (0: genesis).
+    pub number: u64,
+    /// The state root after it.
+    pub root: Fp,
+    /// Its time.
+    pub time: u64,
+}
+
+impl Checkpoint {
+    /// Genesis: no batch yet, the genesis root and time.
+    pub fn genesis(state: &State) -> Self {
+        Checkpoint {
+            number: FIRST_BATCH - 1,
+            root: state.root(),
+            time: state.time(),
+        }
+    }
+}
+
+/// A chain checked from proofs and data ([`Keys::verify_chain_proofs`]).
+#[derive(Debug)]
+pub struct ProofsReport {
+    /// The batches, in order.
+    pub batches: Vec<BatchSummary>,
+    /// Where the chain ends: its last batch, root and time.
+    pub end: Checkpoint,
+}
+
 /// A chain verified from genesis: the batches and the state they reach.
 #[derive(Debug)]
 pub struct ChainReport {
@@ -359,6 +407,7 @@ pub struct Keys {
     vks: BTreeMap<(Family, usize), VerifyingKey<vesta::Affine>>,
     ballot: Option<BallotKeys>,
     genesis: Option<(Fp, RuleParams)>,
+    cold: ColdStart,
 }
 
 impl Keys {
@@ -370,6 +419,7 @@ impl Keys {
             vks: BTreeMap::new(),
             ballot: None,
             genesis: None,
+            cold: ColdStart::default(),
         }
     }
 
@@ -421,7 +471,20 @@ impl Keys {
             })?;
         self.vks.insert((family, slots), vk);
         cold.verifying_key = started.elapsed();
+        self.cold.params += cold.params;
+        self.cold.verifying_key += cold.verifying_key;
         Ok(cold)
+    }
+
+    /// The cold start so far: parameters read and verifying keys made, in all.
+    pub fn cold_start(&self) -> ColdStart {
+        self.cold
+    }
+
+    /// The chunk circuits whose verifying keys were made, as `(family, slots, k)`: only
+    /// those the checked artifacts use.
+    pub fn circuits_loaded(&self) -> Vec<(Family, usize, u32)> {
+        self.vks.keys().map(|&(f, s)| (f, s, f.k_for(s))).collect()
     }
 
     /// The commitment parameters loaded so far, by `k`: each one's pinned digest and whether
@@ -480,6 +543,33 @@ impl Keys {
         expected_number: Option<u64>,
         previous_time: Option<u64>,
         observe: &mut dyn FnMut(Replayed<'_>),
+    ) -> Result<BatchSummary, VerifyError> {
+        let mut proofs = Vec::new();
+        let mut summary = self.check_batch(
+            artifact,
+            state,
+            expected_root,
+            expected_number,
+            previous_time,
+            observe,
+            &mut proofs,
+        )?;
+        summary.chunk_proofs = self.verify_chunk_proofs(&proofs)?;
+        Ok(summary)
+    }
+
+    /// Everything [`Keys::verify_batch`] checks but the chunk proofs, which are added to
+    /// `proofs` for the caller to verify (batched with other batches' if it likes).
+    #[allow(clippy::too_many_arguments)]
+    fn check_batch(
+        &mut self,
+        artifact: &BatchArtifact,
+        state: Option<&mut State>,
+        expected_root: Fp,
+        expected_number: Option<u64>,
+        previous_time: Option<u64>,
+        observe: &mut dyn FnMut(Replayed<'_>),
+        proofs: &mut Vec<PendingProof>,
     ) -> Result<BatchSummary, VerifyError> {
         let batch = artifact.number;
         let (chain, rule_params) = state
@@ -650,45 +740,18 @@ impl Keys {
                 }
             }
         }
-        // 6. Chunk proofs, batched per circuit (family and size).
-        let mut groups: BTreeMap<(Family, usize), Vec<usize>> = BTreeMap::new();
+        // 6. Chunk proofs: for the caller.
         for (i, c) in artifact.chunks.iter().enumerate() {
-            groups.entry((c.family, c.slots)).or_default().push(i);
+            proofs.push(PendingProof {
+                batch,
+                chunk: i,
+                family: c.family,
+                slots: c.slots,
+                instance: c.instance(artifact.time, chain, &rule_params),
+                proof: c.proof.clone(),
+            });
         }
-        for &(family, slots) in groups.keys() {
-            self.load_chunk(family, slots)?;
-        }
-        let started = Instant::now();
-        for (&(family, slots), members) in &groups {
-            let (params, vk) = self.chunk(family, slots);
-            let mut verifier = BatchVerifier::new();
-            for &i in members {
-                let c = &artifact.chunks[i];
-                verifier.add_proof(
-                    vec![vec![c
-                        .instance(artifact.time, chain, &rule_params)
-                        .to_halo2()]],
-                    c.proof.clone(),
-                );
-            }
-            if !verifier.finalize(params, vk) {
-                for &i in members {
-                    let c = &artifact.chunks[i];
-                    if chunk::proof::verify(
-                        params,
-                        vk,
-                        &c.instance(artifact.time, chain, &rule_params),
-                        &c.proof,
-                    )
-                    .is_err()
-                    {
-                        return Err(VerifyError::ChunkProof { batch, chunk: i });
-                    }
-                }
-                return Err(VerifyError::ChunkBatch { batch });
-            }
-        }
-        let chunk_proofs = started.elapsed();
+        let chunk_proofs = Duration::ZERO;
         Ok(BatchSummary {
             number: batch,
             time: artifact.time,
@@ -701,6 +764,105 @@ impl Keys {
             chunk_proofs,
             ballot_proofs,
         })
+    }
+
+    /// Verifies chunk proofs (of one batch or many), batched per circuit (family and size)
+    /// with halo2's `BatchVerifier`; if a batch of them fails, one by one to name the first
+    /// bad one. Returns the time the proofs took (keys loaded first, not counted).
+    pub fn verify_chunk_proofs(
+        &mut self,
+        proofs: &[PendingProof],
+    ) -> Result<Duration, VerifyError> {
+        let mut groups: BTreeMap<(Family, usize), Vec<&PendingProof>> = BTreeMap::new();
+        for p in proofs {
+            groups.entry((p.family, p.slots)).or_default().push(p);
+        }
+        for &(family, slots) in groups.keys() {
+            self.load_chunk(family, slots)?;
+        }
+        let started = Instant::now();
+        for (&(family, slots), members) in &groups {
+            let (params, vk) = self.chunk(family, slots);
+            let mut verifier = BatchVerifier::new();
+            for p in members {
+                verifier.add_proof(vec![vec![p.instance.to_halo2()]], p.proof.clone());
+            }
+            if !verifier.finalize(params, vk) {
+                let mut sorted = members.clone();
+                sorted.sort_by_key(|p| (p.batch, p.chunk));
+                for p in &sorted {
+                    if chunk::proof::verify(params, vk, &p.instance, &p.proof).is_err() {
+                        return Err(VerifyError::ChunkProof {
+                            batch: p.batch,
+                            chunk: p.chunk,
+                        });
+                    }
+                }
+                let batch = sorted.first().map_or(0, |p| p.batch);
+                return Err(VerifyError::ChunkBatch { batch });
+            }
+        }
+        Ok(started.elapsed())
+    }
+
+    /// Checks a chain from its proofs and data alone, without replaying the rules: batch
+    /// numbers consecutive after `from`, each batch starting at the root the previous one
+    /// (or `from`) ended at and not dated before it, chunk shapes and families, every ballot
+    /// proof, every chunk's data hash recomputed from the published transactions, chunks
+    /// chaining by roots, and every chunk proof. The chunk proofs are verified in windows of
+    /// about `window` chunks, each window in one `BatchVerifier` per circuit (then one by one
+    /// to name a bad one), so a long chain takes bounded memory when `artifacts` streams.
+    /// `progress` sees each batch once its proofs are verified. The deployment's genesis hash
+    /// and rule parameters must be set ([`Keys::set_genesis`]).
+    pub fn verify_chain_proofs<E: From<VerifyError>>(
+        &mut self,
+        from: Checkpoint,
+        artifacts: impl IntoIterator<Item = Result<(String, BatchArtifact), E>>,
+        window: usize,
+        progress: &mut dyn FnMut(&BatchSummary),
+    ) -> Result<ProofsReport, E> {
+        let mut at = from;
+        let mut batches = Vec::new();
+        let mut waiting: Vec<BatchSummary> = Vec::new();
+        let mut proofs = Vec::new();
+        let mut flush = |keys: &mut Keys,
+                         waiting: &mut Vec<BatchSummary>,
+                         proofs: &mut Vec<PendingProof>,
+                         batches: &mut Vec<BatchSummary>|
+         -> Result<(), VerifyError> {
+            let took = keys.verify_chunk_proofs(proofs)?;
+            let chunks: usize = waiting.iter().map(|b| b.chunks).sum::<usize>().max(1);
+            for mut b in waiting.drain(..) {
+                b.chunk_proofs = took.mul_f64(b.chunks as f64 / chunks as f64);
+                progress(&b);
+                batches.push(b);
+            }
+            proofs.clear();
+            Ok(())
+        };
+        for item in artifacts {
+            let (_, artifact) = item?;
+            let summary = self.check_batch(
+                &artifact,
+                None,
+                at.root,
+                Some(at.number + 1),
+                Some(at.time),
+                &mut |_| {},
+                &mut proofs,
+            )?;
+            at = Checkpoint {
+                number: artifact.number,
+                root: artifact.root_new,
+                time: artifact.time,
+            };
+            waiting.push(summary);
+            if proofs.len() >= window.max(1) {
+                flush(self, &mut waiting, &mut proofs, &mut batches)?;
+            }
+        }
+        flush(self, &mut waiting, &mut proofs, &mut batches)?;
+        Ok(ProofsReport { batches, end: at })
     }
 
     /// Checks a chain of batches from `genesis` (the state at genesis): sorted by number,
@@ -746,6 +908,14 @@ impl Keys {
 /// Reads every `*.json` file in `dir` as a batch artifact (other files are ignored), each
 /// named by its path.
 pub fn read_dir(dir: &Path) -> Result<Vec<(String, BatchArtifact)>, VerifyError> {
+    json_files(dir)?
+        .into_iter()
+        .map(|p| Ok((p.display().to_string(), BatchArtifact::load(&p)?)))
+        .collect()
+}
+
+/// The `*.json` files in `dir`, sorted by name; an error if there is none.
+pub fn json_files(dir: &Path) -> Result<Vec<PathBuf>, VerifyError> {
     let listing = std::fs::read_dir(dir).map_err(|source| VerifyError::Dir {
         path: dir.to_path_buf(),
         source,
@@ -765,10 +935,7 @@ pub fn read_dir(dir: &Path) -> Result<Vec<(String, BatchArtifact)>, VerifyError>
         return Err(VerifyError::Empty(dir.to_path_buf()));
     }
     paths.sort();
-    paths
-        .into_iter()
-        .map(|p| Ok((p.display().to_string(), BatchArtifact::load(&p)?)))
-        .collect()
+    Ok(paths)
 }
 
 #[cfg(test)]

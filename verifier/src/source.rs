@@ -12,7 +12,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::artifact::BatchArtifact;
-use crate::check::{read_dir, VerifyError};
+use crate::check::{json_files, read_dir, VerifyError};
 
 /// Where to read batch artifacts.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -37,6 +37,12 @@ pub enum SourceError {
         /// What went wrong.
         message: String,
     },
+    /// A batch asked for is not there (or not proven yet).
+    #[error("batch {number} is not published (or not proven yet)")]
+    Missing {
+        /// The batch.
+        number: u64,
+    },
     /// The service has no proven batch yet.
     #[error("{url}: no proven batch yet ({sealed} sealed, waiting for their proofs)")]
     NoProvenBatch {
@@ -53,7 +59,9 @@ impl SourceError {
     pub fn is_data_fault(&self) -> bool {
         match self {
             SourceError::Verify(e) => e.is_data_fault(),
-            SourceError::Http { .. } | SourceError::NoProvenBatch { .. } => false,
+            SourceError::Http { .. }
+            | SourceError::NoProvenBatch { .. }
+            | SourceError::Missing { .. } => false,
         }
     }
 }
@@ -65,6 +73,30 @@ pub struct Fetched {
     pub artifacts: Vec<(String, BatchArtifact)>,
     /// Batches listed by the service after the proven ones (not checked: no proof yet).
     pub unproven: Vec<u64>,
+}
+
+/// Artifacts read one at a time, in batch order: what a long chain is checked from in
+/// bounded memory ([`Source::stream`]).
+pub struct Stream {
+    /// How many batches it yields.
+    pub count: usize,
+    /// Batches listed by the service after the proven ones (not checked: no proof yet).
+    pub unproven: Vec<u64>,
+    items: Box<dyn Iterator<Item = Result<(String, BatchArtifact), SourceError>>>,
+}
+
+impl Iterator for Stream {
+    type Item = Result<(String, BatchArtifact), SourceError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.items.next()
+    }
+}
+
+impl std::fmt::Debug for Stream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Stream {{ count: {}, .. }}", self.count)
+    }
 }
 
 #[derive(Deserialize)]
@@ -86,6 +118,70 @@ impl Source {
             Source::Http(text.trim_end_matches('/').to_string())
         } else {
             Source::Dir(Path::new(text).to_path_buf())
+        }
+    }
+
+    /// The artifacts of batches `from` on, read one at a time when the stream is advanced:
+    /// a directory's files are listed (and two files of one batch refused) first, a
+    /// service's proven batches are listed first.
+    pub fn stream(&self, from: u64) -> Result<Stream, SourceError> {
+        match self {
+            Source::Dir(dir) => {
+                let mut numbered = Vec::new();
+                for path in json_files(dir)? {
+                    let number = BatchArtifact::load(&path)
+                        .map_err(VerifyError::from)?
+                        .number;
+                    numbered.push((number, path));
+                }
+                numbered.sort();
+                for pair in numbered.windows(2) {
+                    if pair[0].0 == pair[1].0 {
+                        return Err(VerifyError::Duplicate {
+                            number: pair[0].0,
+                            first: pair[0].1.display().to_string(),
+                            second: pair[1].1.display().to_string(),
+                        }
+                        .into());
+                    }
+                }
+                numbered.retain(|(n, _)| *n >= from);
+                Ok(Stream {
+                    count: numbered.len(),
+                    unproven: Vec::new(),
+                    items: Box::new(numbered.into_iter().map(|(_, path)| {
+                        let artifact = BatchArtifact::load(&path).map_err(VerifyError::from)?;
+                        Ok((path.display().to_string(), artifact))
+                    })),
+                })
+            }
+            Source::Http(base) => {
+                let client = http_client(base)?;
+                let (proven, unproven) = list_http(&client, base)?;
+                let base = base.clone();
+                let wanted: Vec<u64> = proven.into_iter().filter(|n| *n >= from).collect();
+                Ok(Stream {
+                    count: wanted.len(),
+                    unproven,
+                    items: Box::new(wanted.into_iter().map(move |n| {
+                        let url = format!("{base}/v1/batches/{n}");
+                        let text = get(&client, &url)?;
+                        let artifact =
+                            BatchArtifact::from_json(&text, &url).map_err(VerifyError::from)?;
+                        Ok((url, artifact))
+                    })),
+                })
+            }
+        }
+    }
+
+    /// Batch `number`'s artifact alone (a checkpoint's batch).
+    pub fn artifact(&self, number: u64) -> Result<BatchArtifact, SourceError> {
+        let mut stream = self.stream(number)?;
+        match stream.next() {
+            Some(Ok((_, a))) if a.number == number => Ok(a),
+            Some(Err(e)) => Err(e),
+            _ => Err(SourceError::Missing { number }),
         }
     }
 
@@ -115,19 +211,27 @@ fn get(client: &reqwest::blocking::Client, url: &str) -> Result<String, SourceEr
     Ok(body)
 }
 
-fn fetch_http(base: &str) -> Result<Fetched, SourceError> {
-    let client = reqwest::blocking::Client::builder()
+fn http_client(base: &str) -> Result<reqwest::blocking::Client, SourceError> {
+    reqwest::blocking::Client::builder()
         .timeout(Duration::from_secs(60))
         .build()
         .map_err(|e| SourceError::Http {
             url: base.to_string(),
             message: e.to_string(),
-        })?;
+        })
+}
+
+/// The service's proven batches (every one from the first up to the first not proven) and
+/// the numbers listed after them.
+fn list_http(
+    client: &reqwest::blocking::Client,
+    base: &str,
+) -> Result<(Vec<u64>, Vec<u64>), SourceError> {
     let mut listed = Vec::new();
     let mut from = crate::FIRST_BATCH;
     loop {
         let url = format!("{base}/v1/batches?from={from}&limit=1000");
-        let text = get(&client, &url)?;
+        let text = get(client, &url)?;
         let page: BatchList = serde_json::from_str(&text).map_err(|e| SourceError::Http {
             url: url.clone(),
             message: format!("not a batch list: {e}"),
@@ -150,16 +254,25 @@ fn fetch_http(base: &str) -> Result<Fetched, SourceError> {
             sealed: listed.len() as u64,
         });
     }
-    let mut artifacts = Vec::with_capacity(proven);
-    for b in &listed[..proven] {
-        let url = format!("{base}/v1/batches/{}", b.number);
+    Ok((
+        listed[..proven].iter().map(|b| b.number).collect(),
+        listed[proven..].iter().map(|b| b.number).collect(),
+    ))
+}
+
+fn fetch_http(base: &str) -> Result<Fetched, SourceError> {
+    let client = http_client(base)?;
+    let (proven, unproven) = list_http(&client, base)?;
+    let mut artifacts = Vec::with_capacity(proven.len());
+    for n in proven {
+        let url = format!("{base}/v1/batches/{n}");
         let text = get(&client, &url)?;
         let artifact = BatchArtifact::from_json(&text, &url).map_err(VerifyError::from)?;
         artifacts.push((url, artifact));
     }
     Ok(Fetched {
         artifacts,
-        unproven: listed[proven..].iter().map(|b| b.number).collect(),
+        unproven,
     })
 }
 

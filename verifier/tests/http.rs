@@ -101,6 +101,58 @@ fn the_verifier_checks_a_sequencer_over_http_like_a_directory() {
         0,
         &format!("OK: 1 batches, 2 transactions, from genesis to root {root}"),
     );
+    assert_exit(&out, 0, "rules not replayed");
+    // With the rules replayed it holds too, at the same root.
+    let replay = verifier(
+        &d,
+        &["chain", &url, "--genesis", "genesis.json", "--replay"],
+    );
+    assert_exit(
+        &replay,
+        0,
+        &format!("OK: 1 batches, 2 transactions, from genesis to root {root}"),
+    );
+    // Its cold start made the keys of the one circuit the chain uses, and said so.
+    let json = verifier(&d, &["--json", "chain", &url, "--genesis", "genesis.json"]);
+    let answer: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(answer["mode"], "proofs", "{answer}");
+    assert_eq!(answer["root"], root, "{answer}");
+    let circuits = answer["cold_start"]["circuits"].as_array().unwrap();
+    assert_eq!(circuits.len(), 1, "{answer}");
+    assert_eq!(circuits[0]["family"], "accounts", "{answer}");
+    // Resuming from a trusted checkpoint: after batch 1 nothing is left to check; a root
+    // that is not batch 1's is refused; from batch 1, the genesis root is the checkpoint.
+    let genesis_root = circuits::hash::to_hex(&city.genesis.state().root());
+    let args = |from: &'static str, root: &str| {
+        verifier(
+            &d,
+            &[
+                "chain",
+                &url,
+                "--genesis",
+                "genesis.json",
+                "--from",
+                from,
+                "--root",
+                root,
+            ],
+        )
+    };
+    assert_exit(
+        &args("2", &root),
+        0,
+        "nothing published after batch 1 to check",
+    );
+    assert_exit(
+        &args("2", &genesis_root),
+        1,
+        &format!("batch 1 ends at root {root}, not at the trusted root {genesis_root}"),
+    );
+    assert_exit(
+        &args("1", &genesis_root),
+        0,
+        &format!("OK: 1 batches, 2 transactions, from genesis to root {root}"),
+    );
     // It names the parameters it used: the sequencer's, read from the shared cache, pinned.
     let k = circuits::chunk::Family::Accounts.k_for(1);
     assert_exit(
