@@ -11,6 +11,7 @@ pub mod chunk;
 pub mod constants;
 pub mod demo;
 pub mod error;
+pub mod facts;
 pub mod genesis;
 pub mod hash;
 pub mod keys;

@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::records::Tally;
 use crate::state::State;
 use crate::tx::ProposalId;
 use crate::voter::Vote;
@@ -39,38 +40,58 @@ impl State {
     /// the proposal does not exist.
     pub fn tally_result(&self, proposal: ProposalId) -> Option<TallyResult> {
         let p = self.proposal(proposal)?;
-        let direct: Vec<u64> = (0..p.options)
-            .map(|option| self.tally(proposal, option).count)
-            .collect();
+        let resolved =
+            TallyResult::resolve(proposal, p.options, self.counters().delegates, |slot| {
+                Ok::<_, std::convert::Infallible>(self.tally(proposal, slot))
+            });
+        match resolved {
+            Ok(result) => Some(result),
+            Err(never) => match never {},
+        }
+    }
+}
+
+impl TallyResult {
+    /// Resolves a proposal's result from its tally slots, read with `slot`: `options`
+    /// slots of direct votes, and the slot of each of `delegates` registered delegates.
+    pub fn resolve<E>(
+        proposal: ProposalId,
+        options: u64,
+        delegates: u64,
+        mut slot: impl FnMut(u64) -> Result<Tally, E>,
+    ) -> Result<Self, E> {
+        let direct = (0..options)
+            .map(|option| slot(option).map(|t| t.count))
+            .collect::<Result<Vec<u64>, E>>()?;
         let mut totals = direct.clone();
         let mut abstained: u64 = 0;
-        let mut delegates = Vec::new();
-        for delegate in 0..self.counters().delegates {
-            let Some(slot) = Vote::Delegate(delegate).slot() else {
+        let mut resolved = Vec::new();
+        for delegate in 0..delegates {
+            let Some(index) = Vote::Delegate(delegate).slot() else {
                 continue;
             };
-            let slot = self.tally(proposal, slot);
-            let choice = slot.choice.checked_sub(1);
-            if slot.count == 0 && choice.is_none() {
+            let tally = slot(index)?;
+            let choice = tally.choice.checked_sub(1);
+            if tally.count == 0 && choice.is_none() {
                 continue;
             }
             match choice {
                 Some(option) => match totals.get_mut(option as usize) {
-                    Some(total) => *total = total.saturating_add(slot.count),
-                    None => abstained = abstained.saturating_add(slot.count),
+                    Some(total) => *total = total.saturating_add(tally.count),
+                    None => abstained = abstained.saturating_add(tally.count),
                 },
-                None => abstained = abstained.saturating_add(slot.count),
+                None => abstained = abstained.saturating_add(tally.count),
             }
-            delegates.push(DelegateTally {
+            resolved.push(DelegateTally {
                 delegate,
-                followers: slot.count,
+                followers: tally.count,
                 choice,
             });
         }
-        Some(TallyResult {
+        Ok(TallyResult {
             proposal,
             direct,
-            delegates,
+            delegates: resolved,
             totals,
             abstained,
         })
