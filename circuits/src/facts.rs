@@ -43,6 +43,20 @@ pub struct StateProof {
     pub records: Vec<RecordProof>,
 }
 
+/// A state proof of the state a proven batch leaves, as a sequencer serves it
+/// (`GET /v1/proven/…`). Only `proof` is evidence: the client checks it against the root it
+/// verified batch `batch` to end at, never against `root` as sent.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProvenFact {
+    /// The batch whose resulting state the proof is of (0: genesis).
+    pub batch: u64,
+    /// That state's root, as the sender claims it.
+    pub root: Fp,
+    /// The records and their paths.
+    pub proof: StateProof,
+}
+
 /// Why a state proof does not prove what it claims.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum FactError {

@@ -18,6 +18,9 @@
 //! client syncs the whole voter set of a proposal and finds its own path locally, so the
 //! operator never learns which voter is about to vote (`client::voters`).
 //! | `GET /v1/genesis` | the genesis file |
+//! | `GET /v1/proven` | the last proven batch, its root and the root's preimage (tree roots, counters) |
+//! | `GET /v1/proven/{accounts,meters,orders,proposals}/{id}` | a [`circuits::facts::ProvenFact`]: the record (an empty leaf if none) with its path, in the state the last proven batch leaves |
+//! | `GET /v1/proven/proposals/{id}/tally` | a [`circuits::facts::ProvenFact`] of the proposal and every tally slot its result is resolved from |
 //! | `GET /health`, `GET /metrics` | liveness, Prometheus text |
 //!
 //! Errors are JSON `{"code", "message"}` ([`crate::error::ApiError`]).
@@ -34,6 +37,7 @@ use axum::http::{header, HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
+use circuits::facts::{ProvenFact, StateProof};
 use circuits::hash::to_hex;
 use circuits::state::TreeId;
 use circuits::{Fp, Transaction};
@@ -68,6 +72,9 @@ pub fn router(state: AppState, body_limit: usize) -> Router {
         .route("/v1/ballots/{nullifier}", get(ballot_record))
         .route("/v1/voters", get(voter_page))
         .route("/v1/genesis", get(genesis))
+        .route("/v1/proven", get(proven_header))
+        .route("/v1/proven/proposals/{id}/tally", get(proven_tally))
+        .route("/v1/proven/{tree}/{index}", get(proven_record))
         .route("/health", get(health))
         .route("/metrics", get(metrics))
         .fallback(no_route)
@@ -575,6 +582,85 @@ async fn proposal(
         "record": record,
         "voters": voters,
     })))
+}
+
+/// The last proven batch and the state it leaves.
+fn proven(app: &AppState) -> Result<(u64, std::sync::Arc<circuits::State>), ApiError> {
+    let book = app.shared.proofs.lock().expect("no panics");
+    let state = book
+        .proven_state
+        .clone()
+        .ok_or_else(|| ApiError::Internal("the proven state is not known yet".into()))?;
+    Ok((book.proven_through, state))
+}
+
+fn proven_fact(batch: u64, state: &circuits::State, proof: StateProof) -> Json<ProvenFact> {
+    Json(ProvenFact {
+        batch,
+        root: state.root(),
+        proof,
+    })
+}
+
+/// `GET /v1/proven`: the last proven batch (0: none yet, genesis), its state root and the
+/// root's preimage.
+async fn proven_header(State((app, _)): St) -> Result<Json<serde_json::Value>, ApiError> {
+    let (batch, state) = proven(&app)?;
+    let header = state.header();
+    Ok(Json(json!({
+        "batch": batch,
+        "root": header.root(),
+        "header": header,
+    })))
+}
+
+/// `GET /v1/proven/{tree}/{index}`: one record of the proven state with its path (the
+/// empty leaf of a record that does not exist: the counters prove it absent).
+async fn proven_record(
+    State((app, _)): St,
+    Path((tree, index)): Path<(String, String)>,
+) -> Result<Json<ProvenFact>, ApiError> {
+    let tree = [
+        TreeId::Accounts,
+        TreeId::Meters,
+        TreeId::Orders,
+        TreeId::Proposals,
+    ]
+    .into_iter()
+    .find(|t| t.name() == tree)
+    .ok_or_else(|| {
+        ApiError::NotFound(format!(
+            "no proven records of `{tree}`: accounts, meters, orders or proposals"
+        ))
+    })?;
+    let index: u64 = parse(&index, &format!("{} id", tree.name()))?;
+    if index >> tree.depth() != 0 {
+        return Err(ApiError::BadRequest(format!(
+            "{} id {index} is beyond the tree (at most 2^{} records)",
+            tree.name(),
+            tree.depth()
+        )));
+    }
+    let (batch, state) = proven(&app)?;
+    let proof = state.prove_records([(tree, index)]);
+    Ok(proven_fact(batch, &state, proof))
+}
+
+/// `GET /v1/proven/proposals/{id}/tally`: the proposal record and every tally slot its
+/// result is resolved from, in the proven state.
+async fn proven_tally(
+    State((app, _)): St,
+    Path(id): Path<String>,
+) -> Result<Json<ProvenFact>, ApiError> {
+    let id: u64 = parse(&id, "proposal id")?;
+    if id >> TreeId::Proposals.depth() != 0 {
+        return Err(ApiError::BadRequest(format!(
+            "proposal id {id} is beyond the tree"
+        )));
+    }
+    let (batch, state) = proven(&app)?;
+    let proof = state.prove_tally(id);
+    Ok(proven_fact(batch, &state, proof))
 }
 
 /// `GET /v1/proposals/{id}/tally`.

@@ -356,11 +356,11 @@ impl Pipeline {
         self.published_state = after;
         self.published = number;
         self.pending.remove(&number);
-        {
-            let mut book = self.shared.proofs.lock().expect("no panics");
-            book.proven_through = number;
-            book.attempts.remove(&number);
-        }
+        self.shared
+            .proofs
+            .lock()
+            .expect("no panics")
+            .set_proven(number, Arc::new(self.published_state.clone()));
         self.shared.metrics.proven(number, seconds);
         tracing::info!(
             batch = number,

@@ -47,6 +47,9 @@ pub struct Attempts {
 pub struct ProofBook {
     /// Every batch up to this one is proven (0: none).
     pub proven_through: u64,
+    /// The state batch `proven_through` leaves (genesis for 0), which `GET /v1/proven/…`
+    /// proves facts of; set together with `proven_through`.
+    pub proven_state: Option<Arc<State>>,
     /// Batches being proven or whose proving failed.
     pub attempts: BTreeMap<u64, Attempts>,
     /// Proving is off in this process (`--no-prove`).
@@ -79,6 +82,16 @@ pub struct Setup {
     pub finished: bool,
     /// Why it failed; proving retries the set-up with the first batch.
     pub error: Option<String>,
+}
+
+impl ProofBook {
+    /// Records that every batch through `number` is proven and that `state` is what it
+    /// leaves.
+    pub fn set_proven(&mut self, number: u64, state: Arc<State>) {
+        self.proven_through = number;
+        self.proven_state = Some(state);
+        self.attempts.remove(&number);
+    }
 }
 
 impl Setup {
@@ -141,7 +154,8 @@ pub fn backoff(failures: u32) -> Duration {
 /// The prover thread: proves sealed batches after `proven` (the last proven batch and the
 /// state it left) until shutdown.
 pub fn run(shared: Arc<Shared>, config: ProvingConfig, proven: (u64, State)) {
-    let (mut done, mut state) = proven;
+    let (mut done, state) = proven;
+    let mut state = Arc::new(state);
     let mut prover: Option<prover::Prover> = None;
     if config.warm_up {
         prover = warm_up(&shared, &config);
@@ -161,12 +175,13 @@ pub fn run(shared: Arc<Shared>, config: ProvingConfig, proven: (u64, State)) {
         };
         match prove_one(&shared, &config, &mut prover, &state, &record) {
             Ok((artifact_state, seconds)) => {
-                state = artifact_state;
+                state = Arc::new(artifact_state);
                 done = next;
-                let mut book = shared.proofs.lock().expect("no panics");
-                book.proven_through = done;
-                book.attempts.remove(&next);
-                drop(book);
+                shared
+                    .proofs
+                    .lock()
+                    .expect("no panics")
+                    .set_proven(done, state.clone());
                 shared.metrics.proven(next, seconds);
                 tracing::info!(
                     batch = next,
@@ -391,11 +406,34 @@ pub fn accept_upload(shared: &Shared, number: u64, body: &[u8]) -> Result<(), Ap
             ApiError::Internal(format!("the artifact cannot be checked here: {e}"))
         }
     })?;
+    // The state it leaves, for facts proven against its root.
+    let before = shared
+        .proofs
+        .lock()
+        .expect("no panics")
+        .proven_state
+        .clone()
+        .ok_or_else(|| ApiError::Internal("the proven state is not known yet".into()))?;
+    let mut after = State::clone(&before);
+    for (i, tx) in artifact.transactions.iter().enumerate() {
+        after.apply(tx, artifact.time).map_err(|e| {
+            ApiError::Internal(format!("replaying transaction {i} of batch {number}: {e}"))
+        })?;
+    }
+    if after.root() != record.root_new {
+        return Err(ApiError::Internal(format!(
+            "replaying batch {number} does not reach its sealed root"
+        )));
+    }
     shared
         .store
         .put_artifact(number, text)
         .map_err(|e| ApiError::Storage(e.to_string()))?;
-    shared.proofs.lock().expect("no panics").proven_through = number;
+    shared
+        .proofs
+        .lock()
+        .expect("no panics")
+        .set_proven(number, Arc::new(after));
     shared.metrics.set_latest_proven(number);
     tracing::info!(
         batch = number,

@@ -344,6 +344,7 @@ pub async fn start(config: Config) -> Result<Handle, StartError> {
         metrics,
         proofs: Mutex::new(ProofBook {
             proven_through,
+            proven_state: Some(Arc::new(recovered.proven_state.1.clone())),
             disabled: !config.prove,
             fleet: (config.prove && config.postgres.is_some())
                 .then(crate::pipeline::FleetView::default),

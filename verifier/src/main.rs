@@ -2,7 +2,9 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::{Duration, Instant};
 
+use circuits::facts::{ProvenFacts, StateProof};
 use circuits::hash::to_hex;
 use circuits::state::{TreeId, Write};
 use circuits::{Fp, Genesis, State};
@@ -16,9 +18,11 @@ use verifier::{BatchArtifact, Keys, VerifyError};
 /// The city rollup's verifier, for auditors.
 ///
 /// Checks published batch artifacts: every chunk proof (batched), every ballot proof, the
-/// proofs' public inputs against the published transactions (data hashes recomputed), the
-/// roots against a native replay of the rules from genesis, chunks and batches chaining, and
-/// batch numbers consecutive. Tallies and accounts are recomputed from verified data only.
+/// proofs' public inputs against the published transactions (data hashes recomputed),
+/// chunks and batches chaining, and batch numbers consecutive; with --replay, also the roots
+/// against a native replay of the rules from genesis. Accounts, meters, orders and tallies
+/// are proven by Merkle inclusion against the root the verified chain ends at: a
+/// sequencer's answer is a proof to check, never a number to believe.
 ///
 /// Batches come from a directory of artifacts or from a sequencer's API: give its URL
 /// (`verifier chain http://127.0.0.1:8080 --genesis g.json`); over HTTP, every proven batch
@@ -81,33 +85,64 @@ enum Command {
         #[arg(long, value_name = "HEX", requires = "from")]
         root: Option<String>,
     },
-    /// Checks the chain, then prints a proposal's result (followers resolved).
+    /// Checks the chain, then prints a proposal's result (followers resolved) from the
+    /// proposal's record and its tally slots, proven by inclusion against the root the
+    /// chain's proofs end at.
+    ///
+    /// From a sequencer (without --replay): the slots and their Merkle paths are fetched
+    /// (`GET /v1/proven/proposals/{id}/tally`) and checked against the root of the batch they
+    /// are of, which the chain's proofs establish; nothing the sequencer says is believed
+    /// without a path. From a directory, or with --replay, the chain is replayed and the
+    /// same proof is made from the replayed state.
     Tally {
-        /// The directory of artifacts, or the sequencer's URL (http://host:port).
-        dir: String,
-        /// The genesis file.
-        #[arg(long)]
-        genesis: PathBuf,
+        #[command(flatten)]
+        chain: FactChain,
         /// The proposal id.
         #[arg(long)]
         proposal: u64,
     },
-    /// Checks the chain, then prints an account's state, its history and the Merkle
-    /// inclusion of its leaf in the verified final root.
+    /// Checks the chain, then prints an account with the proof of its leaf in the verified
+    /// root (fetched from a sequencer, or made by replay: see `tally`). With --replay it also
+    /// lists the account's history (every transaction that changed it).
     Account {
-        /// The directory of artifacts, or the sequencer's URL (http://host:port).
-        dir: String,
-        /// The genesis file.
-        #[arg(long)]
-        genesis: PathBuf,
+        #[command(flatten)]
+        chain: FactChain,
         /// The account id.
         account: u64,
+    },
+    /// Checks the chain, then prints a meter with the proof of its leaf in the verified root.
+    Meter {
+        #[command(flatten)]
+        chain: FactChain,
+        /// The meter id.
+        meter: u64,
+    },
+    /// Checks the chain, then prints an order with the proof of its leaf in the verified root.
+    Order {
+        #[command(flatten)]
+        chain: FactChain,
+        /// The order id.
+        order: u64,
     },
     /// Checks one ballot transaction's proof (a JSON ballot, as `client ballot` writes it).
     Ballot {
         /// The ballot file.
         file: PathBuf,
     },
+}
+
+/// The chain a fact is checked against.
+#[derive(clap::Args)]
+struct FactChain {
+    /// The directory of artifacts, or the sequencer's URL (http://host:port).
+    dir: String,
+    /// The genesis file.
+    #[arg(long)]
+    genesis: PathBuf,
+    /// Replay every transaction's rules from genesis and prove the fact from the replayed
+    /// state (always so from a directory, which holds no state proofs).
+    #[arg(long)]
+    replay: bool,
 }
 
 /// A failure and its exit code.
@@ -228,7 +263,7 @@ fn run(cli: Cli, keys: &mut Keys) -> Result<(), Failure> {
             root,
         } => chain_from_proofs(keys, &dir, &genesis, from, root.as_deref(), json),
         Command::Chain { dir, genesis, .. } => {
-            let started = std::time::Instant::now();
+            let started = Instant::now();
             let report = chain(keys, &dir, &genesis, &mut |_| {})?;
             let took = started.elapsed();
             if json {
@@ -253,28 +288,23 @@ fn run(cli: Cli, keys: &mut Keys) -> Result<(), Failure> {
             }
             Ok(())
         }
-        Command::Tally {
-            dir,
-            genesis,
-            proposal,
-        } => {
-            let report = chain(keys, &dir, &genesis, &mut |_| {})?;
-            let result = report
-                .state
+        Command::Tally { chain, proposal } => {
+            let checked = fact(keys, &chain, &Fact::Tally(proposal), json)?;
+            let result = checked
+                .facts
                 .tally_result(proposal)
+                .map_err(|e| Failure(1, format!("proposal {proposal}: {e}")))?
                 .ok_or_else(|| Failure(1, format!("proposal {proposal} does not exist")))?;
             if json {
                 println!(
                     "{}",
-                    json!({ "ok": true, "tally": result,
+                    json!({ "ok": true, "proposal": proposal, "tally": result,
+                            "fact": checked.json(), "cold_start": cold_start(keys),
                             "commitment_parameters": params_used(keys) })
                 );
             } else {
                 print_params(keys);
-                println!(
-                    "proposal {proposal} (from {} verified batches):",
-                    report.batches.len()
-                );
+                println!("proposal {proposal}:");
                 for (option, (direct, total)) in
                     result.direct.iter().zip(&result.totals).enumerate()
                 {
@@ -293,62 +323,39 @@ fn run(cli: Cli, keys: &mut Keys) -> Result<(), Failure> {
                     "  abstained (followers of delegates who did not vote): {}",
                     result.abstained
                 );
+                checked.print(&format!(
+                    "the proposal and its {} tally slots",
+                    checked.proof.records.len() - 1
+                ));
             }
             Ok(())
         }
-        Command::Account {
-            dir,
-            genesis,
-            account,
-        } => {
-            let mut history = Vec::new();
-            let report = chain(keys, &dir, &genesis, &mut |r: Replayed<'_>| {
-                let touches = r
-                    .plan
-                    .writes
-                    .iter()
-                    .any(|w| matches!(w, Write::Account(id, _) if *id == account));
-                if touches {
-                    history.push(json!({
-                        "batch": r.batch,
-                        "index": r.index,
-                        "kind": r.tx.kind_name(),
-                        "event": r.plan.event,
-                    }));
-                }
-            })?;
-            let root = report.state.root();
-            let record = report.state.account(account);
-            let inclusion = report.state.inclusion(TreeId::Accounts, account);
-            inclusion
-                .verify(root)
+        Command::Account { chain, account } => {
+            let fact = Fact::Record(TreeId::Accounts, account);
+            let checked = self::fact(keys, &chain, &fact, json)?;
+            let record = checked
+                .facts
+                .account(account)
                 .map_err(|e| Failure(1, format!("account {account}: {e}")))?;
-            if json {
-                println!(
-                    "{}",
-                    json!({ "ok": true, "account": account, "record": record,
-                            "history": history, "root": root, "inclusion": inclusion,
-                            "commitment_parameters": params_used(keys) })
-                );
-            } else {
-                print_params(keys);
-                match &record {
-                    Some(a) => println!("account {account}: {a:?}"),
-                    None => println!("account {account}: does not exist (its leaf is empty)"),
-                }
-                println!("history ({} transactions):", history.len());
-                for h in &history {
-                    println!(
-                        "  batch {} tx {}: {} {}",
-                        h["batch"], h["index"], h["kind"], h["event"]
-                    );
-                }
-                println!(
-                    "OK: its leaf is included in the verified root {} ({} batches)",
-                    to_hex(&root),
-                    report.batches.len()
-                );
-            }
+            print_record(keys, &checked, "account", account, record, json);
+            Ok(())
+        }
+        Command::Meter { chain, meter } => {
+            let checked = fact(keys, &chain, &Fact::Record(TreeId::Meters, meter), json)?;
+            let record = checked
+                .facts
+                .meter(meter)
+                .map_err(|e| Failure(1, format!("meter {meter}: {e}")))?;
+            print_record(keys, &checked, "meter", meter, record, json);
+            Ok(())
+        }
+        Command::Order { chain, order } => {
+            let checked = fact(keys, &chain, &Fact::Record(TreeId::Orders, order), json)?;
+            let record = checked
+                .facts
+                .order(order)
+                .map_err(|e| Failure(1, format!("order {order}: {e}")))?;
+            print_record(keys, &checked, "order", order, record, json);
             Ok(())
         }
         Command::Ballot { file } => {
@@ -414,60 +421,8 @@ fn chain_from_proofs(
     json: bool,
 ) -> Result<(), Failure> {
     let state = genesis_state(genesis)?;
-    keys.set_genesis(state.chain(), state.params().clone());
-    let source = Source::parse(source);
-    let start = match (from, root) {
-        (Some(n), Some(hex)) if n > verifier::FIRST_BATCH => {
-            let trusted = parse_root(hex)?;
-            let before = source.artifact(n - 1)?;
-            if before.root_new != trusted {
-                return Err(Failure(
-                    1,
-                    format!(
-                        "batch {} ends at root {}, not at the trusted root {hex}",
-                        n - 1,
-                        to_hex(&before.root_new)
-                    ),
-                ));
-            }
-            Checkpoint {
-                number: n - 1,
-                root: trusted,
-                time: before.time,
-            }
-        }
-        (Some(n), Some(hex)) => {
-            if n == 0 || parse_root(hex)? != state.root() {
-                return Err(Failure(
-                    2,
-                    format!(
-                        "--from {n} --root {hex}: batch 1 starts at the genesis root {}",
-                        to_hex(&state.root())
-                    ),
-                ));
-            }
-            Checkpoint::genesis(&state)
-        }
-        _ => Checkpoint::genesis(&state),
-    };
-    let stream = source.stream(start.number + 1)?;
-    if let (Some(first), Some(last)) = (stream.unproven.first(), stream.unproven.last()) {
-        eprintln!("note: batches {first}..={last} are not proven yet and are not checked");
-    }
-    let bar = if json || !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
-        indicatif::ProgressBar::hidden()
-    } else {
-        indicatif::ProgressBar::new(stream.count as u64).with_style(
-            indicatif::ProgressStyle::with_template(
-                "verifying {pos}/{len} batches [{elapsed}] {wide_bar}",
-            )
-            .expect("a valid template"),
-        )
-    };
-    let started = std::time::Instant::now();
-    let report = keys.verify_chain_proofs(start, stream, CHUNKS_PER_WINDOW, &mut |_| bar.inc(1))?;
-    bar.finish_and_clear();
-    let took = started.elapsed();
+    let (start, report, took) =
+        check_chain_proofs(keys, &Source::parse(source), &state, from, root, json)?;
     let txs: usize = report.batches.iter().map(|b| b.transactions).sum();
     if json {
         println!(
@@ -503,6 +458,291 @@ fn chain_from_proofs(
         );
     }
     Ok(())
+}
+
+/// Checks the chain `source` publishes from its proofs and data alone, from genesis or
+/// after batch `from - 1` at the trusted `root`: where it started, what it found, how long
+/// it took.
+fn check_chain_proofs(
+    keys: &mut Keys,
+    source: &Source,
+    state: &State,
+    from: Option<u64>,
+    root: Option<&str>,
+    json: bool,
+) -> Result<(Checkpoint, verifier::check::ProofsReport, Duration), Failure> {
+    keys.set_genesis(state.chain(), state.params().clone());
+    let start = match (from, root) {
+        (Some(n), Some(hex)) if n > verifier::FIRST_BATCH => {
+            let trusted = parse_root(hex)?;
+            let before = source.artifact(n - 1)?;
+            if before.root_new != trusted {
+                return Err(Failure(
+                    1,
+                    format!(
+                        "batch {} ends at root {}, not at the trusted root {hex}",
+                        n - 1,
+                        to_hex(&before.root_new)
+                    ),
+                ));
+            }
+            Checkpoint {
+                number: n - 1,
+                root: trusted,
+                time: before.time,
+            }
+        }
+        (Some(n), Some(hex)) => {
+            if n == 0 || parse_root(hex)? != state.root() {
+                return Err(Failure(
+                    2,
+                    format!(
+                        "--from {n} --root {hex}: batch 1 starts at the genesis root {}",
+                        to_hex(&state.root())
+                    ),
+                ));
+            }
+            Checkpoint::genesis(state)
+        }
+        _ => Checkpoint::genesis(state),
+    };
+    let stream = source.stream(start.number + 1)?;
+    if let (Some(first), Some(last)) = (stream.unproven.first(), stream.unproven.last()) {
+        eprintln!("note: batches {first}..={last} are not proven yet and are not checked");
+    }
+    let bar = if json || !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        indicatif::ProgressBar::hidden()
+    } else {
+        indicatif::ProgressBar::new(stream.count as u64).with_style(
+            indicatif::ProgressStyle::with_template(
+                "verifying {pos}/{len} batches [{elapsed}] {wide_bar}",
+            )
+            .expect("a valid template"),
+        )
+    };
+    let started = Instant::now();
+    let report = keys.verify_chain_proofs(start, stream, CHUNKS_PER_WINDOW, &mut |_| bar.inc(1))?;
+    bar.finish_and_clear();
+    Ok((start, report, started.elapsed()))
+}
+
+/// What a fact command proves.
+enum Fact {
+    /// One record of a tree.
+    Record(TreeId, u64),
+    /// A proposal's result: its record and the tally slots it is resolved from.
+    Tally(u64),
+}
+
+impl Fact {
+    /// Its route under a sequencer's `/v1/proven/`.
+    fn route(&self) -> String {
+        match self {
+            Fact::Record(tree, id) => format!("{}/{id}", tree.name()),
+            Fact::Tally(id) => format!("proposals/{id}/tally"),
+        }
+    }
+
+    /// Its proof in `state`.
+    fn prove(&self, state: &State) -> StateProof {
+        match *self {
+            Fact::Record(tree, id) => state.prove_records([(tree, id)]),
+            Fact::Tally(id) => state.prove_tally(id),
+        }
+    }
+}
+
+/// A fact's proof, checked against a root the verifier reached itself.
+struct Checked {
+    /// What it proves.
+    facts: ProvenFacts,
+    /// The proof.
+    proof: StateProof,
+    /// `proofs` (fetched and checked against the chain's proofs) or `replay`.
+    mode: &'static str,
+    /// The batch whose state it is of (0: genesis).
+    batch: u64,
+    /// That state's root.
+    root: Fp,
+    /// Batches and transactions verified to reach it.
+    batches: usize,
+    transactions: usize,
+    /// The chain's check.
+    chain_time: Duration,
+    /// Fetching (or making) the fact's proof and checking it.
+    fact_time: Duration,
+    /// The transactions that changed the account (an account, with --replay).
+    history: Option<Vec<serde_json::Value>>,
+}
+
+impl Checked {
+    fn json(&self) -> serde_json::Value {
+        json!({ "mode": self.mode, "batch": self.batch, "root": self.root,
+                "batches": self.batches, "transactions": self.transactions,
+                "chain_seconds": self.chain_time.as_secs_f64(),
+                "fact_ms": self.fact_time.as_secs_f64() * 1e3,
+                "proof": self.proof, "history": self.history })
+    }
+
+    /// The closing lines: the history, if any, then what is proven and against what.
+    fn print(&self, subject: &str) {
+        if let Some(history) = &self.history {
+            println!("history ({} transactions):", history.len());
+            for h in history {
+                println!(
+                    "  batch {} tx {}: {} {}",
+                    h["batch"], h["index"], h["kind"], h["event"]
+                );
+            }
+        }
+        let how = match self.mode {
+            "proofs" => "its proofs and data; rules not replayed",
+            _ => "replayed from genesis",
+        };
+        println!(
+            "OK: {subject} included in the verified root {} of batch {} ({} batches, {} transactions: {how}); the fact checked in {:.1} ms, the chain in {:.2} s",
+            to_hex(&self.root),
+            self.batch,
+            self.batches,
+            self.transactions,
+            self.fact_time.as_secs_f64() * 1e3,
+            self.chain_time.as_secs_f64()
+        );
+    }
+}
+
+/// Checks the chain, then `fact` against the root the chain ends at: from a sequencer
+/// without --replay, the sequencer's proof of the fact at its last proven batch `B`, checked
+/// against the root the verified proofs give batch `B`; otherwise the proof made from the
+/// replayed state.
+fn fact(keys: &mut Keys, chain: &FactChain, fact: &Fact, json: bool) -> Result<Checked, Failure> {
+    let state = genesis_state(&chain.genesis)?;
+    let source = Source::parse(&chain.dir);
+    if chain.replay || matches!(source, Source::Dir(_)) {
+        let account = match *fact {
+            Fact::Record(TreeId::Accounts, id) => Some(id),
+            _ => None,
+        };
+        let mut history = Vec::new();
+        let started = Instant::now();
+        let report = self::chain(keys, &chain.dir, &chain.genesis, &mut |r: Replayed<'_>| {
+            let touches = r
+                .plan
+                .writes
+                .iter()
+                .any(|w| matches!(w, Write::Account(id, _) if Some(*id) == account));
+            if touches {
+                history.push(json!({
+                    "batch": r.batch,
+                    "index": r.index,
+                    "kind": r.tx.kind_name(),
+                    "event": r.plan.event,
+                }));
+            }
+        })?;
+        let chain_time = started.elapsed();
+        let started = Instant::now();
+        let root = report.state.root();
+        let proof = fact.prove(&report.state);
+        let facts = proof.verify(root).map_err(|e| Failure(1, e.to_string()))?;
+        return Ok(Checked {
+            facts,
+            proof,
+            mode: "replay",
+            batch: report.batches.last().map_or(0, |b| b.number),
+            root,
+            batches: report.batches.len(),
+            transactions: report.batches.iter().map(|b| b.transactions).sum(),
+            chain_time,
+            fact_time: started.elapsed(),
+            history: account.map(|_| history),
+        });
+    }
+    // The fact first: the chain listed after it covers its batch.
+    let started = Instant::now();
+    let served = source.proven_fact(&fact.route())?;
+    let fetched = started.elapsed();
+    let (start, report, chain_time) = check_chain_proofs(keys, &source, &state, None, None, json)?;
+    let root = if served.batch == start.number {
+        start.root
+    } else {
+        report
+            .batches
+            .iter()
+            .find(|b| b.number == served.batch)
+            .map(|b| b.root_new)
+            .ok_or_else(|| {
+                Failure(
+                    1,
+                    format!(
+                        "the sequencer's proof is of batch {}, which is not among the {} batches its proofs verify",
+                        served.batch,
+                        report.batches.len()
+                    ),
+                )
+            })?
+    };
+    let refused = |e: String| {
+        Failure(
+            1,
+            format!(
+                "the sequencer's proof of {} at batch {} is refused: {e}",
+                fact.route(),
+                served.batch
+            ),
+        )
+    };
+    if served.root != root {
+        return Err(refused(format!(
+            "it claims root {}, but the proofs verify batch {} ends at {}",
+            to_hex(&served.root),
+            served.batch,
+            to_hex(&root)
+        )));
+    }
+    let started = Instant::now();
+    let facts = served
+        .proof
+        .verify(root)
+        .map_err(|e| refused(e.to_string()))?;
+    Ok(Checked {
+        facts,
+        proof: served.proof,
+        mode: "proofs",
+        batch: served.batch,
+        root,
+        batches: report.batches.len(),
+        transactions: report.batches.iter().map(|b| b.transactions).sum(),
+        chain_time,
+        fact_time: fetched + started.elapsed(),
+        history: None,
+    })
+}
+
+/// Prints a record proven by `checked` (`None`: it does not exist, its leaf is empty).
+fn print_record<R: std::fmt::Debug + serde::Serialize>(
+    keys: &Keys,
+    checked: &Checked,
+    what: &str,
+    id: u64,
+    record: Option<R>,
+    json: bool,
+) {
+    if json {
+        println!(
+            "{}",
+            json!({ "ok": true, what: id, "record": record, "fact": checked.json(),
+                    "cold_start": cold_start(keys),
+                    "commitment_parameters": params_used(keys) })
+        );
+        return;
+    }
+    print_params(keys);
+    match &record {
+        Some(r) => println!("{what} {id}: {r:?}"),
+        None => println!("{what} {id}: does not exist (its leaf is empty)"),
+    }
+    checked.print("its leaf is");
 }
 
 /// Chunk proofs verified in one `BatchVerifier` window: bounds the memory a long chain

@@ -43,6 +43,20 @@ pub enum SourceError {
         /// The batch.
         number: u64,
     },
+    /// The service sent something that is not a state proof where one was asked for.
+    #[error("{url}: not a state proof: {message}")]
+    BadFact {
+        /// The URL asked.
+        url: String,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// Facts by inclusion proof come from a service; a directory has none.
+    #[error("{dir}: a directory of artifacts holds no state proofs")]
+    NoFacts {
+        /// The directory.
+        dir: String,
+    },
     /// The service has no proven batch yet.
     #[error("{url}: no proven batch yet ({sealed} sealed, waiting for their proofs)")]
     NoProvenBatch {
@@ -59,6 +73,8 @@ impl SourceError {
     pub fn is_data_fault(&self) -> bool {
         match self {
             SourceError::Verify(e) => e.is_data_fault(),
+            SourceError::BadFact { .. } => true,
+            SourceError::NoFacts { .. } => false,
             SourceError::Http { .. }
             | SourceError::NoProvenBatch { .. }
             | SourceError::Missing { .. } => false,
@@ -182,6 +198,26 @@ impl Source {
             Some(Ok((_, a))) if a.number == number => Ok(a),
             Some(Err(e)) => Err(e),
             _ => Err(SourceError::Missing { number }),
+        }
+    }
+
+    /// A state proof of the state the service's last proven batch leaves: `what` is the
+    /// route under `/v1/proven/` (`accounts/3`, `proposals/0/tally`). Only a service serves
+    /// them. The answer is evidence to check ([`circuits::facts::StateProof::verify`]),
+    /// never to believe.
+    pub fn proven_fact(&self, what: &str) -> Result<circuits::facts::ProvenFact, SourceError> {
+        match self {
+            Source::Dir(dir) => Err(SourceError::NoFacts {
+                dir: dir.display().to_string(),
+            }),
+            Source::Http(base) => {
+                let url = format!("{base}/v1/proven/{what}");
+                let text = get(&http_client(base)?, &url)?;
+                serde_json::from_str(&text).map_err(|e| SourceError::BadFact {
+                    url,
+                    message: e.to_string(),
+                })
+            }
         }
     }
 

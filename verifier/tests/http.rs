@@ -1,9 +1,12 @@
 //! `verifier chain|tally|account http://…` against a real sequencer on loopback: the same
 //! checks as over a directory, exit 0 when the published batches hold; exit 3 when the
-//! service cannot be reached or has nothing proven yet.
+//! service cannot be reached or has nothing proven yet. Facts (an account, a tally) come
+//! as inclusion proofs from the sequencer and agree with a replay; a tampering proxy that
+//! doctors them is refused with the fault named.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use circuits::demo::City;
@@ -166,6 +169,36 @@ fn the_verifier_checks_a_sequencer_over_http_like_a_directory() {
         &["account", &url, "--genesis", "genesis.json", &a.to_string()],
     );
     assert_exit(&out, 0, "its leaf is included in the verified root");
+    assert_exit(
+        &out,
+        0,
+        "of batch 1 (1 batches, 2 transactions: its proofs and data",
+    );
+    // Proven by inclusion from the sequencer, and replayed: the same record, the one the
+    // native rules give; the history comes with the replay only.
+    let id = a.to_string();
+    let json_account = |extra: &[&str]| {
+        let args = [
+            &["--json", "account", &url, "--genesis", "genesis.json"][..],
+            &[id.as_str()][..],
+            extra,
+        ]
+        .concat();
+        let out = verifier(&d, &args);
+        assert!(out.status.success(), "{out:?}");
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    let (proven, replayed) = (json_account(&[]), json_account(&["--replay"]));
+    assert_eq!(proven["fact"]["mode"], "proofs", "{proven}");
+    assert_eq!(replayed["fact"]["mode"], "replay", "{replayed}");
+    assert_eq!(proven["record"], replayed["record"]);
+    assert_eq!(
+        proven["record"],
+        serde_json::to_value(city.state.account(a)).unwrap()
+    );
+    assert_eq!(proven["fact"]["root"], root);
+    assert!(proven["fact"]["history"].is_null(), "{proven}");
+    assert_eq!(replayed["fact"]["history"].as_array().unwrap().len(), 2);
 
     // A cache file of someone's own parameters (two points swapped) with a trailer that
     // matches them, as anyone who can write the cache could write: ignored, loudly, and
@@ -305,13 +338,182 @@ fn the_tally_of_a_proven_vote_resolves_followers_to_their_delegate() {
     assert_eq!(tally["direct"], serde_json::json!([1, 1]), "{answer}");
     assert_eq!(tally["totals"], serde_json::json!([1, 2]), "{answer}");
     assert_eq!(tally["abstained"], 0, "{answer}");
+    assert_eq!(answer["fact"]["mode"], "proofs", "{answer}");
     let out = verifier(&d, &args);
     assert_exit(&out, 0, "option 1: 2 (1 direct)");
     assert_exit(&out, 0, "delegate 0: 1 followers, voted option 1");
+    assert_exit(
+        &out,
+        0,
+        "the proposal and its 3 tally slots included in the verified root",
+    );
     assert_eq!(
         city.state.tally_result(0).unwrap().totals,
         vec![1, 2],
         "the native rules agree"
     );
+    // Replayed, the same result.
+    let out = verifier(&d, &[&args[..], &["--json", "--replay"]].concat());
+    assert!(out.status.success(), "{out:?}");
+    let replayed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(replayed["fact"]["mode"], "replay", "{replayed}");
+    assert_eq!(replayed["tally"], answer["tally"]);
+
+    // A sequencer that doctors its state proofs: each lie is refused, by name.
+    let proxy = Doctoring::start(&url);
+    // The command's name, the proxy's URL, the genesis, then the rest.
+    let through = |what: &[&str]| {
+        verifier(
+            &d,
+            &[
+                &what[..1],
+                &[&proxy.url, "--genesis", "genesis.json"][..],
+                &what[1..],
+            ]
+            .concat(),
+        )
+    };
+    let tally = ["tally", "--proposal", "0"];
+    let account_id = delegate.to_string();
+    let account = ["account", account_id.as_str()];
+    // Honest through the proxy.
+    assert_exit(&through(&tally), 0, "option 1: 2 (1 direct)");
+    proxy.doctor(|fact| {
+        fact["proof"]["records"].as_array_mut().unwrap().pop();
+    });
+    assert_exit(&through(&tally), 1, "the proof has no tallies record at");
+    proxy.doctor(|fact| bump_first_number(&mut fact["proof"]["records"][1]["record"]["Tally"][1]));
+    assert_exit(&through(&tally), 1, "the tallies leaf is not in the tree");
+    proxy.doctor(|fact| {
+        let siblings = &mut fact["proof"]["records"][2]["path"]["siblings"];
+        siblings[0] = siblings[1].clone();
+    });
+    assert_exit(&through(&tally), 1, "the tallies leaf is not in the tree");
+    // More delegates in the header would resolve fewer followers: the header is the root's.
+    proxy.doctor(|fact| bump_first_number(&mut fact["proof"]["header"]["counters"]["delegates"]));
+    assert_exit(&through(&tally), 1, "the state header hashes to");
+    proxy.doctor(|fact| {
+        let batch = fact["batch"].as_u64().unwrap();
+        fact["batch"] = (batch + 7).into();
+    });
+    assert_exit(&through(&tally), 1, "which is not among the");
+    proxy.doctor(|fact| {
+        bump_first_number(&mut fact["proof"]["records"][0]["record"]["Account"][1]["balance"])
+    });
+    let out = through(&account);
+    assert_exit(&out, 1, "the accounts leaf is not in the tree");
+    assert_exit(
+        &out,
+        1,
+        &format!("the sequencer's proof of accounts/{delegate}"),
+    );
+    proxy.doctor(|fact| {
+        fact["proof"]["records"][0]["path"]["index"] = 0.into();
+    });
+    assert_exit(&through(&account), 1, "came with the path of position 0");
+    drop(proxy);
     server.stop();
+}
+
+/// Adds one to the first number in `value` (depth first); there must be one.
+fn bump_first_number(value: &mut serde_json::Value) {
+    fn bump(value: &mut serde_json::Value) -> bool {
+        match value {
+            serde_json::Value::Number(n) => {
+                *value = (n.as_u64().unwrap() + 1).into();
+                true
+            }
+            serde_json::Value::Array(items) => items.iter_mut().any(bump),
+            serde_json::Value::Object(fields) => fields.values_mut().any(bump),
+            _ => false,
+        }
+    }
+    assert!(bump(value), "no number in {value}");
+}
+
+/// What the proxy does to a state proof (`GET /v1/proven/…`) before passing it on.
+type Doctor = fn(&mut serde_json::Value);
+
+type Doctors = Arc<Mutex<Option<Doctor>>>;
+
+/// An HTTP proxy on loopback in front of a sequencer that passes every answer on, doctoring
+/// state proofs as told: a sequencer that lies about facts.
+struct Doctoring {
+    url: String,
+    doctor: Doctors,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Doctoring {
+    fn start(upstream: &str) -> Self {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let doctor = Doctors::default();
+        let state = (upstream.to_string(), doctor.clone());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+                let app = axum::Router::new().fallback(pass_on).with_state(state);
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(async {
+                        let _ = stopped.await;
+                    })
+                    .await
+                    .unwrap();
+            });
+        });
+        Doctoring {
+            url,
+            doctor,
+            stop: Some(stop),
+            thread: Some(thread),
+        }
+    }
+
+    /// Doctors every state proof from now on with `doctor`.
+    fn doctor(&self, doctor: Doctor) {
+        *self.doctor.lock().unwrap() = Some(doctor);
+    }
+}
+
+impl Drop for Doctoring {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+async fn pass_on(
+    axum::extract::State((upstream, doctor)): axum::extract::State<(String, Doctors)>,
+    uri: axum::http::Uri,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let answer = reqwest::get(format!("{upstream}{uri}")).await.unwrap();
+    let status = answer.status();
+    let mut body = answer.bytes().await.unwrap().to_vec();
+    let doctor = *doctor.lock().unwrap();
+    if let (Some(doctor), true) = (doctor, uri.path().starts_with("/v1/proven/")) {
+        if status.is_success() {
+            let mut fact: serde_json::Value = serde_json::from_slice(&body).unwrap();
+            doctor(&mut fact);
+            body = serde_json::to_vec(&fact).unwrap();
+        }
+    }
+    (
+        status,
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        body,
+    )
+        .into_response()
 }
