@@ -458,22 +458,25 @@ pub fn params() -> Params<EqAffine> {
     Params::new(K)
 }
 
+/// The ballot circuit without a witness, for key generation.
+fn shape() -> BallotCircuit {
+    BallotCircuit::without_witnesses(&BallotCircuit::new(
+        &VoterSecret {
+            nullifier_key: Fp::zero(),
+            trapdoor: Fp::zero(),
+        },
+        &MerklePath {
+            index: 0,
+            siblings: vec![Fp::zero(); VOTERS_DEPTH],
+        },
+    ))
+}
+
 impl BallotKeys {
     /// Generates the verifying and proving keys for `params` (which must have `2^K` rows).
     pub fn setup(params: Params<EqAffine>) -> Result<Self, BallotError> {
-        check_params(&params)?;
-        let empty = BallotCircuit::without_witnesses(&BallotCircuit::new(
-            &VoterSecret {
-                nullifier_key: Fp::zero(),
-                trapdoor: Fp::zero(),
-            },
-            &MerklePath {
-                index: 0,
-                siblings: vec![Fp::zero(); VOTERS_DEPTH],
-            },
-        ));
-        let vk = keygen_vk(&params, &empty).map_err(BallotError::Proving)?;
-        let pk = keygen_pk(&params, vk, &empty).map_err(BallotError::Proving)?;
+        let BallotVerifyingKey { params, vk } = BallotVerifyingKey::setup(params)?;
+        let pk = keygen_pk(&params, vk, &shape()).map_err(BallotError::Proving)?;
         Ok(BallotKeys { params, pk })
     }
 
@@ -485,6 +488,38 @@ impl BallotKeys {
     /// The verifying key: all a verifier needs besides the parameters.
     pub fn verifying_key(&self) -> &VerifyingKey<EqAffine> {
         self.pk.get_vk()
+    }
+}
+
+/// What verifying ballots needs, and no more: the parameters and the verifying key (a
+/// verifier makes no proving key).
+pub struct BallotVerifyingKey {
+    params: Params<EqAffine>,
+    vk: VerifyingKey<EqAffine>,
+}
+
+impl fmt::Debug for BallotVerifyingKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "BallotVerifyingKey {{ k: {} }}", self.params.k())
+    }
+}
+
+impl BallotVerifyingKey {
+    /// Generates the verifying key for `params` (which must have `2^K` rows).
+    pub fn setup(params: Params<EqAffine>) -> Result<Self, BallotError> {
+        check_params(&params)?;
+        let vk = keygen_vk(&params, &shape()).map_err(BallotError::Proving)?;
+        Ok(BallotVerifyingKey { params, vk })
+    }
+
+    /// The public parameters.
+    pub fn params(&self) -> &Params<EqAffine> {
+        &self.params
+    }
+
+    /// The verifying key.
+    pub fn verifying_key(&self) -> &VerifyingKey<EqAffine> {
+        &self.vk
     }
 }
 

@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use circuits::ballot::{self, BallotError, BallotKeys};
+use circuits::ballot::{self, BallotError, BallotVerifyingKey};
 use circuits::chunk::{self, Family};
 use circuits::hash::to_hex;
 use circuits::params::{ParamsError, Provenance};
@@ -325,6 +325,10 @@ pub struct ColdStart {
     #[serde(rename = "verifying_key_ms")]
     #[serde(serialize_with = "millis")]
     pub verifying_key: Duration,
+    /// Making the ballot parameters and verifying key (only where there are ballots).
+    #[serde(rename = "ballot_keys_ms")]
+    #[serde(serialize_with = "millis")]
+    pub ballot_keys: Duration,
 }
 
 /// A chunk proof waiting to be verified, with the public inputs it must have.
@@ -405,7 +409,7 @@ pub struct Keys {
     data_dir: PathBuf,
     params: BTreeMap<u32, (Params<vesta::Affine>, Provenance)>,
     vks: BTreeMap<(Family, usize), VerifyingKey<vesta::Affine>>,
-    ballot: Option<BallotKeys>,
+    ballot: Option<BallotVerifyingKey>,
     genesis: Option<(Fp, RuleParams)>,
     cold: ColdStart,
 }
@@ -435,45 +439,84 @@ impl Keys {
     /// are the pinned ones ([`Keys::params_used`] says how they were had); a cache file that
     /// did not match the pin is reported on standard error as it is replaced.
     pub fn load_chunk(&mut self, family: Family, slots: usize) -> Result<ColdStart, VerifyError> {
+        self.load_chunks(&[(family, slots)])
+    }
+
+    /// [`Keys::load_chunk`] for several circuits at once: the parameters read one after
+    /// another, then the missing verifying keys made side by side, one thread each (key
+    /// generation is only partly parallel inside, so this shortens a cold start of several
+    /// circuits on a few cores). The cold start counts the wall time.
+    pub fn load_chunks(&mut self, wanted: &[(Family, usize)]) -> Result<ColdStart, VerifyError> {
         let mut cold = ColdStart::default();
-        if self.vks.contains_key(&(family, slots)) {
+        let mut missing: Vec<(Family, usize)> = wanted
+            .iter()
+            .copied()
+            .filter(|key| !self.vks.contains_key(key))
+            .collect();
+        missing.sort();
+        missing.dedup();
+        if missing.is_empty() {
             return Ok(cold);
         }
-        let k = family.k_for(slots);
         let started = Instant::now();
-        if !self.params.contains_key(&k) {
-            let loaded = circuits::params::load_or_make(&self.data_dir, k, |k| {
-                eprintln!("making the commitment parameters for k = {k} (cached afterwards)…")
-            })
-            .map_err(|source| VerifyError::Params {
-                dir: self.data_dir.clone(),
-                source,
-            })?;
-            if let Some(rejected) = loaded.provenance.rejected() {
-                eprintln!(
-                    "WARNING: the parameter cache file {} is NOT the pinned commitment \
-                     parameters for k = {k} ({rejected}); it was ignored and replaced with the \
-                     pinned ones. Someone or something wrote that file: find out who.",
-                    loaded.provenance.path.display()
-                );
-            }
-            self.params.insert(k, (loaded.params, loaded.provenance));
+        for &(family, slots) in &missing {
+            self.load_params(family.k_for(slots))?;
         }
         cold.params = started.elapsed();
         let started = Instant::now();
-        let vk =
-            chunk::proof::verifying_key(&self.params[&k].0, family, slots).map_err(|source| {
-                VerifyError::Keygen {
-                    family,
-                    slots,
-                    source,
-                }
-            })?;
-        self.vks.insert((family, slots), vk);
+        let params = &self.params;
+        let made: Vec<_> = std::thread::scope(|scope| {
+            let threads: Vec<_> = missing
+                .iter()
+                .map(|&(family, slots)| {
+                    scope.spawn(move || {
+                        let params = &params[&family.k_for(slots)].0;
+                        chunk::proof::verifying_key(params, family, slots).map_err(|source| {
+                            VerifyError::Keygen {
+                                family,
+                                slots,
+                                source,
+                            }
+                        })
+                    })
+                })
+                .collect();
+            threads
+                .into_iter()
+                .map(|t| t.join().expect("key generation does not panic"))
+                .collect()
+        });
+        for (key, vk) in missing.into_iter().zip(made) {
+            self.vks.insert(key, vk?);
+        }
         cold.verifying_key = started.elapsed();
         self.cold.params += cold.params;
         self.cold.verifying_key += cold.verifying_key;
         Ok(cold)
+    }
+
+    /// Reads (or makes) the pinned parameters of size `2^k`, once.
+    fn load_params(&mut self, k: u32) -> Result<(), VerifyError> {
+        if self.params.contains_key(&k) {
+            return Ok(());
+        }
+        let loaded = circuits::params::load_or_make(&self.data_dir, k, |k| {
+            eprintln!("making the commitment parameters for k = {k} (cached afterwards)…")
+        })
+        .map_err(|source| VerifyError::Params {
+            dir: self.data_dir.clone(),
+            source,
+        })?;
+        if let Some(rejected) = loaded.provenance.rejected() {
+            eprintln!(
+                "WARNING: the parameter cache file {} is NOT the pinned commitment \
+                 parameters for k = {k} ({rejected}); it was ignored and replaced with the \
+                 pinned ones. Someone or something wrote that file: find out who.",
+                loaded.provenance.path.display()
+            );
+        }
+        self.params.insert(k, (loaded.params, loaded.provenance));
+        Ok(())
     }
 
     /// The cold start so far: parameters read and verifying keys made, in all.
@@ -498,21 +541,22 @@ impl Keys {
     /// size this verifier accepts; others are refused when the batch is checked), and says
     /// how long that took in all.
     pub fn load_for(&mut self, artifact: &BatchArtifact) -> Result<ColdStart, VerifyError> {
-        let mut cold = ColdStart::default();
-        for c in &artifact.chunks {
-            if (1..=c.family.slots_for(MAX_K)).contains(&c.slots) {
-                let one = self.load_chunk(c.family, c.slots)?;
-                cold.params += one.params;
-                cold.verifying_key += one.verifying_key;
-            }
-        }
-        Ok(cold)
+        let wanted: Vec<_> = artifact
+            .chunks
+            .iter()
+            .filter(|c| (1..=c.family.slots_for(MAX_K)).contains(&c.slots))
+            .map(|c| (c.family, c.slots))
+            .collect();
+        self.load_chunks(&wanted)
     }
 
-    /// Makes the ballot parameters and keys (k = 10: well under a second).
-    pub fn load_ballot(&mut self) -> Result<&BallotKeys, VerifyError> {
+    /// Makes the ballot parameters and verifying key (k = 10: well under a second).
+    pub fn load_ballot(&mut self) -> Result<&BallotVerifyingKey, VerifyError> {
         if self.ballot.is_none() {
-            let keys = BallotKeys::setup(ballot::params()).map_err(VerifyError::BallotKeys)?;
+            let started = Instant::now();
+            let keys =
+                BallotVerifyingKey::setup(ballot::params()).map_err(VerifyError::BallotKeys)?;
+            self.cold.ballot_keys += started.elapsed();
             self.ballot = Some(keys);
         }
         Ok(self.ballot.as_ref().expect("just set"))
@@ -777,9 +821,7 @@ impl Keys {
         for p in proofs {
             groups.entry((p.family, p.slots)).or_default().push(p);
         }
-        for &(family, slots) in groups.keys() {
-            self.load_chunk(family, slots)?;
-        }
+        self.load_chunks(&groups.keys().copied().collect::<Vec<_>>())?;
         let started = Instant::now();
         for (&(family, slots), members) in &groups {
             let (params, vk) = self.chunk(family, slots);

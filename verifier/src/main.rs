@@ -405,6 +405,7 @@ fn cold_start(keys: &Keys) -> serde_json::Value {
     json!({
         "params_ms": cold.params.as_secs_f64() * 1e3,
         "verifying_key_ms": cold.verifying_key.as_secs_f64() * 1e3,
+        "ballot_keys_ms": cold.ballot_keys.as_secs_f64() * 1e3,
         "circuits": keys.circuits_loaded().iter().map(|(family, slots, k)| {
             json!({ "family": family, "slots": slots, "k": k })
         }).collect::<Vec<_>>(),
