@@ -27,9 +27,10 @@ use serde::Serialize;
 /// A BLAKE2b-256 digest of serialized parameters.
 pub type Digest = [u8; 32];
 
-/// The smallest `k` with pinned parameters: a chunk circuit's range-check table alone needs
-/// 2^10 rows, so every chunk circuit has k >= 11 (`Family::k_for`).
-pub const MIN_K: u32 = 11;
+/// The smallest `k` with pinned parameters: the ballot circuit's (`ballot::K`), which a
+/// verifier reads from the cache like the chunks'. (A chunk circuit's range-check table
+/// alone needs 2^10 rows, so every chunk circuit has k >= 11: `Family::k_for`.)
+pub const MIN_K: u32 = 10;
 
 /// The largest `k` with pinned parameters: 2^16 rows, which hold more slots than the prover's
 /// and sequencer's sizes use (they stop at k = 15) and which the verifier accepts at most.
@@ -40,6 +41,7 @@ pub const MAX_K: u32 = 16;
 /// set of parameters and checks its digest here.
 #[rustfmt::skip]
 const PINNED: [(u32, Digest); (MAX_K - MIN_K + 1) as usize] = digests([
+    (10, "62e1938e2e5327a1d246bab93d41729e8a54261cfa2dcb6f448866bba58266fa"),
     (11, "0dd0453cb871eb83c90ef75ded9da9c5a447a68075800f2ef6b517dc4d3a7f0b"),
     (12, "b0950431fed12b58bcf0ff2076c4412a6615904b5e91bd6bccc9859d68e97d44"),
     (13, "207ed8fab6cbb32109b120a7b088702e9243f877ff3ccc30a4889d9535224881"),
@@ -397,7 +399,7 @@ mod tests {
         }
         assert_eq!(
             load_or_make(&dir, 19, |_| {}).unwrap_err().to_string(),
-            "no pinned parameters for k = 19; this build supports 11..=16"
+            "no pinned parameters for k = 19; this build supports 10..=16"
         );
         assert!(!dir.exists(), "nothing is written for an unpinned k");
     }
@@ -423,7 +425,7 @@ mod tests {
         assert_eq!(bytes_of(&again.params), bytes_of(&first.params));
         assert_eq!(
             again.provenance.to_string(),
-            "commitment parameters k=11: pinned digest 0dd0453c…4d3a7f0b ✓ (read from cache)"
+            "commitment parameters k=10: pinned digest 62e1938e…a58266fa ✓ (read from cache)"
         );
 
         let expect_remade = |bytes: &[u8], why: &str| -> Rejected {

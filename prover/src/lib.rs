@@ -11,6 +11,7 @@
 #![forbid(unsafe_code)]
 
 pub mod fleet;
+pub mod retry;
 pub mod worker;
 
 use std::cell::RefCell;

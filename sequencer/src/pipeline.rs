@@ -124,7 +124,7 @@ pub fn run(shared: Arc<Shared>, config: PipelineConfig, proven: (u64, State)) {
             }
             Err(e) => {
                 failures += 1;
-                let wait = crate::proving::backoff(failures).min(Duration::from_secs(30));
+                let wait = prover::retry::backoff(failures, Duration::from_secs(30));
                 tracing::warn!(error = %e, retry_in_s = wait.as_secs(), "the proving pipeline's database cannot be used now; retrying");
                 pipeline.set_error(Some(e.to_string()));
                 pipeline.shared.sleep_unless_shutdown(wait);

@@ -23,6 +23,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use circuits::chunk::Family;
 use circuits::State;
+use prover::retry::panic_message;
 use serde::Serialize;
 
 use crate::error::ApiError;
@@ -138,17 +139,12 @@ fn unix_now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
-    payload
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "a panic without a message".into())
-}
+/// The longest wait before a batch that keeps failing is proven again.
+const MAX_BACKOFF: Duration = Duration::from_secs(256);
 
-/// The back-off after `failures` failed attempts.
+/// The back-off after `failures` failed attempts: 1 s, doubling, at most 256 s.
 pub fn backoff(failures: u32) -> Duration {
-    Duration::from_secs(1u64 << failures.saturating_sub(1).min(8)).min(Duration::from_secs(300))
+    prover::retry::backoff(failures, MAX_BACKOFF)
 }
 
 /// The prover thread: proves sealed batches after `proven` (the last proven batch and the

@@ -550,12 +550,14 @@ impl Keys {
         self.load_chunks(&wanted)
     }
 
-    /// Makes the ballot parameters and verifying key (k = 10: well under a second).
+    /// Reads the ballot parameters (k = 10, pinned and cached like the chunks') and makes
+    /// the ballot verifying key.
     pub fn load_ballot(&mut self) -> Result<&BallotVerifyingKey, VerifyError> {
         if self.ballot.is_none() {
             let started = Instant::now();
-            let keys =
-                BallotVerifyingKey::setup(ballot::params()).map_err(VerifyError::BallotKeys)?;
+            self.load_params(ballot::K)?;
+            let params = self.params[&ballot::K].0.clone();
+            let keys = BallotVerifyingKey::setup(params).map_err(VerifyError::BallotKeys)?;
             self.cold.ballot_keys += started.elapsed();
             self.ballot = Some(keys);
         }

@@ -330,34 +330,30 @@ fn run(cli: Cli, keys: &mut Keys) -> Result<(), Failure> {
             }
             Ok(())
         }
-        Command::Account { chain, account } => {
-            let fact = Fact::Record(TreeId::Accounts, account);
-            let checked = self::fact(keys, &chain, &fact, json)?;
-            let record = checked
-                .facts
-                .account(account)
-                .map_err(|e| Failure(1, format!("account {account}: {e}")))?;
-            print_record(keys, &checked, "account", account, record, json);
-            Ok(())
-        }
-        Command::Meter { chain, meter } => {
-            let checked = fact(keys, &chain, &Fact::Record(TreeId::Meters, meter), json)?;
-            let record = checked
-                .facts
-                .meter(meter)
-                .map_err(|e| Failure(1, format!("meter {meter}: {e}")))?;
-            print_record(keys, &checked, "meter", meter, record, json);
-            Ok(())
-        }
-        Command::Order { chain, order } => {
-            let checked = fact(keys, &chain, &Fact::Record(TreeId::Orders, order), json)?;
-            let record = checked
-                .facts
-                .order(order)
-                .map_err(|e| Failure(1, format!("order {order}: {e}")))?;
-            print_record(keys, &checked, "order", order, record, json);
-            Ok(())
-        }
+        Command::Account { chain, account } => record(
+            keys,
+            &chain,
+            TreeId::Accounts,
+            account,
+            ProvenFacts::account,
+            json,
+        ),
+        Command::Meter { chain, meter } => record(
+            keys,
+            &chain,
+            TreeId::Meters,
+            meter,
+            ProvenFacts::meter,
+            json,
+        ),
+        Command::Order { chain, order } => record(
+            keys,
+            &chain,
+            TreeId::Orders,
+            order,
+            ProvenFacts::order,
+            json,
+        ),
         Command::Ballot { file } => {
             let text = std::fs::read_to_string(&file)
                 .map_err(|e| Failure(3, format!("{}: {e}", file.display())))?;
@@ -720,15 +716,20 @@ fn fact(keys: &mut Keys, chain: &FactChain, fact: &Fact, json: bool) -> Result<C
     })
 }
 
-/// Prints a record proven by `checked` (`None`: it does not exist, its leaf is empty).
-fn print_record<R: std::fmt::Debug + serde::Serialize>(
-    keys: &Keys,
-    checked: &Checked,
-    what: &str,
+/// Checks the chain and record `id` of `tree` in the state it ends at (read from the
+/// verified facts by `read`), and prints the record (or that it does not exist: its leaf is
+/// empty and the counters say so).
+fn record<R: std::fmt::Debug + serde::Serialize>(
+    keys: &mut Keys,
+    chain: &FactChain,
+    tree: TreeId,
     id: u64,
-    record: Option<R>,
+    read: fn(&ProvenFacts, u64) -> Result<Option<R>, circuits::facts::FactError>,
     json: bool,
-) {
+) -> Result<(), Failure> {
+    let what = tree.name().trim_end_matches('s');
+    let checked = fact(keys, chain, &Fact::Record(tree, id), json)?;
+    let record = read(&checked.facts, id).map_err(|e| Failure(1, format!("{what} {id}: {e}")))?;
     if json {
         println!(
             "{}",
@@ -736,7 +737,7 @@ fn print_record<R: std::fmt::Debug + serde::Serialize>(
                     "cold_start": cold_start(keys),
                     "commitment_parameters": params_used(keys) })
         );
-        return;
+        return Ok(());
     }
     print_params(keys);
     match &record {
@@ -744,6 +745,7 @@ fn print_record<R: std::fmt::Debug + serde::Serialize>(
         None => println!("{what} {id}: does not exist (its leaf is empty)"),
     }
     checked.print("its leaf is");
+    Ok(())
 }
 
 /// Chunk proofs verified in one `BatchVerifier` window: bounds the memory a long chain

@@ -14,6 +14,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::{Completion, FleetError, JobPayload, JobQueue, Lease, Released};
+use crate::retry::{backoff, panic_message};
 use crate::Prover;
 
 /// How a worker runs.
@@ -74,19 +75,8 @@ pub struct WorkerStats {
     pub failed: u64,
 }
 
-/// The back-off before a job that failed `attempts` times is tried again: 1 s, doubling,
-/// at most about a minute (64 s).
-pub fn backoff(attempts: u32) -> Duration {
-    Duration::from_secs(1u64 << attempts.saturating_sub(1).min(6))
-}
-
-fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
-    payload
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "a panic without a message".into())
-}
+/// The longest wait before a job that keeps failing is tried again (about a minute).
+const MAX_BACKOFF: Duration = Duration::from_secs(64);
 
 /// Runs a worker until `stop` is set (checked between jobs) or, with `once`, until the
 /// queue is empty. Fails only if the database cannot be reached at start or the proving
@@ -142,7 +132,7 @@ async fn work(config: &WorkerConfig, stop: &AtomicBool) -> Result<WorkerStats, F
             }
             Err(e) => {
                 db_failures += 1;
-                let wait = backoff(db_failures).min(Duration::from_secs(10));
+                let wait = backoff(db_failures, Duration::from_secs(10));
                 tracing::warn!(error = %e, retry_in_s = wait.as_secs(), "the job table cannot be read; retrying");
                 tokio::time::sleep(wait).await;
                 continue;
@@ -220,7 +210,7 @@ async fn prove_leased(
                     }
                     Err(e) => {
                         tries += 1;
-                        let wait = backoff(tries).min(Duration::from_secs(10));
+                        let wait = backoff(tries, Duration::from_secs(10));
                         tracing::warn!(batch, chunk, error = %e, retry_in_s = wait.as_secs(), "the proof cannot be handed in now; retrying");
                         tokio::time::sleep(wait).await;
                     }
@@ -229,7 +219,7 @@ async fn prove_leased(
         }
         Err(error) => {
             stats.failed += 1;
-            let wait = backoff(lease.attempts);
+            let wait = backoff(lease.attempts, MAX_BACKOFF);
             match queue.release(&lease, &error, wait).await {
                 Ok(Released::Requeued) => {
                     tracing::warn!(batch, chunk, %error, attempt = lease.attempts, "proving failed; the job is queued again")
@@ -246,18 +236,5 @@ async fn prove_leased(
                 }
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_backoff_doubles_up_to_a_minute() {
-        assert_eq!(backoff(1), Duration::from_secs(1));
-        assert_eq!(backoff(3), Duration::from_secs(4));
-        assert_eq!(backoff(7), Duration::from_secs(64));
-        assert_eq!(backoff(u32::MAX), Duration::from_secs(64));
     }
 }

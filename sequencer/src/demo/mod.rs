@@ -587,7 +587,7 @@ fn run_in(
             return Ok(());
         }
         out(&format!(
-            "\nKept in {data}. To serve it again and check it as an auditor would:\n  sequencer serve --data {data} --params {params} --genesis {file} --listen 127.0.0.1:8080\n  verifier --data {params} chain http://127.0.0.1:8080 --genesis {file}",
+            "\nKept in {data}. To serve it again and check it as an auditor would:\n  sequencer serve --data {data} --params {params} --genesis {file} --listen 127.0.0.1:8080\n  verifier --data {params} chain http://127.0.0.1:8080 --genesis {file}\n  verifier --data {params} tally http://127.0.0.1:8080 --genesis {file} --proposal 0   # proven by inclusion\n  verifier --data {params} account http://127.0.0.1:8080 --genesis {file} 12",
             data = data_dir.display(),
             params = params_dir.display(),
             file = file.display()
