@@ -429,23 +429,25 @@ fn batches(md: &mut String, r: &Report) {
         md,
         "Cold start: a fresh `verifier::Keys` reading the parameters from the cache and making \
          the verifying keys of the batch's circuits, and the ballot keys (median of 3). The \
-         whole check (`Keys::verify_batch`: ballot proofs, data hashes, chaining, a replay of \
-         the rules, chunk proofs batched per circuit) and the chunk proofs alone, batched per \
-         circuit or one by one: median of 5, on {}.\n",
+         whole check with the replay (`verifier chain --replay`, `Keys::verify_batch`: ballot \
+         proofs, data hashes, chaining, a replay of the rules, chunk proofs batched per \
+         circuit), from the proofs and data alone (`verifier chain`, \
+         `Keys::verify_chain_proofs`: the same without the replay), and the chunk proofs \
+         alone, batched per circuit or one by one: median of 5, on {}.\n",
         threads(r.settings.threads)
     );
     let _ = writeln!(
         md,
-        "| batch | params read | verifying keys | ballot keys | cold start | whole check | per tx | chunk proofs batched | one by one |"
+        "| batch | params read | verifying keys | ballot keys | cold start | with replay | per tx | proofs and data | per tx | chunk proofs batched | one by one |"
     );
     let _ = writeln!(
         md,
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
     );
     for b in &r.batches {
         let _ = writeln!(
             md,
-            "| {} txs, {} chunks | {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} txs, {} chunks | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             b.txs,
             b.chunks.len(),
             time(b.cold_start.params.median_s),
@@ -454,6 +456,8 @@ fn batches(md: &mut String, r: &Report) {
             stats(&b.cold_start.total),
             stats(&b.full_check),
             time(b.full_check.median_s / b.txs as f64),
+            stats(&b.proofs_check),
+            time(b.proofs_check.median_s / b.txs as f64),
             stats(&b.chunk_proofs_batched),
             stats(&b.chunk_proofs_one_by_one)
         );

@@ -187,6 +187,9 @@ pub struct BatchRow {
     /// The verifier's whole check of the batch (ballot proofs, data hashes, replay of the
     /// rules, chunk proofs), keys already loaded.
     pub full_check: Stats,
+    /// The verifier's check from the proofs and data alone (`verifier chain` without
+    /// `--replay`: no rules replayed), keys already loaded.
+    pub proofs_check: Stats,
     pub chunk_proofs_batched: Stats,
     pub chunk_proofs_one_by_one: Stats,
 }
