@@ -215,6 +215,29 @@ fn a_fleet_proves_a_sequencers_batches_and_a_killed_worker_loses_nothing() {
         text.contains("sequencer_chunk_jobs{status=\"done\"} 0"),
         "{text}"
     );
+    // The expiry is counted, and each worker's share of the published proofs is shown
+    // with its proving time (its throughput), in /metrics and /health alike.
+    let expiries: u64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("sequencer_lease_expiries_total "))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(expiries >= 1, "{text}");
+    let fleet = &get(&format!("{base}/health"))["fleet"];
+    assert_eq!(fleet["lease_expiries"], expiries, "{fleet}");
+    for (name, n) in ["w2", "w3"].into_iter().zip(&handed) {
+        assert!(
+            text.contains(&format!(
+                "sequencer_worker_chunks_total{{worker=\"{name}\"}} {n}\n"
+            )),
+            "{text}"
+        );
+        let shown = &fleet["workers"][name];
+        assert_eq!(shown["chunks"], *n, "{fleet}");
+        assert!(shown["prove_seconds"].as_f64().unwrap() > 0.0, "{fleet}");
+    }
+    assert!(fleet["workers"].get("doomed").is_none(), "{fleet}");
     assert!(jobs(&rt, &q).is_empty());
     let status = get(&format!("{base}/v1/batches/3/status"));
     assert_eq!(status["status"], "proven");

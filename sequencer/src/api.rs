@@ -778,6 +778,12 @@ async fn health(State((app, _)): St) -> Response {
                 "failed": f.counts.failed,
             },
             "error": f.error,
+            "lease_expiries": f.lease_expiries,
+            "workers": f.workers.iter().map(|(name, w)| (name.clone(), json!({
+                "chunks": w.chunks,
+                "prove_seconds": w.prove_seconds,
+                "seconds_per_chunk": w.prove_seconds / w.chunks.max(1) as f64,
+            }))).collect::<serde_json::Map<_, _>>(),
         })),
         "queue_depth": app.shared.metrics.queue_depth.load(Ordering::Relaxed),
     }))

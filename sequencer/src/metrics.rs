@@ -12,6 +12,8 @@
 //! | `sequencer_ingest_queue_depth` | gauge | |
 //! | `sequencer_log_transactions`, `sequencer_latest_sealed_batch`, `sequencer_latest_proven_batch`, `sequencer_batches_unproven` | gauge | |
 //! | `sequencer_chunk_jobs` (with `--postgres`) | gauge | `status`: `queued`, `leased`, `done`, `failed` |
+//! | `sequencer_lease_expiries_total` (with `--postgres`) | counter | |
+//! | `sequencer_worker_chunks_total`, `sequencer_worker_prove_seconds_total` (with `--postgres`) | counter | `worker` |
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -76,6 +78,9 @@ pub struct Metrics {
     latest_sealed: AtomicU64,
     latest_proven: AtomicU64,
     jobs: Mutex<Option<prover::fleet::JobCounts>>,
+    lease_expiries: AtomicU64,
+    /// Per worker: published chunk proofs and their proving seconds.
+    workers: Mutex<BTreeMap<String, (u64, f64)>>,
 }
 
 const PROVING_BOUNDS: &[f64] = &[0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 900.0];
@@ -98,6 +103,8 @@ impl Default for Metrics {
             latest_sealed: AtomicU64::new(0),
             latest_proven: AtomicU64::new(0),
             jobs: Mutex::new(None),
+            lease_expiries: AtomicU64::new(0),
+            workers: Mutex::default(),
         }
     }
 }
@@ -149,6 +156,19 @@ impl Metrics {
     /// The prover fleet's jobs by status (`--postgres`).
     pub fn set_jobs(&self, counts: prover::fleet::JobCounts) {
         *self.jobs.lock().expect("no panics") = Some(counts);
+    }
+
+    /// `n` leases of the prover fleet expired and their jobs were queued again.
+    pub fn leases_expired(&self, n: u64) {
+        self.lease_expiries.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// A chunk proof that `worker` made in `seconds` was published.
+    pub fn worker_proved(&self, worker: &str, seconds: f64) {
+        let mut workers = self.workers.lock().expect("no panics");
+        let entry = workers.entry(worker.to_string()).or_default();
+        entry.0 += 1;
+        entry.1 += seconds;
     }
 
     /// A proving attempt failed.
@@ -284,9 +304,44 @@ impl Metrics {
             ] {
                 let _ = writeln!(out, "sequencer_chunk_jobs{{status=\"{status}\"}} {n}");
             }
+            let _ = writeln!(
+                out,
+                "# HELP sequencer_lease_expiries_total Chunk job leases that expired (a worker killed, stuck or cut off); their jobs were queued again.\n# TYPE sequencer_lease_expiries_total counter\nsequencer_lease_expiries_total {}",
+                self.lease_expiries.load(Ordering::Relaxed)
+            );
+            let workers = self.workers.lock().expect("no panics");
+            let _ = writeln!(
+                out,
+                "# HELP sequencer_worker_chunks_total Published chunk proofs, by the worker that made them (its throughput is this counter's rate).\n# TYPE sequencer_worker_chunks_total counter"
+            );
+            for (worker, (chunks, _)) in workers.iter() {
+                let _ = writeln!(
+                    out,
+                    "sequencer_worker_chunks_total{{worker=\"{}\"}} {chunks}",
+                    label(worker)
+                );
+            }
+            let _ = writeln!(
+                out,
+                "# HELP sequencer_worker_prove_seconds_total Proving time of the published chunk proofs, by worker.\n# TYPE sequencer_worker_prove_seconds_total counter"
+            );
+            for (worker, (_, seconds)) in workers.iter() {
+                let _ = writeln!(
+                    out,
+                    "sequencer_worker_prove_seconds_total{{worker=\"{}\"}} {seconds:.3}",
+                    label(worker)
+                );
+            }
         }
         out
     }
+}
+
+/// `text` as a Prometheus label value (backslashes, quotes and newlines escaped).
+fn label(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }
 
 #[cfg(test)]

@@ -53,6 +53,20 @@ pub struct FleetView {
     pub counts: JobCounts,
     /// Why the pipeline cannot go on now (the database unreachable, say), if so.
     pub error: Option<String>,
+    /// Leases that expired (a worker killed, stuck or cut off) and whose jobs were queued
+    /// again, since start.
+    pub lease_expiries: u64,
+    /// What each worker proved of the batches published since start, by name.
+    pub workers: BTreeMap<String, WorkerView>,
+}
+
+/// One worker's share of the published chunks.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct WorkerView {
+    /// Chunk proofs of its that were published.
+    pub chunks: u64,
+    /// Their proving time, in all (seconds).
+    pub prove_seconds: f64,
 }
 
 /// Connects to the pipeline's database, sets up its schema and checks that it serves this
@@ -94,7 +108,7 @@ pub fn run(shared: Arc<Shared>, config: PipelineConfig, proven: (u64, State)) {
             keys
         },
         published: proven.0,
-        published_state: proven.1.clone(),
+        published_state: Arc::new(proven.1.clone()),
         enqueued: proven.0,
         state: proven.1,
         pending: BTreeMap::new(),
@@ -142,7 +156,7 @@ struct Pipeline {
     /// Every batch up to this one is published.
     published: u64,
     /// The state after `published`.
-    published_state: State,
+    published_state: Arc<State>,
     /// Every batch up to this one is enqueued.
     enqueued: u64,
     /// The state after `enqueued`.
@@ -171,6 +185,12 @@ impl Pipeline {
         self.enqueue(queue).await?;
         let requeued = queue.requeue_expired().await?;
         if requeued > 0 {
+            self.shared.metrics.leases_expired(requeued);
+            let mut book = self.shared.proofs.lock().expect("no panics");
+            book.fleet
+                .get_or_insert_with(FleetView::default)
+                .lease_expiries += requeued;
+            drop(book);
             tracing::warn!(
                 jobs = requeued,
                 "leases expired; their jobs are queued again"
@@ -286,7 +306,7 @@ impl Pipeline {
             );
             self.pending.clear();
             self.enqueued = self.published;
-            self.state = self.published_state.clone();
+            self.state = State::clone(&self.published_state);
             return Ok(false);
         }
         if jobs.len() != pending.chunks.len() || jobs.iter().any(|j| j.status != "done") {
@@ -341,7 +361,7 @@ impl Pipeline {
         }
         let seconds = pending.since.elapsed().as_secs_f64();
         // The state after it, the way it was reached when the batch was enqueued.
-        let mut after = self.published_state.clone();
+        let mut after = State::clone(&self.published_state);
         if let Err(e) = self
             .planner
             .plan_batch(&mut after, artifact.time, &artifact.transactions)
@@ -353,14 +373,22 @@ impl Pipeline {
             self.set_error(Some(format!("storing batch {number}'s artifact: {e}")));
             return Ok(false);
         }
-        self.published_state = after;
+        self.published_state = Arc::new(after);
         self.published = number;
         self.pending.remove(&number);
-        self.shared
-            .proofs
-            .lock()
-            .expect("no panics")
-            .set_proven(number, Arc::new(self.published_state.clone()));
+        {
+            let mut book = self.shared.proofs.lock().expect("no panics");
+            book.set_proven(number, self.published_state.clone());
+            let fleet = book.fleet.get_or_insert_with(FleetView::default);
+            for job in &jobs {
+                let worker = job.worker.clone().unwrap_or_else(|| "unnamed".into());
+                let seconds = job.prove_ms.unwrap_or(0).max(0) as f64 / 1e3;
+                let view = fleet.workers.entry(worker.clone()).or_default();
+                view.chunks += 1;
+                view.prove_seconds += seconds;
+                self.shared.metrics.worker_proved(&worker, seconds);
+            }
+        }
         self.shared.metrics.proven(number, seconds);
         tracing::info!(
             batch = number,
@@ -387,11 +415,10 @@ impl Pipeline {
         self.seen_failures.retain(|&b, _| b > published);
         self.shared.metrics.set_jobs(counts);
         let mut book = self.shared.proofs.lock().expect("no panics");
-        book.fleet = Some(FleetView {
-            batches: progress.into_iter().map(|p| (p.batch, p)).collect(),
-            counts,
-            error: None,
-        });
+        let fleet = book.fleet.get_or_insert_with(FleetView::default);
+        fleet.batches = progress.into_iter().map(|p| (p.batch, p)).collect();
+        fleet.counts = counts;
+        fleet.error = None;
         Ok(())
     }
 }

@@ -85,6 +85,10 @@ pub struct JobState {
     pub last_error: Option<String>,
     /// The proof, once done.
     pub proof: Option<Vec<u8>>,
+    /// The worker that holds or did it.
+    pub worker: Option<String>,
+    /// How long its proof took the worker, once done (milliseconds).
+    pub prove_ms: Option<i64>,
 }
 
 /// How far one batch's jobs are.
@@ -386,7 +390,7 @@ impl JobQueue {
     /// Batch `batch`'s jobs in chunk order, with their proofs once done.
     pub async fn batch_jobs(&self, batch: u64) -> Result<Vec<JobState>, FleetError> {
         let rows = sqlx::query(
-            "SELECT chunk, status, attempts, last_error, proof FROM chunk_jobs \
+            "SELECT chunk, status, attempts, last_error, proof, worker, prove_ms FROM chunk_jobs \
              WHERE batch = $1 ORDER BY chunk",
         )
         .bind(batch as i64)
@@ -400,6 +404,8 @@ impl JobQueue {
                     attempts: number(r.try_get::<i32, _>("attempts")?.into()),
                     last_error: r.try_get("last_error")?,
                     proof: r.try_get("proof")?,
+                    worker: r.try_get("worker")?,
+                    prove_ms: r.try_get("prove_ms")?,
                 })
             })
             .collect::<Result<_, sqlx::Error>>()
