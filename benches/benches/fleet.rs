@@ -7,8 +7,6 @@
 //!
 //!   cargo bench -p benches --bench fleet
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
 use circuits::demo::City;
@@ -16,56 +14,22 @@ use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use prover::fleet::{JobPayload, JobQueue, NewJob};
 use prover::Prover;
 
+// The fleet tests' throwaway cluster, the same file.
+#[path = "../../prover/tests/support/mod.rs"]
+mod support;
+
 /// Bytes of a one-slot chunk proof (the demo's: 715,008 bytes in 142 chunk proofs).
 const PROOF_BYTES: usize = 5_035;
 
-/// A throwaway cluster, stopped and deleted when dropped.
-struct Cluster {
-    dir: PathBuf,
-    url: String,
-}
-
-fn script() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/pg-cluster")
-}
-
-impl Cluster {
-    fn start() -> Cluster {
-        let dir = std::env::temp_dir().join(format!("city-pg-bench-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        let out = Command::new("bash")
-            .arg(script())
-            .arg("start")
-            .arg(&dir)
-            .output()
-            .expect("bash runs scripts/pg-cluster");
-        assert!(
-            out.status.success(),
-            "the fleet bench needs a PostgreSQL server (on Debian: apt-get install postgresql): {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let url = String::from_utf8(out.stdout).unwrap().trim().to_string();
-        Cluster { dir, url }
-    }
-}
-
-impl Drop for Cluster {
-    fn drop(&mut self) {
-        let _ = Command::new("bash")
-            .arg(script())
-            .arg("stop")
-            .arg(&self.dir)
-            .output();
-    }
-}
-
 fn fleet(c: &mut Criterion) {
-    let cluster = Cluster::start();
+    let cluster = support::Cluster::start();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
-    let queue = rt.block_on(JobQueue::connect(&cluster.url, 2)).unwrap();
+    let queue = rt
+        .block_on(JobQueue::connect(&cluster.database("bench"), 2))
+        .unwrap();
     let city = City::new(4);
     let txs = [city.transfer(city.resident(0), city.resident(1), 5)];
     let time = city.genesis.time + 1;

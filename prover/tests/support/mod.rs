@@ -1,4 +1,4 @@
-//! What the prover fleet's tests share: a throwaway PostgreSQL cluster started by the
+//! What the prover fleet's tests (and the fleet bench) share: a throwaway PostgreSQL cluster started by the
 //! project's script (`scripts/pg-cluster`), a database of its own for each test, and a
 //! small city.
 
@@ -38,7 +38,7 @@ impl Cluster {
             .expect("bash runs scripts/pg-cluster");
         assert!(
             out.status.success(),
-            "the prover fleet's tests need a PostgreSQL server, started by scripts/pg-cluster; \
+            "the prover fleet's tests and bench need a PostgreSQL server, started by scripts/pg-cluster; \
              it failed:\n{}\n(on Debian: apt-get install postgresql)",
             String::from_utf8_lossy(&out.stderr)
         );
