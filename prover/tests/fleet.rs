@@ -286,8 +286,11 @@ fn batches_are_published_in_order_and_only_with_proofs_that_verify() {
     // Batch 2 first: it waits for batch 1.
     assert_eq!(complete(2, &leased[2].1), Completion::OnTime);
     assert_eq!(complete(3, &leased[3].1), Completion::OnTime);
-    // Batch 1's second chunk, and its first with another chunk's (valid) proof.
-    assert_eq!(complete(1, &leased[1].1), Completion::OnTime);
+    // Batch 1's second chunk with a byte of its proof flipped, and its first with another
+    // chunk's (valid) proof.
+    let mut tampered = leased[1].1.clone();
+    tampered[100] ^= 1;
+    assert_eq!(complete(1, &tampered), Completion::OnTime);
     assert_eq!(complete(0, &leased[2].1), Completion::OnTime);
     wait(
         Duration::from_secs(60),
@@ -324,6 +327,32 @@ fn batches_are_published_in_order_and_only_with_proofs_that_verify() {
     assert_eq!((again.batch, again.chunk, again.attempts), (1, 0, 2));
     assert_eq!(
         rt.block_on(q.complete(&again, "test", &leased[0].1, Duration::ZERO))
+            .unwrap(),
+        Completion::OnTime
+    );
+    // Then the tampered proof of chunk 1 is refused in its turn, and proven right.
+    wait(
+        Duration::from_secs(60),
+        "the tampered proof to be refused",
+        || rt.block_on(q.batch_jobs(1)).unwrap()[1].status == "queued",
+    );
+    let second = &rt.block_on(q.batch_jobs(1)).unwrap()[1];
+    assert!(
+        second
+            .last_error
+            .as_deref()
+            .unwrap()
+            .contains("its proof of chunk 1 did not verify when batch 1 was assembled"),
+        "{second:?}"
+    );
+    assert_eq!(proven(), 0, "nothing unverified is published");
+    let again = rt
+        .block_on(q.lease("test", Duration::from_secs(600)))
+        .unwrap()
+        .unwrap();
+    assert_eq!((again.batch, again.chunk, again.attempts), (1, 1, 2));
+    assert_eq!(
+        rt.block_on(q.complete(&again, "test", &leased[1].1, Duration::ZERO))
             .unwrap(),
         Completion::OnTime
     );
@@ -414,41 +443,42 @@ fn a_failed_job_is_shown_and_a_fresh_database_is_rebuilt_from_the_log() {
 }
 
 #[test]
-fn ingest_goes_on_while_the_database_is_away_and_the_pipeline_catches_up() {
+fn postgres_stopped_and_restarted_mid_run_the_sequencer_and_a_worker_reconnect_and_finish() {
     let cluster = Cluster::start();
     let url = cluster.database("away");
     let mut city = City::new(4);
     let server = sequencer(&scratch("away"), &city, &url, 3).unwrap();
     let base = server.url();
-    let rt = runtime();
-    submit(&base, &mut city, 2, 1);
     let health = || get(&format!("{base}/health"));
-    wait(Duration::from_secs(30), "batch 1 enqueued", || {
-        health()["fleet"]["jobs"]["queued"] == 2
-    });
+    let proven = || {
+        get(&format!("{base}/v1/state"))["latest_proven"]
+            .as_u64()
+            .unwrap()
+    };
+    let worker = worker_process(&url, "steady", 10);
+    submit(&base, &mut city, 2, 1);
+    wait(Duration::from_secs(120), "batch 1 proven", || proven() == 1);
 
-    // The database refuses every connection, and the open ones are cut.
-    cluster.sql("ALTER DATABASE away ALLOW_CONNECTIONS false");
-    cluster.sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = 'away'");
+    // The server stops (its data kept): the pipeline says so, and ingest goes on, durably.
+    cluster.pause();
     wait(
         Duration::from_secs(60),
         "the pipeline's error shown",
         || health()["fleet"]["error"].is_string(),
     );
-    // Transactions are still taken, durably, and sealed.
     submit(&base, &mut city, 2, 2);
     assert_eq!(
         get(&format!("{base}/v1/batches/2/status"))["status"],
         "sealed"
     );
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(proven(), 1);
 
-    // Back: batch 2 is enqueued and the error clears.
-    cluster.sql("ALTER DATABASE away ALLOW_CONNECTIONS true");
-    wait(Duration::from_secs(60), "batch 2 enqueued", || {
-        let h = health();
-        h["fleet"]["jobs"]["queued"] == 4 && h["fleet"]["error"].is_null()
-    });
-    let q = rt.block_on(JobQueue::connect(&url, 1)).unwrap();
-    assert_eq!(rt.block_on(q.batch_jobs(2)).unwrap().len(), 2);
+    // Back: the sequencer enqueues batch 2, the same worker process reconnects and proves it.
+    cluster.resume();
+    wait(Duration::from_secs(180), "batch 2 proven", || proven() == 2);
+    assert!(health()["fleet"]["error"].is_null(), "{}", health());
+    assert_eq!(stop_worker(worker), 4, "the worker proved all four chunks");
+    verify_chain(&base, &city, 2);
     server.stop();
 }

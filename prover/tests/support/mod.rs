@@ -60,6 +60,30 @@ impl Cluster {
         );
     }
 
+    /// Stops the server, keeping its data: an outage.
+    pub fn pause(&self) {
+        self.script("pause");
+    }
+
+    /// Starts the server again after [`Cluster::pause`].
+    pub fn resume(&self) {
+        self.script("resume");
+    }
+
+    fn script(&self, command: &str) {
+        let out = Command::new("bash")
+            .arg(script())
+            .arg(command)
+            .arg(&self.dir)
+            .output()
+            .expect("bash runs scripts/pg-cluster");
+        assert!(
+            out.status.success(),
+            "scripts/pg-cluster {command}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
     /// The URL of database `name` in the cluster, made empty now.
     pub fn database(&self, name: &str) -> String {
         self.sql(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"));
