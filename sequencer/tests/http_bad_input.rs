@@ -276,6 +276,10 @@ fn bad_input_gets_its_status_and_code_and_changes_nothing() {
         ("/v1/voters?from=0&limit=1&page=2", 400, "bad_request"),
         ("/v1/transactions/abc", 400, "bad_request"),
         ("/v1/nothing", 404, "not_found"),
+        ("/v1/proven/ballots/1", 404, "not_found"),
+        ("/v1/proven/accounts/x", 400, "bad_request"),
+        ("/v1/proven/accounts/16777216", 400, "bad_request"),
+        ("/v1/proven/proposals/-1/tally", 400, "bad_request"),
     ] {
         let (got, answer) = get(&http, &format!("{url}{path}"));
         assert_eq!(
