@@ -18,8 +18,8 @@ use prover::Prover;
 #[path = "../../prover/tests/support/mod.rs"]
 mod support;
 
-/// Bytes of a one-slot chunk proof (the demo's: 715,008 bytes in 142 chunk proofs).
-const PROOF_BYTES: usize = 5_035;
+/// Bytes of a one-slot accounts chunk proof at k = 12 (pinned in `circuits/tests/accounts.rs`).
+const PROOF_BYTES: usize = 4_512;
 
 fn fleet(c: &mut Criterion) {
     let cluster = support::Cluster::start();

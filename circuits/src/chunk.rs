@@ -24,8 +24,9 @@
 //!
 //! - the message `Poseidon(TX_MESSAGE, encoding)` folded into the data hash;
 //! - the signature `s·G = R + c·PK` (`halo2_gadgets::ecc`), enforced when the slot is signed;
-//! - **touches**: an account leaf's update (old and new leaf hashed side by side on two
-//!   Poseidon chips, one Merkle pass computing old and new root with shared siblings), or a
+//! - **touches**: an account leaf's update (old and new leaf hashed, one Merkle pass
+//!   computing old and new root with shared siblings, each level one 24-row region of the
+//!   ten-column Poseidon chip [`poseidon`]), or a
 //!   leaf of any other tree, whose tree (tag and depth) is chosen by flags, so one touch
 //!   serves meters, orders, the fleet log, voters and proposals. A touch whose kind does
 //!   not use it changes no root;
@@ -33,7 +34,7 @@
 //!   unpacked and range-checked once per chunk); the state root is hashed only at the two
 //!   ends of the chunk;
 //! - 64-bit range checks on every amount and every part unpacked from a leaf, on the
-//!   lookup column, beside the hashes.
+//!   lookup column.
 //!
 //! Rows per slot by family: [`Family::rows`] (pinned by tests; the README has the table).
 
@@ -41,6 +42,7 @@ pub(crate) mod base;
 pub mod family;
 pub(crate) mod grid;
 pub mod merkle;
+pub(crate) mod poseidon;
 pub mod proof;
 pub mod witness;
 

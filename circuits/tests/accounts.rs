@@ -100,7 +100,7 @@ fn rows_k_and_degree_are_pinned() {
         measured_rows(&AccountsCircuit::blank(3)),
         fixed + 3 * per_slot
     );
-    assert_eq!((per_slot, fixed), (2_875, 490));
+    assert_eq!((per_slot, fixed), (2_208, 249));
     assert!(
         circuits::chunk::reserved_rows_of::<AccountsCircuit>() <= circuits::chunk::BLINDING_ROWS
     );
@@ -110,8 +110,8 @@ fn rows_k_and_degree_are_pinned() {
     );
     assert_eq!(Family::Accounts.k_for(1), K1);
     assert_eq!(Family::Accounts.k_for(2), K2);
-    assert_eq!(Family::Accounts.slots_for(14), 5);
-    assert_eq!(Family::Accounts.slots_for(15), 11);
+    assert_eq!(Family::Accounts.slots_for(14), 7);
+    assert_eq!(Family::Accounts.slots_for(15), 14);
 }
 
 // ---- honest chunks ----
@@ -465,6 +465,29 @@ fn a_wrong_sibling_or_position_breaks_the_root_chain() {
         found.iter().any(|f| f.contains("position fits the tree"))
             || found.iter().any(|f| f.contains("'z = 2 * z_next + bit'")),
         "{found:#?}"
+    );
+}
+
+#[test]
+fn each_merkle_level_constraint_fails_by_name() {
+    // The first level of the sender's path: its swap (old side), capacity and running sum.
+    let s = one_transfer();
+    let (w, i) = accounts(&s, 1);
+    let seven = Fp::from(7);
+    for (cell, constraint) in [
+        ("bit", "'bit is boolean'"),
+        ("left", "'left = current + bit * (sibling - current)'"),
+        ("right", "'left + right = current + sibling'"),
+        ("node capacity", "'node capacity = 2 * 2^64'"),
+        ("z_next", "'z = 2 * z_next + bit'"),
+    ] {
+        let value = if cell == "bit" { Fp::from(2) } else { seven };
+        assert_fails_with(mock_with(K1, w.clone(), i, &[(cell, 0, value)]), constraint);
+    }
+    // The new side's swap (the second "left" of the level).
+    assert_fails_with(
+        mock_with(K1, w, i, &[("left", 1, seven)]),
+        "'left = current + bit * (sibling - current)'",
     );
 }
 
@@ -996,4 +1019,4 @@ fn a_real_proof_verifies_and_fails_with_any_public_input_changed() {
 }
 
 /// Bytes of a one-slot accounts proof at k = 12 (pinned: a change is deliberate).
-const ACCOUNTS_PROOF_BYTES_K12: usize = 5_056;
+const ACCOUNTS_PROOF_BYTES_K12: usize = 4_512;

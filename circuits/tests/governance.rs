@@ -151,12 +151,12 @@ fn layout_degree_and_reserved_rows_are_pinned() {
     );
     assert_eq!(one, Family::Governance.rows(1));
     assert_eq!(two, Family::Governance.rows(2));
-    assert_eq!((per_slot, fixed), (7_197, 490));
+    assert_eq!((per_slot, fixed), (4_765, 249));
     assert_eq!(circuits::chunk::degree_of::<GovernanceCircuit>(), 9);
     assert!(circuits::chunk::reserved_rows_of::<GovernanceCircuit>() <= BLINDING_ROWS);
     assert_eq!(
         [13, 14, 15].map(|k| Family::Governance.slots_for(k)),
-        [1, 2, 4]
+        [1, 3, 6]
     );
     assert_eq!(
         (Family::Governance.k_for(1), Family::Governance.k_for(2)),
@@ -895,5 +895,5 @@ fn a_real_proof_verifies_and_binds_its_public_inputs() {
         s.start.params(),
     );
     assert!(proof::verify(&params, keys.vk(), &other_root, &bytes).is_err());
-    assert_eq!(bytes.len(), 4_960, "proof size");
+    assert_eq!(bytes.len(), 4_416, "proof size");
 }

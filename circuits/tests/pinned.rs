@@ -14,19 +14,23 @@ use pasta_curves::vesta;
 const PINNED: [(Family, usize, &str); 4] = [
     (
         Family::Accounts,
-        952_367,
-        "dada7433c051ea40dc2a07af1ebf829f",
+        1_115_314,
+        "71305e44972a12241b10ae005cf96d97",
     ),
     (
         Family::Registry,
-        933_514,
-        "4ddc4d58c28b7b20421f1391e1f96954",
+        1_097_282,
+        "86c6a280650b28927490830be8f47b2b",
     ),
-    (Family::Market, 850_326, "1d3df9cc2ef4ec1c66e7478b483d7490"),
+    (
+        Family::Market,
+        1_014_094,
+        "9350db08a5d08ca401da4550eade4864",
+    ),
     (
         Family::Governance,
-        855_155,
-        "2dd599c60d280ccd06b048f8d97abae9",
+        1_018_923,
+        "46a4b0e7a5ade526b2b3f0b452e5f663",
     ),
 ];
 

@@ -23,7 +23,7 @@ use halo2_proofs::{
 
 use super::base::{
     counter, inverse, key_or_generator, owner_fields, rider_words, two64, AccountCells,
-    AccountUpdate, Base, Chip, Env, Running,
+    AccountUpdate, Base, Env, Running,
 };
 use super::grid::{c, gate, one, Grid, OrZero, Slot};
 use super::witness::{at, SlotWitness};
@@ -36,10 +36,10 @@ use ff::PrimeField;
 /// Touches per slot.
 pub(crate) const TOUCHES: usize = 2;
 /// Rows one slot uses (pinned by a test: a change of layout is deliberate).
-pub(crate) const ROWS_PER_SLOT: usize = 2_875;
+pub(crate) const ROWS_PER_SLOT: usize = 2_208;
 /// Rows used once per chunk: the two state-root hashes, the counters, the public values, the
 /// batch time's check.
-pub(crate) const ROWS_FIXED: usize = 490;
+pub(crate) const ROWS_FIXED: usize = 249;
 
 /// The leaves each kind touches, in touch order.
 pub(crate) fn targets(state: &State, tx: &Transaction) -> Vec<Option<(TreeId, u64)>> {
@@ -1031,12 +1031,10 @@ pub(crate) fn slot(
     }
     let field_cells = |s: &Slot, names: [&str; 5]| names.map(|n| s.cell(n).clone());
     let owner = base.owner_hash(
-        Chip::B,
         l.namespace(|| "signer owner record"),
         &field_cells(&s, ["x1", "y1", "flags1", "f01_1", "f23_1"]),
     )?;
     let owner2 = base.owner_hash(
-        Chip::A,
         l.namespace(|| "second owner record"),
         &field_cells(&s, ["x2", "y2", "flags2", "f01_2", "f23_2"]),
     )?;
@@ -1057,7 +1055,6 @@ pub(crate) fn slot(
         config.q_owner_flags,
     )?;
     let x_hash = base.owner_hash(
-        Chip::B,
         l.namespace(|| "new owner record"),
         &field_cells(&s, ["nx", "ny", "nflags", "nf01", "nf23"]),
     )?;

@@ -7,7 +7,6 @@
 //! a [`Base`] and adds its own rule gates on the same columns ([`super::grid`]).
 
 use ff::Field;
-use halo2_gadgets::poseidon::{primitives::P128Pow5T3, Pow5Chip, Pow5Config};
 use halo2_gadgets::utilities::lookup_range_check::LookupRangeCheck;
 use halo2_proofs::{
     circuit::{AssignedCell, Layouter, Value},
@@ -18,7 +17,8 @@ use halo2_proofs::{
     poly::Rotation,
 };
 
-use super::merkle::{hash, Cell, Level, MerkleUpdateChip, MerkleUpdateConfig};
+use super::merkle::{Cell, Level, MerkleUpdateChip, MerkleUpdateConfig};
+use super::poseidon::{PoseidonConfig, FIXED};
 use super::{CHAIN, LOOKUP_BITS, NOW, PARAMS, PARAM_COUNT};
 use crate::constants::{domain, ACCOUNTS_DEPTH};
 use crate::hash::{tag, Fp};
@@ -28,16 +28,6 @@ use crate::records::{Account, Owner};
 use crate::schnorr::{self, SchnorrConfig};
 use crate::state::{Params, StateHeader, TreeId};
 
-/// Which of the two Poseidon chips a hash runs on (they sit on disjoint columns, so two
-/// hashes in different chips share rows).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Chip {
-    /// Chip A: advice 0–3.
-    A,
-    /// Chip B: advice 4–7.
-    B,
-}
-
 /// `2^64`, the base of packed words.
 pub(crate) fn two64() -> Fp {
     Fp::from(2).pow([64])
@@ -45,20 +35,18 @@ pub(crate) fn two64() -> Fp {
 
 /// The shared columns, chips and gates.
 ///
-/// Column sharing: ten advice columns. Poseidon chip A uses advice 0–3 (state and partial
-/// S-box) with the fixed columns `fixed[2..8]` for its round constants (which the ECC chip
-/// also uses as its Lagrange coefficients); chip B uses advice 4–7 with fixed columns of its
-/// own, so that the two hash side by side (old and new paths, old and new leaves). The Merkle
-/// swap gates sit on their chip's columns. Advice 9 is the lookup range check's running sum,
-/// so range checks run beside the hashes. Rule gates span the advice columns in two-row
+/// Column sharing: ten advice columns. The Poseidon chip ([`super::poseidon`]) uses all ten,
+/// with eleven fixed columns for its round constants: `fixed[1..8]` (which the ECC chip also
+/// uses as its Lagrange coefficients, on its own rows) and four of their own. The Merkle swap
+/// gates sit in the cells its full-round rows leave free. Advice 9 is the lookup range
+/// check's running sum. Rule gates span the advice columns in two-row
 /// regions (rotations 0 and 1 only, which the chips query already, so rules add no openings
 /// to the proof). `fixed[0]` holds constants.
 #[derive(Clone, Debug)]
 pub(crate) struct Base {
     pub(crate) advice: [Column<Advice>; 10],
     pub(crate) instance: Column<InstanceColumn>,
-    pub(crate) poseidon_a: Pow5Config<Fp, 3, 2>,
-    pub(crate) poseidon_b: Pow5Config<Fp, 3, 2>,
+    pub(crate) poseidon: PoseidonConfig,
     pub(crate) merkle: MerkleUpdateConfig,
     pub(crate) schnorr: SchnorrConfig,
     q_pack: Selector,
@@ -239,7 +227,7 @@ impl Base {
     pub(crate) fn configure(meta: &mut ConstraintSystem<Fp>) -> Base {
         let advice: [Column<Advice>; 10] = std::array::from_fn(|_| meta.advice_column());
         let fixed: [Column<Fixed>; 8] = std::array::from_fn(|_| meta.fixed_column());
-        let fixed_b: [Column<Fixed>; 6] = std::array::from_fn(|_| meta.fixed_column());
+        let own: [Column<Fixed>; 4] = std::array::from_fn(|_| meta.fixed_column());
         let instance = meta.instance_column();
         meta.enable_equality(instance);
         meta.enable_constant(fixed[0]);
@@ -247,27 +235,10 @@ impl Base {
             meta.enable_equality(col);
         }
 
-        let poseidon_a = Pow5Chip::configure::<P128Pow5T3>(
-            meta,
-            [advice[0], advice[1], advice[2]],
-            advice[3],
-            [fixed[2], fixed[3], fixed[4]],
-            [fixed[5], fixed[6], fixed[7]],
-        );
-        let poseidon_b = Pow5Chip::configure::<P128Pow5T3>(
-            meta,
-            [advice[4], advice[5], advice[6]],
-            advice[7],
-            [fixed_b[0], fixed_b[1], fixed_b[2]],
-            [fixed_b[3], fixed_b[4], fixed_b[5]],
-        );
-        let merkle = MerkleUpdateChip::configure(
-            meta,
-            [advice[0], advice[1], advice[2], advice[3]],
-            [advice[4], advice[5], advice[6], advice[7]],
-            poseidon_a.clone(),
-            poseidon_b.clone(),
-        );
+        let round_constants: [Column<Fixed>; FIXED] =
+            std::array::from_fn(|i| if i < 7 { fixed[1 + i] } else { own[i - 7] });
+        let poseidon = PoseidonConfig::configure(meta, advice, round_constants);
+        let merkle = MerkleUpdateChip::configure(meta, poseidon.clone());
         // The ECC chip (signatures) and its 10-bit lookup range check, which the amounts'
         // range checks share.
         let table_idx = meta.lookup_table_column();
@@ -414,8 +385,7 @@ impl Base {
         Base {
             advice,
             instance,
-            poseidon_a,
-            poseidon_b,
+            poseidon,
             merkle,
             schnorr,
             q_pack,
@@ -432,27 +402,18 @@ impl Base {
         self.schnorr.load_range_check_table(layouter)
     }
 
-    /// The Merkle update chip on the two Poseidon chips.
+    /// The Merkle update chip.
     pub(crate) fn merkle(&self) -> MerkleUpdateChip {
         MerkleUpdateChip::construct(self.merkle.clone())
     }
 
-    /// The Poseidon config of `chip`.
-    pub(crate) fn chip(&self, chip: Chip) -> &Pow5Config<Fp, 3, 2> {
-        match chip {
-            Chip::A => &self.poseidon_a,
-            Chip::B => &self.poseidon_b,
-        }
-    }
-
-    /// `Poseidon(inputs)` on `chip`.
+    /// `Poseidon(inputs)`.
     pub(crate) fn hash<const L: usize>(
         &self,
-        chip: Chip,
         layouter: impl Layouter<Fp>,
         inputs: [Cell; L],
     ) -> Result<Cell, Error> {
-        hash(self.chip(chip), layouter, inputs)
+        self.poseidon.hash(layouter, inputs)
     }
 
     /// The domain tag `tag(domain)` in a cell fixed by the constants column.
@@ -667,7 +628,7 @@ impl Base {
                     .collect::<Result<Vec<_>, _>>()
             },
         )?;
-        let root_old = self.state_root(Chip::A, layouter.namespace(|| "root_old"), &cells)?;
+        let root_old = self.state_root(layouter.namespace(|| "root_old"), &cells)?;
         layouter.constrain_instance(root_old.cell(), self.instance, super::ROOT_OLD)?;
 
         // The counters: 64-bit parts of the three words (the third holds the delegates and
@@ -767,22 +728,16 @@ impl Base {
         ];
         let mut header: Vec<Cell> = running.roots.to_vec();
         header.extend(words);
-        let root_new = self.state_root(Chip::B, layouter.namespace(|| "root_new"), &header)?;
+        let root_new = self.state_root(layouter.namespace(|| "root_new"), &header)?;
         layouter.constrain_instance(root_new.cell(), self.instance, super::ROOT_NEW)?;
         layouter.constrain_instance(running.data.cell(), self.instance, super::DATA_HASH)
     }
 
     /// `Poseidon(STATE, header)` over the eleven header cells, on `chip`.
-    fn state_root(
-        &self,
-        chip: Chip,
-        mut layouter: impl Layouter<Fp>,
-        header: &[Cell],
-    ) -> Result<Cell, Error> {
+    fn state_root(&self, mut layouter: impl Layouter<Fp>, header: &[Cell]) -> Result<Cell, Error> {
         let t = self.tag(layouter.namespace(|| "STATE"), domain::STATE)?;
         let h = header;
         self.hash(
-            chip,
             layouter.namespace(|| "state root"),
             [
                 t,
@@ -801,7 +756,7 @@ impl Base {
         )
     }
 
-    /// The slot's message `Poseidon(TX_MESSAGE, chain, encoding)` on chip A, folded into
+    /// The slot's message `Poseidon(TX_MESSAGE, chain, encoding)`, folded into
     /// the data hash (`running.data` moves on). Returns the message, for the signature.
     pub(crate) fn message(
         &self,
@@ -812,7 +767,6 @@ impl Base {
         let t = self.tag(layouter.namespace(|| "TX_MESSAGE"), domain::TX_MESSAGE)?;
         let e = encoding;
         let message = self.hash(
-            Chip::A,
             layouter.namespace(|| "message"),
             [
                 t,
@@ -828,7 +782,6 @@ impl Base {
             ],
         )?;
         running.data = self.hash(
-            Chip::A,
             layouter.namespace(|| "data hash"),
             [running.data.clone(), message.clone()],
         )?;
@@ -838,14 +791,12 @@ impl Base {
     /// `Owner::hash` of the five owner-record fields, on `chip`.
     pub(crate) fn owner_hash(
         &self,
-        chip: Chip,
         mut layouter: impl Layouter<Fp>,
         fields: &[Cell; 5],
     ) -> Result<Cell, Error> {
         let t = self.tag(layouter.namespace(|| "OWNER"), domain::OWNER)?;
         let f = fields;
         self.hash(
-            chip,
             layouter.namespace(|| "owner hash"),
             [
                 t,
@@ -859,7 +810,7 @@ impl Base {
     }
 
     /// Checks the signature `(R, s)` on `message` against the key `(key_x, key_y)` when
-    /// `signed` is 1: `s·G = R + c·PK`, `c = Poseidon(SIGNATURE, R, PK, message)` on chip B,
+    /// `signed` is 1: `s·G = R + c·PK`, `c = Poseidon(SIGNATURE, R, PK, message)`,
     /// and `PK` equal to the key. `key` is the key's value (any valid point when unsigned:
     /// the check is computed, not enforced).
     #[allow(clippy::too_many_arguments)]
@@ -881,7 +832,6 @@ impl Base {
         let (r_x, r_y) = schnorr::coordinates(&r);
         let t = self.tag(layouter.namespace(|| "SIGNATURE"), domain::SIGNATURE)?;
         let challenge = self.hash(
-            Chip::B,
             layouter.namespace(|| "challenge"),
             [t, r_x, r_y, pk_x.clone(), pk_y.clone(), message.clone()],
         )?;
@@ -965,8 +915,8 @@ impl Base {
     }
 
     /// One account leaf's update: range-checks the money parts (new ones only where they
-    /// change), packs the money words, hashes the leaf before (chip A)
-    /// and after (chip B), and runs the Merkle pass. When `enabled` is 1 the old root is the
+    /// change), packs the money words, hashes the leaf before and after,
+    /// and runs the Merkle pass. When `enabled` is 1 the old root is the
     /// running accounts root and the accounts root becomes the new one; when 0 nothing
     /// changes and nothing is checked of the leaf (a slot whose kind writes no such account).
     #[allow(clippy::too_many_arguments)]
@@ -1012,7 +962,6 @@ impl Base {
         };
         let t = self.tag(layouter.namespace(|| "ACCOUNT"), domain::ACCOUNT)?;
         let leaf_old = self.hash(
-            Chip::A,
             layouter.namespace(|| "leaf old"),
             [
                 t.clone(),
@@ -1023,7 +972,6 @@ impl Base {
             ],
         )?;
         let leaf_new = self.hash(
-            Chip::B,
             layouter.namespace(|| "leaf new"),
             [
                 t,
@@ -1100,7 +1048,6 @@ impl Base {
             },
         )?;
         let leaf_old = self.hash(
-            Chip::A,
             layouter.namespace(|| "leaf old"),
             [
                 tag_cell.clone(),
@@ -1110,7 +1057,6 @@ impl Base {
             ],
         )?;
         let leaf_new = self.hash(
-            Chip::B,
             layouter.namespace(|| "leaf new"),
             [tag_cell, new[0].clone(), new[1].clone(), new[2].clone()],
         )?;

@@ -58,7 +58,7 @@ use halo2_proofs::{
 
 use super::base::{
     counter, inverse, key_or_generator, owner_fields, rider_words, two64, AccountCells,
-    AccountUpdate, Base, Chip, Env, Running,
+    AccountUpdate, Base, Env, Running,
 };
 use super::grid::{c, gate, one, Grid, OrZero, Slot};
 use super::witness::{at, SlotWitness};
@@ -72,10 +72,10 @@ use crate::voter::Vote;
 /// Touches per slot.
 pub(crate) const TOUCHES: usize = 5;
 /// Rows one slot uses (pinned by a test: a change of layout is deliberate).
-pub(crate) const ROWS_PER_SLOT: usize = 7_197;
+pub(crate) const ROWS_PER_SLOT: usize = 4_765;
 /// Rows used once per chunk: the two state-root hashes, the counters, the public values, the
 /// batch time's check.
-pub(crate) const ROWS_FIXED: usize = 490;
+pub(crate) const ROWS_FIXED: usize = 249;
 
 /// Lookup words of a nullifier's high part: `high < 2^190`.
 const HIGH_WORDS: usize = 19;
@@ -708,7 +708,7 @@ pub(crate) fn slot(
         s.cells.insert(word, packed);
     }
     let fields = ["x", "y", "flags", "f01", "f23"].map(|n| s.cell(n).clone());
-    let owner = base.owner_hash(Chip::B, l.namespace(|| "delegate owner record"), &fields)?;
+    let owner = base.owner_hash(l.namespace(|| "delegate owner record"), &fields)?;
 
     // The message extends the data hash; a delegate's vote is signed by its owner key.
     s.signed_message(

@@ -37,8 +37,8 @@ use halo2_proofs::{
 };
 
 use super::base::{
-    inverse, key_or_generator, owner_fields, rider_words, AccountCells, AccountUpdate, Base, Chip,
-    Env, Running,
+    inverse, key_or_generator, owner_fields, rider_words, AccountCells, AccountUpdate, Base, Env,
+    Running,
 };
 use super::grid::{c, gate, one, Grid, OrZero, Slot};
 use super::merkle::Cell;
@@ -51,10 +51,10 @@ use crate::tx::{kind, Transaction};
 /// Touches per slot.
 pub(crate) const TOUCHES: usize = 5;
 /// Rows one slot uses (pinned by a test: a change of layout is deliberate).
-pub(crate) const ROWS_PER_SLOT: usize = 6_344;
+pub(crate) const ROWS_PER_SLOT: usize = 4_296;
 /// Rows used once per chunk: the two state-root hashes, the counters, the public values, the
 /// batch time's check.
-pub(crate) const ROWS_FIXED: usize = 490;
+pub(crate) const ROWS_FIXED: usize = 249;
 
 /// The leaves each kind touches, in touch order: the market account, the maker and taker
 /// orders, and the accounts of their owners (read from the state; an order that does not
@@ -662,7 +662,7 @@ pub(crate) fn slot(
     s.witness(l, &["oh_m", "an_m", "ara_m", "arb_m"])?;
     s.witness(l, &["oh_t", "an_t", "ara_t", "arb_t"])?;
     let fields = ["x", "y", "flags", "f01", "f23"].map(|n| s.cell(n).clone());
-    let owner = base.owner_hash(Chip::B, l.namespace(|| "market owner record"), &fields)?;
+    let owner = base.owner_hash(l.namespace(|| "market owner record"), &fields)?;
 
     // The orders' words before and after (`pack(owner, price, expiry)`,
     // `pack(remaining, locked, side + 2 status)`, 0).

@@ -1,21 +1,24 @@
 //! One pass over a Merkle path that computes the old and the new root of a leaf update with
 //! shared siblings and position bits.
 //!
-//! Two Poseidon chips on disjoint advice columns hash the old and the new path side by side,
-//! so a level costs the rows of one hash (plus two rows of swap), not two. Per level:
+//! A level is one region of 24 rows: the old node's permutation (rows 0–11) and the new
+//! node's (rows 12–23) on the Poseidon chip ([`super::poseidon`]), with the swap data in the
+//! cells its full-round rows leave free:
 //!
 //! ```text
-//!        old side (chip A columns)               new side (chip B columns)
-//! row    a0       a1       a2     a3             b0       b1       b2     b3
-//!  0     current  sibling  bit    z              current  sibling  bit    -
-//!  1     left     right    -      z_next         left     right    -      -
+//! row    c0     c1     c2        c3..c5   c6       c7       c8    c9
+//!  0     left   right  capacity  (mid)    current  sibling  bit   z
+//!  1     (permutation)                                            z_next
+//!  12    left   right  capacity  (mid)    current  sibling  bit
 //! ```
 //!
-//! `q_swap`: `bit` is boolean, `left = current + bit·(sibling − current)` and
-//! `left + right = current + sibling` (the sibling is on the left when the bit is 1).
-//! `q_index` (old side only): `z = 2·z_next + bit`, a running sum whose first value is the
-//! leaf position and whose last is constrained to 0, so the bits are exactly the position's.
-//! The new side's sibling and bit are copies of the old side's.
+//! `q_swap` (rows 0 and 12): `bit` is boolean, `left = current + bit·(sibling − current)`,
+//! `left + right = current + sibling` (the sibling is on the left when the bit is 1), and
+//! the capacity word is `2·2^64` (a `ConstantLength<2>` sponge's, so the node is exactly
+//! [`crate::hash::node`]). `q_index` (row 0): `z = 2·z_next + bit`, a running sum whose
+//! first value is the leaf position and whose last is constrained to 0, so the bits are
+//! exactly the position's. Row 12's sibling and bit are copies of row 0's; the node is the
+//! first word of the permutation's output.
 //!
 //! The pass returns every level's old and new node and running sum, so a caller can read the
 //! root of a shallower tree at its depth `d` (the node at level `d`, with `z_d = 0` for a
@@ -25,32 +28,25 @@
 //! leaves are; the caller equates the roots and computes the leaves.
 
 use ff::{Field, PrimeField};
-use halo2_gadgets::poseidon::{
-    primitives::{ConstantLength, P128Pow5T3},
-    Hash as PoseidonHash, PoseidonInstructions, Pow5Chip, Pow5Config, StateWord,
-};
 use halo2_proofs::{
     circuit::{AssignedCell, Layouter, Value},
-    plonk::{Advice, Column, ConstraintSystem, Constraints, Error, Expression, Selector},
+    plonk::{ConstraintSystem, Constraints, Error, Expression, Selector},
     poly::Rotation,
 };
 
+use super::poseidon::{PoseidonConfig, PERMUTATION_ROWS};
 use crate::hash::Fp;
 use crate::merkle::MerklePath;
 
 /// A cell of the circuit's field.
 pub(crate) type Cell = AssignedCell<Fp, Fp>;
 
-/// Columns and selectors of the path-update chip.
+/// The Poseidon chip's columns and the swap and index selectors.
 #[derive(Clone, Debug)]
 pub(crate) struct MerkleUpdateConfig {
-    old: [Column<Advice>; 4],
-    new: [Column<Advice>; 4],
-    q_swap_old: Selector,
-    q_swap_new: Selector,
+    poseidon: PoseidonConfig,
+    q_swap: Selector,
     q_index: Selector,
-    poseidon_old: Pow5Config<Fp, 3, 2>,
-    poseidon_new: Pow5Config<Fp, 3, 2>,
 }
 
 /// One level of a pass: the old and new node at that height (level 0 is the leaves) and the
@@ -68,73 +64,53 @@ pub(crate) struct MerkleUpdateChip {
     config: MerkleUpdateConfig,
 }
 
-fn swap_gate(
-    meta: &mut ConstraintSystem<Fp>,
-    name: &'static str,
-    cols: [Column<Advice>; 4],
-    q: Selector,
-) {
-    meta.create_gate(name, |meta| {
-        let q = meta.query_selector(q);
-        let current = meta.query_advice(cols[0], Rotation::cur());
-        let sibling = meta.query_advice(cols[1], Rotation::cur());
-        let bit = meta.query_advice(cols[2], Rotation::cur());
-        let left = meta.query_advice(cols[0], Rotation::next());
-        let right = meta.query_advice(cols[1], Rotation::next());
-        let one = Expression::Constant(Fp::one());
-        Constraints::with_selector(
-            q,
-            [
-                ("bit is boolean", bit.clone() * (one - bit.clone())),
-                (
-                    "left = current + bit * (sibling - current)",
-                    left.clone() - current.clone() - bit * (sibling.clone() - current.clone()),
-                ),
-                (
-                    "left + right = current + sibling",
-                    left + right - current - sibling,
-                ),
-            ],
-        )
-    });
-}
-
 impl MerkleUpdateChip {
-    /// Configures the swap gates on the two chips' columns; the Poseidon configs are the
-    /// chips that hash each side.
+    /// Configures the swap and index gates on the Poseidon chip's columns.
     pub(crate) fn configure(
         meta: &mut ConstraintSystem<Fp>,
-        old: [Column<Advice>; 4],
-        new: [Column<Advice>; 4],
-        poseidon_old: Pow5Config<Fp, 3, 2>,
-        poseidon_new: Pow5Config<Fp, 3, 2>,
+        poseidon: PoseidonConfig,
     ) -> MerkleUpdateConfig {
-        let q_swap_old = meta.selector();
-        let q_swap_new = meta.selector();
+        let q_swap = meta.selector();
         let q_index = meta.selector();
-        swap_gate(meta, "merkle swap (old path)", old, q_swap_old);
-        swap_gate(meta, "merkle swap (new path)", new, q_swap_new);
+        let a = poseidon.advice;
+        meta.create_gate("merkle swap", |meta| {
+            let q = meta.query_selector(q_swap);
+            let [left, right, capacity, current, sibling, bit] =
+                [0, 1, 2, 6, 7, 8].map(|i| meta.query_advice(a[i], Rotation::cur()));
+            let one = Expression::Constant(Fp::one());
+            Constraints::with_selector(
+                q,
+                [
+                    ("bit is boolean", bit.clone() * (one - bit.clone())),
+                    (
+                        "left = current + bit * (sibling - current)",
+                        left.clone() - current.clone() - bit * (sibling.clone() - current.clone()),
+                    ),
+                    (
+                        "left + right = current + sibling",
+                        left + right - current - sibling,
+                    ),
+                    (
+                        "node capacity = 2 * 2^64",
+                        capacity - Expression::Constant(node_capacity()),
+                    ),
+                ],
+            )
+        });
         meta.create_gate("z = 2 * z_next + bit", |meta| {
             let q = meta.query_selector(q_index);
-            let bit = meta.query_advice(old[2], Rotation::cur());
-            let z = meta.query_advice(old[3], Rotation::cur());
-            let z_next = meta.query_advice(old[3], Rotation::next());
+            let bit = meta.query_advice(a[8], Rotation::cur());
+            let z = meta.query_advice(a[9], Rotation::cur());
+            let z_next = meta.query_advice(a[9], Rotation::next());
             Constraints::with_selector(
                 q,
                 [("z = 2 * z_next + bit", z - z_next * Fp::from(2) - bit)],
             )
         });
-        for col in old.iter().chain(new.iter()) {
-            meta.enable_equality(*col);
-        }
         MerkleUpdateConfig {
-            old,
-            new,
-            q_swap_old,
-            q_swap_new,
+            poseidon,
+            q_swap,
             q_index,
-            poseidon_old,
-            poseidon_new,
         }
     }
 
@@ -156,6 +132,7 @@ impl MerkleUpdateChip {
         leaf_new: AssignedCell<Fp, Fp>,
     ) -> Result<Vec<Level>, Error> {
         let cfg = &self.config;
+        let a = cfg.poseidon.advice;
         let mut cur_old = leaf_old;
         let mut cur_new = leaf_new;
         let mut z = index.clone();
@@ -168,20 +145,20 @@ impl MerkleUpdateChip {
             });
             let sibling = path.map(|p| p.siblings.get(level).copied().unwrap_or_default());
             let bit = path.map(|p| Fp::from((p.index >> level) & 1));
-            let (left_old, right_old, cap_old, sib_cell, bit_cell, z_next) = layouter
-                .assign_region(
-                    || format!("swap old, level {level}"),
+            let (old, new, z_next) =
+                layouter.assign_region(
+                    || format!("merkle level {level}"),
                     |mut region| {
-                        cfg.q_swap_old.enable(&mut region, 0)?;
+                        let new_row = PERMUTATION_ROWS;
+                        cfg.q_swap.enable(&mut region, 0)?;
+                        cfg.q_swap.enable(&mut region, new_row)?;
                         cfg.q_index.enable(&mut region, 0)?;
-                        let current =
-                            cur_old.copy_advice(|| "current", &mut region, cfg.old[0], 0)?;
-                        let sib = region.assign_advice(|| "sibling", cfg.old[1], 0, || sibling)?;
-                        let b = region.assign_advice(|| "bit", cfg.old[2], 0, || bit)?;
-                        z.copy_advice(|| "z", &mut region, cfg.old[3], 0)?;
+                        let sib = region.assign_advice(|| "sibling", a[7], 0, || sibling)?;
+                        let b = region.assign_advice(|| "bit", a[8], 0, || bit)?;
+                        z.copy_advice(|| "z", &mut region, a[9], 0)?;
                         let z_next = region.assign_advice(
                             || "z_next",
-                            cfg.old[3],
+                            a[9],
                             1,
                             || {
                                 z.value()
@@ -189,70 +166,45 @@ impl MerkleUpdateChip {
                                     .map(|(z, b)| (*z - b) * Fp::from(2).invert().unwrap())
                             },
                         )?;
-                        let swap = |cur: Value<Fp>| {
-                            cur.zip(sibling).zip(bit).map(|((c, s), b)| {
-                                if b == Fp::one() {
-                                    (s, c)
-                                } else {
-                                    (c, s)
-                                }
-                            })
-                        };
-                        let lr = swap(current.value().copied());
-                        let l =
-                            region.assign_advice(|| "left", cfg.old[0], 1, || lr.map(|v| v.0))?;
-                        let r =
-                            region.assign_advice(|| "right", cfg.old[1], 1, || lr.map(|v| v.1))?;
-                        let cap = region.assign_advice_from_constant(
-                            || "capacity",
-                            cfg.old[2],
-                            1,
-                            node_capacity(),
-                        )?;
-                        Ok((l, r, cap, sib, b, z_next))
+                        let mut nodes = Vec::with_capacity(2);
+                        for (row, current) in [(0, &cur_old), (new_row, &cur_new)] {
+                            let current =
+                                current.copy_advice(|| "current", &mut region, a[6], row)?;
+                            if row != 0 {
+                                sib.copy_advice(|| "sibling", &mut region, a[7], row)?;
+                                b.copy_advice(|| "bit", &mut region, a[8], row)?;
+                            }
+                            let input = current.value().copied().zip(sibling).zip(bit).map(
+                                |((c, s), b)| {
+                                    let (l, r) = if b == Fp::one() { (s, c) } else { (c, s) };
+                                    [l, r, node_capacity()]
+                                },
+                            );
+                            region.assign_advice(|| "left", a[0], row, || input.map(|v| v[0]))?;
+                            region.assign_advice(|| "right", a[1], row, || input.map(|v| v[1]))?;
+                            region.assign_advice(
+                                || "node capacity",
+                                a[2],
+                                row,
+                                || input.map(|v| v[2]),
+                            )?;
+                            let [node, _, _] = cfg.poseidon.permute_at(&mut region, row, input)?;
+                            nodes.push(node);
+                        }
+                        let new = nodes.pop().expect("two nodes");
+                        let old = nodes.pop().expect("two nodes");
+                        Ok((old, new, z_next))
                     },
                 )?;
-            let (left_new, right_new, cap_new) = layouter.assign_region(
-                || format!("swap new, level {level}"),
-                |mut region| {
-                    cfg.q_swap_new.enable(&mut region, 0)?;
-                    let current = cur_new.copy_advice(|| "current", &mut region, cfg.new[0], 0)?;
-                    sib_cell.copy_advice(|| "sibling", &mut region, cfg.new[1], 0)?;
-                    bit_cell.copy_advice(|| "bit", &mut region, cfg.new[2], 0)?;
-                    let lr = current
-                        .value()
-                        .copied()
-                        .zip(sibling)
-                        .zip(bit)
-                        .map(|((c, s), b)| if b == Fp::one() { (s, c) } else { (c, s) });
-                    let l = region.assign_advice(|| "left", cfg.new[0], 1, || lr.map(|v| v.0))?;
-                    let r = region.assign_advice(|| "right", cfg.new[1], 1, || lr.map(|v| v.1))?;
-                    let cap = region.assign_advice_from_constant(
-                        || "capacity",
-                        cfg.new[2],
-                        1,
-                        node_capacity(),
-                    )?;
-                    Ok((l, r, cap))
-                },
-            )?;
-            cur_old = node(
-                &cfg.poseidon_old,
-                layouter.namespace(|| format!("old node {level}")),
-                [left_old, right_old, cap_old],
-            )?;
-            cur_new = node(
-                &cfg.poseidon_new,
-                layouter.namespace(|| format!("new node {level}")),
-                [left_new, right_new, cap_new],
-            )?;
+            cur_old = old;
+            cur_new = new;
             z = z_next;
         }
         // Every bit of the position is consumed: it fits in `depth` bits.
         layouter.assign_region(
             || "position fits the tree",
             |mut region| {
-                let last = z.copy_advice(|| "z_depth", &mut region, cfg.old[3], 0)?;
+                let last = z.copy_advice(|| "z_depth", &mut region, a[9], 0)?;
                 region.constrain_constant(last.cell(), Fp::zero())
             },
         )?;
@@ -268,37 +220,4 @@ impl MerkleUpdateChip {
 /// The capacity word a `ConstantLength<2>` Poseidon sponge starts with: `2 · 2^64`.
 fn node_capacity() -> Fp {
     Fp::from_u128(2u128 << 64)
-}
-
-/// A Merkle node `Poseidon(left, right)` as one permutation of `[left, right, 2·2^64]`:
-/// exactly what the `ConstantLength<2>` sponge computes (it absorbs both inputs into the
-/// rate of `[0, 0, 2·2^64]` and permutes once), without the sponge's separate regions for
-/// its initial state and its absorption: four rows fewer per node.
-fn node(
-    config: &Pow5Config<Fp, 3, 2>,
-    mut layouter: impl Layouter<Fp>,
-    state: [Cell; 3],
-) -> Result<Cell, Error> {
-    let chip = Pow5Chip::construct(config.clone());
-    let out = <Pow5Chip<Fp, 3, 2> as PoseidonInstructions<Fp, P128Pow5T3, 3, 2>>::permute(
-        &chip,
-        &mut layouter,
-        &state.map(StateWord::from),
-    )?;
-    let [first, _, _] = out;
-    Ok(first.into())
-}
-
-/// `Poseidon` of `L` cells on one chip (`ConstantLength<L>`).
-pub(crate) fn hash<const L: usize>(
-    config: &Pow5Config<Fp, 3, 2>,
-    mut layouter: impl Layouter<Fp>,
-    message: [AssignedCell<Fp, Fp>; L],
-) -> Result<AssignedCell<Fp, Fp>, Error> {
-    let chip = Pow5Chip::construct(config.clone());
-    let hasher = PoseidonHash::<_, _, P128Pow5T3, ConstantLength<L>, 3, 2>::init(
-        chip,
-        layouter.namespace(|| "init"),
-    )?;
-    hasher.hash(layouter.namespace(|| "hash"), message)
 }

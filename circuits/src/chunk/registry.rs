@@ -38,10 +38,9 @@
 //! counter empty), and a new meter's key is on the curve (`y² = x³ + 5`, which also refuses
 //! `(0, 0)`).
 //!
-//! Slot layout (2,904 rows): the rule regions (26 rows), the owner record (chip B) beside
-//! the message and data hash (chip A), the signature (its challenge on chip B beside the
-//! data hash), then the account's leaves and 24-level path and the other leaf's 32-level
-//! path; the range checks (advice 9) run beside the paths.
+//! Slot layout (2,099 rows): the rule regions, the owner record, the message and data hash,
+//! the signature, then the account's leaves and 24-level path and the other leaf's 32-level
+//! path, and the range checks.
 
 use std::collections::HashMap;
 
@@ -53,7 +52,7 @@ use halo2_proofs::{
 
 use super::base::{
     counter, generator, inverse, key_or_generator, owner_fields, rider_words, two64, AccountCells,
-    AccountUpdate, Base, Chip, Env, Running,
+    AccountUpdate, Base, Env, Running,
 };
 use super::grid::{c, gate, one, Grid, OrZero, Slot};
 use super::witness::{at, SlotWitness};
@@ -66,10 +65,10 @@ use crate::tx::{kind, Transaction};
 /// Touches per slot.
 pub(crate) const TOUCHES: usize = 2;
 /// Rows one slot uses (pinned by a test: a change of layout is deliberate).
-pub(crate) const ROWS_PER_SLOT: usize = 2_904;
+pub(crate) const ROWS_PER_SLOT: usize = 2_099;
 /// Rows used once per chunk: the two state-root hashes, the counters, the public values, the
 /// batch time's check.
-pub(crate) const ROWS_FIXED: usize = 490;
+pub(crate) const ROWS_FIXED: usize = 249;
 
 /// Bits of `options − 1` (options are `1..=MAX_OPTIONS`, a power of two).
 const OPTION_BITS: usize = MAX_OPTIONS.trailing_zeros() as usize;
@@ -1037,10 +1036,10 @@ pub(crate) fn slot(
     s.grid(l, "new words 0 and 2", NEW02, config.q_new02)?;
     s.grid(l, "new word 1", NEW1, config.q_new1)?;
 
-    // The touched account's owner record (chip B) beside the message, which extends the
-    // data hash (chip A); the signature's challenge (chip B) then runs beside the rest of it.
+    // The touched account's owner record, the message (which extends the data hash) and the
+    // signature.
     let fields = ["x1", "y1", "flags1", "f01", "f23"].map(|n| s.cell(n).clone());
-    let owner = base.owner_hash(Chip::B, l.namespace(|| "owner record"), &fields)?;
+    let owner = base.owner_hash(l.namespace(|| "owner record"), &fields)?;
     s.cells.insert("owner", owner);
 
     // The signer signed the message: the account's key, or the meter's for a reading.
