@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Where one full chunk proof's time goes: proves a chunk of SLOTS transfers (default 11,
+# Where one full chunk proof's time goes: proves a chunk of SLOTS transfers (default 14,
 # k = 15) with the release prover under `perf record`, and prints the share of each of
 # halo2's proving phases and of each kind of work (phases.py says how samples are counted).
 #
@@ -9,7 +9,7 @@
 # profile and its inputs are left in target/profile.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-slots="${1:-11}"
+slots="${1:-14}"
 command -v perf >/dev/null || { echo "perf is missing: install Debian's linux-perf" >&2; exit 1; }
 cargo build --release -q -p prover
 out=target/profile

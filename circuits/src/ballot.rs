@@ -29,17 +29,12 @@ mod slot;
 
 use std::fmt;
 
-use halo2_gadgets::poseidon::{
-    primitives::{ConstantLength, P128Pow5T3},
-    Hash as PoseidonHash, Pow5Chip, Pow5Config,
-};
-use halo2_gadgets::utilities::cond_swap::{CondSwapChip, CondSwapConfig, CondSwapInstructions};
 use halo2_proofs::{
     circuit::{AssignedCell, Layouter, SimpleFloorPlanner, Value},
     pasta::EqAffine,
     plonk::{
         self, create_proof, keygen_pk, keygen_vk, verify_proof, Advice, BatchVerifier, Circuit,
-        Column, ConstraintSystem, Instance as InstanceColumn, ProvingKey, SingleVerifier,
+        Column, ConstraintSystem, Instance as InstanceColumn, ProvingKey, Selector, SingleVerifier,
         VerifyingKey,
     },
     poly::commitment::Params,
@@ -49,18 +44,19 @@ use halo2_proofs::{
 use crate::constants::{domain, TALLY_SLOT_BITS, VOTERS_DEPTH};
 use crate::hash::{tag, Fp};
 use crate::merkle::MerklePath;
+use crate::poseidon::{configure_node_swap, PoseidonConfig, Witness, FIXED};
 use crate::voter::{nullifier, Vote, VoterSecret};
 use slot::{SlotChip, SlotConfig};
 
 /// The ballot circuit has `2^K` rows. Its 28 Poseidon permutations (one per Merkle level,
-/// two per three-input hash) run on two Poseidon chips side by side, so everything fits in
-/// 604 rows. On one chip it takes 1,175 rows, which needs `K = 11`, proves about a third
-/// slower on one core and verifies slower, for a proof of 2,720 bytes instead of
-/// [`PROOF_BYTES`].
-pub const K: u32 = 10;
+/// two per three-input hash) run on the ten-column Poseidon chip ([`crate::poseidon`]), 12
+/// rows each, each level's swap in the free cells of its permutation's first row, so
+/// everything fits in 341 rows. (On two `Pow5Chip`s side by side it took 604 rows, `K =
+/// 10`.)
+pub const K: u32 = 9;
 
 /// Bytes of every ballot proof (pinned: it only changes with the circuit).
-pub const PROOF_BYTES: usize = 3840;
+pub const PROOF_BYTES: usize = 3232;
 
 /// Instance row of the voter root.
 pub const VOTER_ROOT: usize = 0;
@@ -190,28 +186,13 @@ impl Instance {
 #[derive(Clone, Debug)]
 pub(crate) struct BallotConfig {
     instance: Column<InstanceColumn>,
-    advices: [Column<Advice>; 5],
-    /// Hashes the commitment and the even levels.
-    poseidon: Pow5Config<Fp, 3, 2>,
-    /// Hashes the odd levels and the nullifier, on columns of its own.
-    poseidon_b: Pow5Config<Fp, 3, 2>,
-    swap: CondSwapConfig,
+    poseidon: PoseidonConfig,
+    /// A Merkle level's swap, on the free cells of its permutation's first row.
+    q_swap: Selector,
     slot: SlotConfig,
 }
 
 impl BallotConfig {
-    fn poseidon_chip(&self) -> Pow5Chip<Fp, 3, 2> {
-        Pow5Chip::construct(self.poseidon.clone())
-    }
-
-    fn poseidon_chip_b(&self) -> Pow5Chip<Fp, 3, 2> {
-        Pow5Chip::construct(self.poseidon_b.clone())
-    }
-
-    fn swap_chip(&self) -> CondSwapChip<Fp> {
-        CondSwapChip::construct(self.swap.clone())
-    }
-
     fn slot_chip(&self) -> SlotChip {
         SlotChip::construct(self.slot.clone())
     }
@@ -240,9 +221,6 @@ impl BallotCircuit {
     }
 }
 
-type Poseidon<const L: usize> =
-    PoseidonHash<Fp, Pow5Chip<Fp, 3, 2>, P128Pow5T3, ConstantLength<L>, 3, 2>;
-
 impl Circuit<Fp> for BallotCircuit {
     type Config = BallotConfig;
     type FloorPlanner = SimpleFloorPlanner;
@@ -257,69 +235,40 @@ impl Circuit<Fp> for BallotCircuit {
     }
 
     fn configure(meta: &mut ConstraintSystem<Fp>) -> BallotConfig {
-        // Nine advice columns. a0..a4 are shared by every chip but the second Poseidon;
-        // regions never overlap in a column, so a column serves whichever chip owns the
-        // current rows:
+        // Ten advice columns, all equality-enabled, which the Poseidon chip uses in its rows
+        // (a Merkle level's swap data in a6..a8 of its permutation's first row); the other
+        // regions use them in rows of their own:
         //
-        // | column | Poseidon A    | swap (1 row per level) | vote range | secrets (2 rows)      |
-        // |--------|---------------|------------------------|------------|-----------------------|
-        // | a0     | state[0]      | a: the running node    | vote       | nullifier_key         |
-        // | a1     | state[1]      | a_swapped: left child  | bits       | trapdoor; proposal    |
-        // | a2     | state[2]      | b_swapped: right child | bits       | the two domain tags   |
-        // | a3     | partial S-box | b: the sibling         | bits       |                       |
-        // | a4     |               | swap: the position bit | bits       |                       |
+        // | column | secrets (2 rows)      | vote range       |
+        // |--------|-----------------------|------------------|
+        // | a0     | nullifier_key; seq    | vote             |
+        // | a1     | trapdoor; proposal    | bits             |
+        // | a2     | the two domain tags   | bits             |
+        // | a3, a4 |                       | bits             |
         //
-        // b0..b3 are Poseidon B's state and partial S-box, so that B hashes the odd levels
-        // and the nullifier in the same rows as A hashes the even levels and the commitment
-        // (halving the rows: 2^10 instead of 2^11).
-        //
-        // a0..a2 and b0..b2 are equality-enabled by the Poseidon chips: the swap's outputs
-        // and the secrets are copied from them into hashes, and the instance's proposal
-        // and vote are copied into a1 and a0 (the sequence number into a0 beside the
-        // proposal). a3 and a4 hold only values used where they
-        // stand. Each Poseidon chip has six fixed columns of round constants; A's rc_b[0]
-        // also holds the constants (domain tags, the sponges' capacity) that
-        // `assign_advice_from_constant` copies into advice cells.
-        let advices: [Column<Advice>; 5] = std::array::from_fn(|_| meta.advice_column());
+        // Eleven fixed columns hold the chip's round constants, one more the constants
+        // (domain tags, the sponges' capacity) that `assign_advice_from_constant` copies
+        // into advice cells.
+        let advice: [Column<Advice>; 10] = std::array::from_fn(|_| meta.advice_column());
+        for column in advice {
+            meta.enable_equality(column);
+        }
         let instance = meta.instance_column();
         meta.enable_equality(instance);
-        let rc_a = std::array::from_fn(|_| meta.fixed_column());
-        let rc_b: [_; 3] = std::array::from_fn(|_| meta.fixed_column());
-        meta.enable_constant(rc_b[0]);
-
-        let poseidon = Pow5Chip::configure::<P128Pow5T3>(
-            meta,
-            [advices[0], advices[1], advices[2]],
-            advices[3],
-            rc_a,
-            rc_b,
-        );
-        let b_state: [Column<Advice>; 4] = std::array::from_fn(|_| meta.advice_column());
-        let b_rc_a = std::array::from_fn(|_| meta.fixed_column());
-        let b_rc_b = std::array::from_fn(|_| meta.fixed_column());
-        let poseidon_b = Pow5Chip::configure::<P128Pow5T3>(
-            meta,
-            [b_state[0], b_state[1], b_state[2]],
-            b_state[3],
-            b_rc_a,
-            b_rc_b,
-        );
-        let swap = CondSwapChip::configure(
-            meta,
-            [advices[0], advices[3], advices[1], advices[2], advices[4]],
-        );
+        let round_constants: [_; FIXED] = std::array::from_fn(|_| meta.fixed_column());
+        let constants = meta.fixed_column();
+        meta.enable_constant(constants);
+        let poseidon = PoseidonConfig::configure(meta, advice, round_constants);
+        let q_swap = configure_node_swap(meta, advice);
         let slot = SlotChip::configure(
             meta,
-            advices[0],
-            [advices[1], advices[2], advices[3], advices[4]],
+            advice[0],
+            [advice[1], advice[2], advice[3], advice[4]],
         );
-
         BallotConfig {
             instance,
-            advices,
             poseidon,
-            poseidon_b,
-            swap,
+            q_swap,
             slot,
         }
     }
@@ -334,7 +283,7 @@ impl Circuit<Fp> for BallotCircuit {
             .assign_region(
                 || "load secrets, tags, proposal and sequence number",
                 |mut region| {
-                    let [a0, a1, a2, _, _] = config.advices;
+                    let [a0, a1, a2, ..] = config.poseidon.advice;
                     let nk =
                         region.assign_advice(|| "nullifier_key", a0, 0, || self.nullifier_key)?;
                     let trapdoor = region.assign_advice(|| "trapdoor", a1, 0, || self.trapdoor)?;
@@ -370,42 +319,36 @@ impl Circuit<Fp> for BallotCircuit {
             )?;
 
         // commitment = Poseidon(VOTER_COMMITMENT, nullifier_key, trapdoor)
-        let commitment = Poseidon::<3>::init(
-            config.poseidon_chip(),
-            layouter.namespace(|| "commitment init"),
-        )?
-        .hash(
+        let commitment = config.poseidon.hash(
             layouter.namespace(|| "commitment = Poseidon(VOTER_COMMITMENT, nk, trapdoor)"),
             [commitment_tag, nullifier_key.clone(), trapdoor],
         )?;
 
         // The commitment is a leaf of the voter tree with root `VOTER_ROOT`: at each level,
-        // (left, right) = bit ? (sibling, node) : (node, sibling); node = Poseidon(left, right).
-        // Levels alternate between the two Poseidon chips; the floor planner places each
-        // region at the first rows free in its own columns, so the chips fill rows in
-        // parallel while copy constraints carry each node to the next level.
+        // (left, right) = bit ? (sibling, node) : (node, sibling); node = Poseidon(left, right),
+        // one region of 12 rows.
         let mut node: AssignedCell<Fp, Fp> = commitment;
         for level in 0..VOTERS_DEPTH {
-            let (left, right) = self.swap_level(&config, &mut layouter, level, node)?;
-            let chip = if level % 2 == 0 {
-                config.poseidon_chip()
-            } else {
-                config.poseidon_chip_b()
-            };
-            node = Poseidon::<2>::init(chip, layouter.namespace(|| format!("level {level} init")))?
-                .hash(
-                    layouter.namespace(|| format!("level {level}: node = Poseidon(left, right)")),
-                    [left, right],
-                )?;
+            let bit = self.position_bits[level].map(|b| if b { Fp::one() } else { Fp::zero() });
+            node = layouter.assign_region(
+                || format!("level {level}: node = Poseidon(left, right)"),
+                |mut region| {
+                    let (node, _, _) = config.poseidon.node_at(
+                        &mut region,
+                        0,
+                        config.q_swap,
+                        &node,
+                        Witness::Value(self.siblings[level]),
+                        Witness::Value(bit),
+                    )?;
+                    Ok(node)
+                },
+            )?;
         }
         layouter.constrain_instance(node.cell(), config.instance, VOTER_ROOT)?;
 
         // nullifier = Poseidon(NULLIFIER, nullifier_key, proposal), the public NULLIFIER.
-        let nullifier = Poseidon::<3>::init(
-            config.poseidon_chip_b(),
-            layouter.namespace(|| "nullifier init"),
-        )?
-        .hash(
+        let nullifier = config.poseidon.hash(
             layouter.namespace(|| "nullifier = Poseidon(NULLIFIER, nk, proposal)"),
             [nullifier_tag, nullifier_key, proposal],
         )?;
@@ -417,24 +360,6 @@ impl Circuit<Fp> for BallotCircuit {
             .assign(layouter.namespace(|| "vote range"), config.instance, VOTE)?;
 
         Ok(())
-    }
-}
-
-impl BallotCircuit {
-    /// One level's conditional swap of the running node and the witnessed sibling.
-    #[allow(clippy::type_complexity)]
-    fn swap_level(
-        &self,
-        config: &BallotConfig,
-        layouter: &mut impl Layouter<Fp>,
-        level: usize,
-        node: AssignedCell<Fp, Fp>,
-    ) -> Result<(AssignedCell<Fp, Fp>, AssignedCell<Fp, Fp>), plonk::Error> {
-        config.swap_chip().swap(
-            layouter.namespace(|| format!("level {level}: swap")),
-            (node, self.siblings[level]),
-            self.position_bits[level],
-        )
     }
 }
 

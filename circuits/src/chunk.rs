@@ -42,7 +42,6 @@ pub(crate) mod base;
 pub mod family;
 pub(crate) mod grid;
 pub mod merkle;
-pub(crate) mod poseidon;
 pub mod proof;
 pub mod witness;
 

@@ -18,6 +18,7 @@ pub mod keys;
 pub mod matcher;
 pub mod merkle;
 pub mod params;
+pub(crate) mod poseidon;
 pub mod records;
 pub mod rules;
 pub mod schnorr;

@@ -30,7 +30,7 @@ pub type Digest = [u8; 32];
 /// The smallest `k` with pinned parameters: the ballot circuit's (`ballot::K`), which a
 /// verifier reads from the cache like the chunks'. (A chunk circuit's range-check table
 /// alone needs 2^10 rows, so every chunk circuit has k >= 11: `Family::k_for`.)
-pub const MIN_K: u32 = 10;
+pub const MIN_K: u32 = 9;
 
 /// The largest `k` with pinned parameters: 2^16 rows, which hold more slots than the prover's
 /// and sequencer's sizes use (they stop at k = 15) and which the verifier accepts at most.
@@ -41,6 +41,7 @@ pub const MAX_K: u32 = 16;
 /// set of parameters and checks its digest here.
 #[rustfmt::skip]
 const PINNED: [(u32, Digest); (MAX_K - MIN_K + 1) as usize] = digests([
+    (9, "d6df3382e1fe93fcb52099f10a50a96be97421a9c9423dd98f169d2b2fc6464d"),
     (10, "62e1938e2e5327a1d246bab93d41729e8a54261cfa2dcb6f448866bba58266fa"),
     (11, "0dd0453cb871eb83c90ef75ded9da9c5a447a68075800f2ef6b517dc4d3a7f0b"),
     (12, "b0950431fed12b58bcf0ff2076c4412a6615904b5e91bd6bccc9859d68e97d44"),
@@ -425,7 +426,7 @@ mod tests {
         assert_eq!(bytes_of(&again.params), bytes_of(&first.params));
         assert_eq!(
             again.provenance.to_string(),
-            "commitment parameters k=10: pinned digest 62e1938e…a58266fa ✓ (read from cache)"
+            "commitment parameters k=9: pinned digest d6df3382…2fc6464d ✓ (read from cache)"
         );
 
         let expect_remade = |bytes: &[u8], why: &str| -> Rejected {

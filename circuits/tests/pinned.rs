@@ -14,23 +14,23 @@ use pasta_curves::vesta;
 const PINNED: [(Family, usize, &str); 4] = [
     (
         Family::Accounts,
-        1_115_314,
-        "71305e44972a12241b10ae005cf96d97",
+        1_105_310,
+        "ecbdf7dcf547554b1b2b30cb56ad69ab",
     ),
     (
         Family::Registry,
-        1_097_282,
-        "86c6a280650b28927490830be8f47b2b",
+        1_087_278,
+        "51c34fd362133b359544ef5aa039065e",
     ),
     (
         Family::Market,
-        1_014_094,
-        "9350db08a5d08ca401da4550eade4864",
+        1_004_090,
+        "35bae561227158d77f0a3ee8f0ee0df5",
     ),
     (
         Family::Governance,
-        1_018_923,
-        "46a4b0e7a5ade526b2b3f0b452e5f663",
+        1_008_919,
+        "d44e5afb28073742304fe66976636b21",
     ),
 ];
 

@@ -212,23 +212,23 @@ fn the_override_changes_nothing_when_it_writes_the_honest_value() {
     // Voter 0 sits at position 0: every position bit is 0.
     let (circuit, instance) = honest(0, 42, Vote::Option(2));
     assert_eq!(
-        mock_with_override(circuit, &instance, "swap", 5, Fp::zero()),
+        mock_with_override(circuit, &instance, "bit", 5, Fp::zero()),
         Ok(())
     );
 }
 
 #[test]
 fn a_non_boolean_swap_bit_fails_the_swap_gate() {
-    let gate = "a' = b ⋅ swap + a ⋅ (1-swap)";
+    let gate = "merkle swap";
     for (level, value) in [
         (0, Fp::from(2)),
         (11, -Fp::one()),
         (VOTERS_DEPTH - 1, Fp::from(7)),
     ] {
         let (circuit, instance) = honest(0, 42, Vote::Option(2));
-        let failures = mock_with_override(circuit, &instance, "swap", level, value).unwrap_err();
+        let failures = mock_with_override(circuit, &instance, "bit", level, value).unwrap_err();
         assert!(
-            fails_constraint(&failures, gate, "swap is bool"),
+            fails_constraint(&failures, gate, "bit is boolean"),
             "{failures:?}"
         );
     }
@@ -237,10 +237,34 @@ fn a_non_boolean_swap_bit_fails_the_swap_gate() {
 #[test]
 fn a_swap_bit_flipped_after_the_swap_fails_the_swap_gate() {
     let (circuit, instance) = honest(0, 42, Vote::Option(2));
-    let failures = mock_with_override(circuit, &instance, "swap", 3, Fp::one()).unwrap_err();
-    let gate = "a' = b ⋅ swap + a ⋅ (1-swap)";
-    assert!(fails_constraint(&failures, gate, "a check"), "{failures:?}");
-    assert!(fails_constraint(&failures, gate, "b check"), "{failures:?}");
+    let failures = mock_with_override(circuit, &instance, "bit", 3, Fp::one()).unwrap_err();
+    let gate = "merkle swap";
+    assert!(
+        fails_constraint(
+            &failures,
+            gate,
+            "left = current + bit * (sibling - current)"
+        ),
+        "{failures:?}"
+    );
+}
+
+#[test]
+fn a_swapped_pair_that_is_not_the_node_and_its_sibling_fails_the_swap_gate() {
+    let (circuit, instance) = honest(0, 42, Vote::Option(2));
+    let gate = "merkle swap";
+    let failures =
+        mock_with_override(circuit.clone(), &instance, "right", 7, Fp::from(9)).unwrap_err();
+    assert!(
+        fails_constraint(&failures, gate, "left + right = current + sibling"),
+        "{failures:?}"
+    );
+    let failures =
+        mock_with_override(circuit, &instance, "node capacity", 2, Fp::from(9)).unwrap_err();
+    assert!(
+        fails_constraint(&failures, gate, "node capacity = 2 * 2^64"),
+        "{failures:?}"
+    );
 }
 
 #[test]
@@ -289,8 +313,8 @@ fn the_circuit_fits_in_k_rows_and_not_fewer() {
     );
     let cost = CircuitCost::<pasta_curves::vesta::Point, _>::measure(K, &circuit);
     let text = format!("{cost:?}");
-    assert!(text.contains("max_rows: 604,"), "{text}");
-    assert!(text.contains("num_advice_columns: 9,"), "{text}");
+    assert!(text.contains("max_rows: 341,"), "{text}");
+    assert!(text.contains("num_advice_columns: 10,"), "{text}");
 }
 
 #[test]
@@ -305,7 +329,7 @@ fn the_circuit_is_pinned() {
         .hash(pinned.as_bytes());
     assert_eq!(
         (pinned.len(), digest.to_hex().to_string()),
-        (241460, "915a8cb737d92206e30ca2877748a8a8".to_string()),
+        (403744, "9f928a934fdbf98651084f66890e113f".to_string()),
         "the ballot circuit changed: update K, PROOF_BYTES and this snapshot deliberately"
     );
 }

@@ -18,12 +18,12 @@ use halo2_proofs::{
 };
 
 use super::merkle::{Cell, Level, MerkleUpdateChip, MerkleUpdateConfig};
-use super::poseidon::{PoseidonConfig, FIXED};
 use super::{CHAIN, LOOKUP_BITS, NOW, PARAMS, PARAM_COUNT};
 use crate::constants::{domain, ACCOUNTS_DEPTH};
 use crate::hash::{tag, Fp};
 use crate::keys::Signature;
 use crate::merkle::MerklePath;
+use crate::poseidon::{PoseidonConfig, FIXED};
 use crate::records::{Account, Owner};
 use crate::schnorr::{self, SchnorrConfig};
 use crate::state::{Params, StateHeader, TreeId};

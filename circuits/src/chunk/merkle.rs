@@ -12,7 +12,7 @@
 //!  12    left   right  capacity  (mid)    current  sibling  bit
 //! ```
 //!
-//! `q_swap` (rows 0 and 12): `bit` is boolean, `left = current + bit·(sibling − current)`,
+//! `q_swap` (rows 0 and 12, [`crate::poseidon::configure_node_swap`]): `bit` is boolean, `left = current + bit·(sibling − current)`,
 //! `left + right = current + sibling` (the sibling is on the left when the bit is 1), and
 //! the capacity word is `2·2^64` (a `ConstantLength<2>` sponge's, so the node is exactly
 //! [`crate::hash::node`]). `q_index` (row 0): `z = 2·z_next + bit`, a running sum whose
@@ -27,19 +27,18 @@
 //! What this chip does not constrain: that the old root is the tree's root, or what the
 //! leaves are; the caller equates the roots and computes the leaves.
 
-use ff::{Field, PrimeField};
+use ff::Field;
 use halo2_proofs::{
     circuit::{AssignedCell, Layouter, Value},
-    plonk::{ConstraintSystem, Constraints, Error, Expression, Selector},
+    plonk::{ConstraintSystem, Constraints, Error, Selector},
     poly::Rotation,
 };
 
-use super::poseidon::{PoseidonConfig, PERMUTATION_ROWS};
 use crate::hash::Fp;
 use crate::merkle::MerklePath;
+use crate::poseidon::{configure_node_swap, PoseidonConfig, Witness, PERMUTATION_ROWS, SWAP_BIT};
 
-/// A cell of the circuit's field.
-pub(crate) type Cell = AssignedCell<Fp, Fp>;
+pub(crate) use crate::poseidon::Cell;
 
 /// The Poseidon chip's columns and the swap and index selectors.
 #[derive(Clone, Debug)]
@@ -70,36 +69,12 @@ impl MerkleUpdateChip {
         meta: &mut ConstraintSystem<Fp>,
         poseidon: PoseidonConfig,
     ) -> MerkleUpdateConfig {
-        let q_swap = meta.selector();
-        let q_index = meta.selector();
         let a = poseidon.advice;
-        meta.create_gate("merkle swap", |meta| {
-            let q = meta.query_selector(q_swap);
-            let [left, right, capacity, current, sibling, bit] =
-                [0, 1, 2, 6, 7, 8].map(|i| meta.query_advice(a[i], Rotation::cur()));
-            let one = Expression::Constant(Fp::one());
-            Constraints::with_selector(
-                q,
-                [
-                    ("bit is boolean", bit.clone() * (one - bit.clone())),
-                    (
-                        "left = current + bit * (sibling - current)",
-                        left.clone() - current.clone() - bit * (sibling.clone() - current.clone()),
-                    ),
-                    (
-                        "left + right = current + sibling",
-                        left + right - current - sibling,
-                    ),
-                    (
-                        "node capacity = 2 * 2^64",
-                        capacity - Expression::Constant(node_capacity()),
-                    ),
-                ],
-            )
-        });
+        let q_swap = configure_node_swap(meta, a);
+        let q_index = meta.selector();
         meta.create_gate("z = 2 * z_next + bit", |meta| {
             let q = meta.query_selector(q_index);
-            let bit = meta.query_advice(a[8], Rotation::cur());
+            let bit = meta.query_advice(a[SWAP_BIT], Rotation::cur());
             let z = meta.query_advice(a[9], Rotation::cur());
             let z_next = meta.query_advice(a[9], Rotation::next());
             Constraints::with_selector(
@@ -145,57 +120,40 @@ impl MerkleUpdateChip {
             });
             let sibling = path.map(|p| p.siblings.get(level).copied().unwrap_or_default());
             let bit = path.map(|p| Fp::from((p.index >> level) & 1));
-            let (old, new, z_next) =
-                layouter.assign_region(
-                    || format!("merkle level {level}"),
-                    |mut region| {
-                        let new_row = PERMUTATION_ROWS;
-                        cfg.q_swap.enable(&mut region, 0)?;
-                        cfg.q_swap.enable(&mut region, new_row)?;
-                        cfg.q_index.enable(&mut region, 0)?;
-                        let sib = region.assign_advice(|| "sibling", a[7], 0, || sibling)?;
-                        let b = region.assign_advice(|| "bit", a[8], 0, || bit)?;
-                        z.copy_advice(|| "z", &mut region, a[9], 0)?;
-                        let z_next = region.assign_advice(
-                            || "z_next",
-                            a[9],
-                            1,
-                            || {
-                                z.value()
-                                    .zip(bit)
-                                    .map(|(z, b)| (*z - b) * Fp::from(2).invert().unwrap())
-                            },
-                        )?;
-                        let mut nodes = Vec::with_capacity(2);
-                        for (row, current) in [(0, &cur_old), (new_row, &cur_new)] {
-                            let current =
-                                current.copy_advice(|| "current", &mut region, a[6], row)?;
-                            if row != 0 {
-                                sib.copy_advice(|| "sibling", &mut region, a[7], row)?;
-                                b.copy_advice(|| "bit", &mut region, a[8], row)?;
-                            }
-                            let input = current.value().copied().zip(sibling).zip(bit).map(
-                                |((c, s), b)| {
-                                    let (l, r) = if b == Fp::one() { (s, c) } else { (c, s) };
-                                    [l, r, node_capacity()]
-                                },
-                            );
-                            region.assign_advice(|| "left", a[0], row, || input.map(|v| v[0]))?;
-                            region.assign_advice(|| "right", a[1], row, || input.map(|v| v[1]))?;
-                            region.assign_advice(
-                                || "node capacity",
-                                a[2],
-                                row,
-                                || input.map(|v| v[2]),
-                            )?;
-                            let [node, _, _] = cfg.poseidon.permute_at(&mut region, row, input)?;
-                            nodes.push(node);
-                        }
-                        let new = nodes.pop().expect("two nodes");
-                        let old = nodes.pop().expect("two nodes");
-                        Ok((old, new, z_next))
-                    },
-                )?;
+            let (old, new, z_next) = layouter.assign_region(
+                || format!("merkle level {level}"),
+                |mut region| {
+                    cfg.q_index.enable(&mut region, 0)?;
+                    z.copy_advice(|| "z", &mut region, a[9], 0)?;
+                    let z_next = region.assign_advice(
+                        || "z_next",
+                        a[9],
+                        1,
+                        || {
+                            z.value()
+                                .zip(bit)
+                                .map(|(z, b)| (*z - b) * Fp::from(2).invert().unwrap())
+                        },
+                    )?;
+                    let (old, sib, b) = cfg.poseidon.node_at(
+                        &mut region,
+                        0,
+                        cfg.q_swap,
+                        &cur_old,
+                        Witness::Value(sibling),
+                        Witness::Value(bit),
+                    )?;
+                    let (new, _, _) = cfg.poseidon.node_at(
+                        &mut region,
+                        PERMUTATION_ROWS,
+                        cfg.q_swap,
+                        &cur_new,
+                        Witness::Copy(&sib),
+                        Witness::Copy(&b),
+                    )?;
+                    Ok((old, new, z_next))
+                },
+            )?;
             cur_old = old;
             cur_new = new;
             z = z_next;
@@ -215,9 +173,4 @@ impl MerkleUpdateChip {
         });
         Ok(levels)
     }
-}
-
-/// The capacity word a `ConstantLength<2>` Poseidon sponge starts with: `2 · 2^64`.
-fn node_capacity() -> Fp {
-    Fp::from_u128(2u128 << 64)
 }
