@@ -69,7 +69,7 @@ impl SchnorrConfig {
     /// Column sharing:
     /// - `advices`: all ten are used by the ECC chip's gates and become equality-enabled;
     ///   `advices[9]` is also the running-sum column of the range check. Other chips (the
-    ///   Poseidon chips of the chunk circuit) may use the same columns in their own regions.
+    ///   Poseidon chip of the chunk circuit) may use the same columns in their own regions.
     /// - `lagrange_coeffs`: eight fixed columns, written by the fixed-base multiplication's
     ///   regions (the interpolation coefficients of `G`'s windows); they may be shared with
     ///   other chips' fixed columns (e.g. Poseidon's round constants).
