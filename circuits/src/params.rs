@@ -400,7 +400,7 @@ mod tests {
         }
         assert_eq!(
             load_or_make(&dir, 19, |_| {}).unwrap_err().to_string(),
-            "no pinned parameters for k = 19; this build supports 10..=16"
+            "no pinned parameters for k = 19; this build supports 9..=16"
         );
         assert!(!dir.exists(), "nothing is written for an unpinned k");
     }
