@@ -1,6 +1,8 @@
 //! Where a one-slot chunk's rows go: lays out each family's one-slot circuit with halo2's
 //! simple floor planner and prints, for each kind of region (its name with numbers
-//! replaced by `#`), how many there are and the rows they span, largest first.
+//! replaced by `#`), how many there are and the rows they span, largest first. Regions that
+//! sit side by side on other columns both count: the 10-bit lookup table's 1,024 rows are a
+//! table column beside everything else, not rows the slot adds.
 //!
 //! `cargo run --release -p circuits --example slot_rows`
 
