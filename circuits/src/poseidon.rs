@@ -381,7 +381,7 @@ impl PoseidonConfig {
     ) -> Result<[Cell; 3], Error> {
         let c = constants();
         let trace = input.map(trace);
-        let cell = |r: usize, i: usize| trace.map(|t| t[r][i].expect("a used cell"));
+        let cell = |r: usize, i: usize| trace.as_ref().map(|t| t[r][i].expect("a used cell"));
         let mut round = 0;
         for row in 0..PERMUTATION_ROWS - 1 {
             let at = offset + row;
