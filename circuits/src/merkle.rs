@@ -6,12 +6,14 @@
 //! `Poseidon(left, right)`; a path lists the siblings from the leaf up, and the position's
 //! bits (least significant first) say on which side each sibling sits.
 //!
-//! [`MerkleTree`] is updated leaf by leaf (`depth` hashes per write), as the state is.
+//! [`MerkleTree`] is updated leaf by leaf, as the state is, and rehashes the paths above the
+//! leaves written since its last read once, at the next read (each node once).
 //! [`PrefixTree`] is built at once, bottom-up, from the leaves of an append-only tree (its
 //! first `n` positions set, the rest empty): about `n` hashes in all, which is how a voter's
 //! client rebuilds a proposal's voter tree from the commitments it synced.
 
 use std::collections::HashMap;
+use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
 
@@ -43,6 +45,15 @@ pub enum MerkleError {
         expected: String,
         /// The root the proof computes (hex).
         computed: String,
+    },
+    /// A node given to [`MerkleTree::from_nodes`] twice, or with its empty subtree's value
+    /// (which a tree never stores).
+    #[error("node {index} at height {height} is listed twice or holds the empty value")]
+    BadNode {
+        /// Its height.
+        height: u8,
+        /// Its position at that height.
+        index: u64,
     },
     /// More leaves than the tree has positions.
     #[error("{count} leaves do not fit in a tree of depth {depth}")]
@@ -117,13 +128,81 @@ impl MerklePath {
 }
 
 /// A sparse Merkle tree of fixed depth (at most 64).
-#[derive(Clone, Debug)]
+///
+/// Writes are cheap and reads are exact: [`MerkleTree::set`] stores the leaf and notes its
+/// position; the paths above the leaves set since the last read are rehashed at the next
+/// read of a node above the leaves (a root, a path, the node list), each node once, level
+/// by level, wide levels on every core. A batch of writes that share upper levels (any
+/// batch: they all share the root) costs the union of their paths, not `depth` hashes each.
+#[derive(Debug)]
 pub struct MerkleTree {
     depth: usize,
     /// `empty[h]`: the root of an empty subtree of height `h` (`empty[0]` is the empty leaf).
     empty: Vec<Fp>,
+    /// The nodes, and the leaves set since they were last rehashed.
+    nodes: Mutex<Nodes>,
+}
+
+#[derive(Clone, Debug, Default)]
+struct Nodes {
     /// Non-empty nodes by `(height, position at that height)`; height 0 holds the leaves.
-    nodes: HashMap<(u8, u64), Fp>,
+    map: HashMap<(u8, u64), Fp>,
+    /// Positions of leaves set since the last rehash (unsorted, maybe repeated).
+    dirty: Vec<u64>,
+}
+
+impl Clone for MerkleTree {
+    fn clone(&self) -> Self {
+        MerkleTree {
+            depth: self.depth,
+            empty: self.empty.clone(),
+            nodes: Mutex::new(self.lock().clone()),
+        }
+    }
+}
+
+impl Nodes {
+    fn get(&self, empty: &[Fp], height: usize, index: u64) -> Fp {
+        *self
+            .map
+            .get(&(height as u8, index))
+            .unwrap_or(&empty[height])
+    }
+
+    fn store(&mut self, empty: &[Fp], height: usize, index: u64, value: Fp) {
+        if value == empty[height] {
+            self.map.remove(&(height as u8, index));
+        } else {
+            self.map.insert((height as u8, index), value);
+        }
+    }
+
+    /// Rehashes every node above the dirty leaves, each once.
+    fn rehash(&mut self, empty: &[Fp], depth: usize) {
+        if self.dirty.is_empty() {
+            return;
+        }
+        let mut level = std::mem::take(&mut self.dirty);
+        level.sort_unstable();
+        level.dedup();
+        for height in 0..depth {
+            level = level.into_iter().map(|i| i >> 1).collect();
+            level.dedup();
+            let values = {
+                let this = &*self;
+                let pair = |q: u64| {
+                    node(
+                        this.get(empty, height, 2 * q),
+                        this.get(empty, height, 2 * q + 1),
+                    )
+                };
+                hash_all(&level, &pair)
+            };
+            for (q, value) in level.iter().zip(values) {
+                self.store(empty, height + 1, *q, value);
+            }
+        }
+    }
 }
 
 impl MerkleTree {
@@ -133,8 +212,23 @@ impl MerkleTree {
         MerkleTree {
             depth,
             empty: empty_subtrees(depth, empty_leaf),
-            nodes: HashMap::new(),
+            nodes: Mutex::new(Nodes::default()),
         }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Nodes> {
+        // A panic while hashing leaves nothing half-written that a reader could see
+        // differently: the dirty list is taken before, the stores are whole values.
+        self.nodes
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The nodes with every pending path rehashed.
+    fn fresh(&self) -> std::sync::MutexGuard<'_, Nodes> {
+        let mut nodes = self.lock();
+        nodes.rehash(&self.empty, self.depth);
+        nodes
     }
 
     /// The tree's depth.
@@ -154,17 +248,14 @@ impl MerkleTree {
 
     /// The leaf at `index` (the empty leaf if never set).
     pub fn leaf(&self, index: u64) -> Fp {
-        self.node(0, index)
+        self.lock().get(&self.empty, 0, index)
     }
 
     fn node(&self, height: usize, index: u64) -> Fp {
-        *self
-            .nodes
-            .get(&(height as u8, index))
-            .unwrap_or(&self.empty[height])
+        self.fresh().get(&self.empty, height, index)
     }
 
-    /// Sets the leaf at `index` and rehashes its path: `depth` hashes.
+    /// Sets the leaf at `index`; its path is rehashed at the next read above the leaves.
     ///
     /// # Panics
     /// If `index` does not fit in the tree; callers check positions against their counters.
@@ -174,33 +265,54 @@ impl MerkleTree {
             "leaf position {index} outside a tree of depth {}",
             self.depth
         );
-        let mut value = leaf;
-        let mut pos = index;
-        for height in 0..self.depth {
-            self.store(height, pos, value);
-            let sibling = self.node(height, pos ^ 1);
-            value = if pos & 1 == 1 {
-                node(sibling, value)
-            } else {
-                node(value, sibling)
-            };
-            pos >>= 1;
-        }
-        self.store(self.depth, 0, value);
+        let nodes = self.nodes.get_mut().unwrap_or_else(|p| p.into_inner());
+        nodes.store(&self.empty, 0, index, leaf);
+        nodes.dirty.push(index);
     }
 
-    fn store(&mut self, height: usize, index: u64, value: Fp) {
-        if value == self.empty[height] {
-            self.nodes.remove(&(height as u8, index));
-        } else {
-            self.nodes.insert((height as u8, index), value);
+    /// Every stored (non-empty) node as `(height, position at that height, value)`, in no
+    /// particular order: with the depth and the empty leaf, all a checkpoint needs to give
+    /// the tree back without hashing ([`MerkleTree::from_nodes`]).
+    pub fn nodes(&self) -> Vec<(u8, u64, Fp)> {
+        self.fresh()
+            .map
+            .iter()
+            .map(|(&(h, i), &v)| (h, i, v))
+            .collect()
+    }
+
+    /// A tree of depth `depth` holding exactly `nodes` (as [`MerkleTree::nodes`] lists them)
+    /// over the empty subtrees of `empty_leaf`. Nothing is rehashed: the caller vouches for
+    /// the nodes (a checkpoint checks its digest and the root it must reach); positions that
+    /// do not fit the tree, a node listed twice and empty values are refused.
+    pub fn from_nodes(
+        depth: usize,
+        empty_leaf: Fp,
+        nodes: impl IntoIterator<Item = (u8, u64, Fp)>,
+    ) -> Result<Self, MerkleError> {
+        let mut tree = MerkleTree::new(depth, empty_leaf);
+        let map = &mut tree.nodes.get_mut().unwrap_or_else(|p| p.into_inner()).map;
+        for (height, index, value) in nodes {
+            let h = height as usize;
+            let width = depth - h.min(depth);
+            if h > depth || (width < 64 && index >> width != 0) {
+                return Err(MerkleError::IndexOutOfRange {
+                    index,
+                    depth: width,
+                });
+            }
+            if value == tree.empty[h] || map.insert((height, index), value).is_some() {
+                return Err(MerkleError::BadNode { height, index });
+            }
         }
+        Ok(tree)
     }
 
     /// The inclusion proof of the leaf at `index`.
     pub fn path(&self, index: u64) -> MerklePath {
+        let nodes = self.fresh();
         let siblings = (0..self.depth)
-            .map(|height| self.node(height, (index >> height) ^ 1))
+            .map(|height| nodes.get(&self.empty, height, (index >> height) ^ 1))
             .collect();
         MerklePath { index, siblings }
     }
@@ -300,29 +412,36 @@ impl PrefixTree {
 /// Levels with at least this many nodes to hash are split over the machine's cores.
 const PARALLEL_LEVEL: usize = 2048;
 
-/// The level above `below`: `node(below[2i], below[2i + 1])`, the last node of an odd level
-/// paired with `empty` (the empty subtree of `below`'s height). A wide level is hashed on
-/// every core (scoped threads, each its own contiguous share); the result is the same.
-fn hash_level(below: &[Fp], empty: Fp) -> Vec<Fp> {
-    let count = below.len().div_ceil(2);
-    let pair = |i: usize| node(below[2 * i], below.get(2 * i + 1).copied().unwrap_or(empty));
+/// `pair(q)` for every `q` of `positions`, in order; a long list is hashed on every core
+/// (scoped threads, each its own contiguous share).
+fn hash_all(positions: &[u64], pair: &(dyn Fn(u64) -> Fp + Sync)) -> Vec<Fp> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    if threads < 2 || count < PARALLEL_LEVEL {
-        return (0..count).map(pair).collect();
+    if threads < 2 || positions.len() < PARALLEL_LEVEL {
+        return positions.iter().map(|q| pair(*q)).collect();
     }
-    let share = count.div_ceil(threads);
-    let mut above = vec![Fp::zero(); count];
+    let share = positions.len().div_ceil(threads);
+    let mut out = vec![Fp::zero(); positions.len()];
     std::thread::scope(|scope| {
-        for (t, out) in above.chunks_mut(share).enumerate() {
-            let pair = &pair;
+        for (slots, qs) in out.chunks_mut(share).zip(positions.chunks(share)) {
             scope.spawn(move || {
-                for (j, slot) in out.iter_mut().enumerate() {
-                    *slot = pair(t * share + j);
+                for (slot, q) in slots.iter_mut().zip(qs) {
+                    *slot = pair(*q);
                 }
             });
         }
     });
-    above
+    out
+}
+
+/// The level above `below`: `node(below[2i], below[2i + 1])`, the last node of an odd level
+/// paired with `empty` (the empty subtree of `below`'s height); a wide level on every core.
+fn hash_level(below: &[Fp], empty: Fp) -> Vec<Fp> {
+    let positions: Vec<u64> = (0..below.len().div_ceil(2) as u64).collect();
+    let pair = |q: u64| {
+        let i = 2 * q as usize;
+        node(below[i], below.get(i + 1).copied().unwrap_or(empty))
+    };
+    hash_all(&positions, &pair)
 }
 
 #[cfg(test)]
@@ -346,7 +465,7 @@ mod tests {
         assert_ne!(tree.root(), root);
         tree.set(12345, Fp::zero());
         assert_eq!(tree.root(), root);
-        assert!(tree.nodes.is_empty());
+        assert!(tree.nodes().is_empty());
     }
 
     #[test]
@@ -445,7 +564,85 @@ mod tests {
         assert_eq!(empty.root(), MerkleTree::new(3, Fp::zero()).root());
     }
 
+    /// The tree as it was before writes were deferred: every write rehashes its path at
+    /// once. The reference the deferred tree must agree with.
+    struct EagerTree {
+        depth: usize,
+        empty: Vec<Fp>,
+        nodes: HashMap<(usize, u64), Fp>,
+    }
+
+    impl EagerTree {
+        fn new(depth: usize, empty_leaf: Fp) -> Self {
+            EagerTree {
+                depth,
+                empty: empty_subtrees(depth, empty_leaf),
+                nodes: HashMap::new(),
+            }
+        }
+
+        fn node(&self, height: usize, index: u64) -> Fp {
+            *self
+                .nodes
+                .get(&(height, index))
+                .unwrap_or(&self.empty[height])
+        }
+
+        fn set(&mut self, index: u64, leaf: Fp) {
+            let mut value = leaf;
+            let mut pos = index;
+            for height in 0..self.depth {
+                self.nodes.insert((height, pos), value);
+                let sibling = self.node(height, pos ^ 1);
+                value = if pos & 1 == 1 {
+                    node(sibling, value)
+                } else {
+                    node(value, sibling)
+                };
+                pos >>= 1;
+            }
+            self.nodes.insert((self.depth, 0), value);
+        }
+    }
+
     proptest! {
+        /// Writes (some back to the empty leaf, some to the same position twice) with reads
+        /// of roots, paths and node lists at random points in between: the deferred tree
+        /// answers every read as the eager one does.
+        #[test]
+        fn deferred_rehashing_agrees_with_rehashing_every_write(
+            steps in proptest::collection::vec((0u64..64, 0u64..4, proptest::bool::weighted(0.3)), 1..80),
+            depth in 6usize..12,
+        ) {
+            let empty = Fp::from(7);
+            let mut lazy = MerkleTree::new(depth, empty);
+            let mut eager = EagerTree::new(depth, empty);
+            for (index, value, read) in steps {
+                let leaf = if value == 0 { empty } else { Fp::from(value) };
+                lazy.set(index, leaf);
+                eager.set(index, leaf);
+                if read {
+                    prop_assert_eq!(lazy.root(), eager.node(depth, 0));
+                    let path = lazy.path(index);
+                    prop_assert!(path.verify(depth, leaf, eager.node(depth, 0)).is_ok());
+                    let copy = lazy.clone();
+                    prop_assert_eq!(copy.root(), lazy.root());
+                }
+            }
+            prop_assert_eq!(lazy.root(), eager.node(depth, 0));
+            for index in 0..64 {
+                prop_assert_eq!(lazy.leaf(index), eager.node(0, index));
+                for (height, sibling) in lazy.path(index).siblings.iter().enumerate() {
+                    prop_assert_eq!(*sibling, eager.node(height, (index >> height) ^ 1));
+                }
+            }
+            // Only non-empty nodes are kept, and loading them gives the same tree back.
+            let listed = lazy.nodes();
+            prop_assert!(listed.iter().all(|(h, _, v)| *v != lazy.empty[*h as usize]));
+            let loaded = MerkleTree::from_nodes(depth, empty, listed).unwrap();
+            prop_assert_eq!(loaded.root(), lazy.root());
+        }
+
         #[test]
         fn every_leaf_proves_against_the_root(
             writes in proptest::collection::vec((0u64..1024, 1u64..1000), 1..40)

@@ -35,7 +35,7 @@ use ff::PrimeField;
 
 use crate::constants::*;
 use crate::error::{Authority, TxError};
-use crate::hash::{is_zero, low_u64, to_hex};
+use crate::hash::{is_zero, low_u64, to_hex, Fp};
 use crate::keys::PublicKey;
 use crate::records::*;
 use crate::state::{tally_key, Counters, Event, Plan, State, Table, Write};
@@ -291,16 +291,69 @@ pub fn fare(
     }
 }
 
+/// A transaction whose signature was verified against a key ahead of planning, by any
+/// thread and without the state (the costly part of a check: the message's hash and two
+/// scalar multiplications). [`State::plan_verified`] skips that verification only for this
+/// very transaction, under this chain, when the signer's key in the state is this key; in
+/// every other case it verifies as [`State::plan`] does. Keys never change once a leaf
+/// holds one, so a verification against the key read earlier stays true.
+#[derive(Clone, Debug)]
+pub struct VerifiedSignature {
+    tx: Transaction,
+    chain: Fp,
+    key: PublicKey,
+}
+
+impl VerifiedSignature {
+    /// Verifies `tx`'s signature against `key` under `chain`.
+    pub fn check(tx: &Transaction, key: PublicKey, chain: Fp) -> Result<Self, TxError> {
+        let signature = tx.signature().ok_or(TxError::BadSignature)?;
+        key.verify(tx.message(chain), signature)
+            .map_err(|_| TxError::BadSignature)?;
+        Ok(VerifiedSignature {
+            tx: tx.clone(),
+            chain,
+            key,
+        })
+    }
+
+    /// Whether this vouches for `tx`'s signature under `key` and `chain`.
+    fn vouches(&self, tx: &Transaction, key: &PublicKey, chain: Fp) -> bool {
+        self.key == *key && self.chain == chain && self.tx == *tx
+    }
+}
+
 impl State {
+    /// The key the state holds for `tx`'s signer, if it is a known account or meter with
+    /// one (none for a ballot): what [`VerifiedSignature::check`] needs.
+    pub fn signer_key(&self, tx: &Transaction) -> Option<PublicKey> {
+        match tx.signer() {
+            Signer::Account(id) => self.account(id)?.owner.public_key,
+            Signer::Meter(id) => self.meter(id)?.public_key,
+            Signer::Anonymous => None,
+        }
+    }
+
     /// Checks `tx` against the state at batch time `now`: the signature and nonce, then the
     /// kind's rules. Reads only; the plan's writes are what [`State::commit`] applies.
     pub fn plan(&self, tx: &Transaction, now: u64) -> Result<Plan, TxError> {
+        self.plan_verified(tx, now, None)
+    }
+
+    /// As [`State::plan`], with the signature's verification skipped where `verified`
+    /// vouches for it (see [`VerifiedSignature`]).
+    pub fn plan_verified(
+        &self,
+        tx: &Transaction,
+        now: u64,
+        verified: Option<&VerifiedSignature>,
+    ) -> Result<Plan, TxError> {
         // Batch time never goes back: the state remembers the last one (genesis time
         // before the first batch), and every transaction moves it to its batch's time.
         self.check_time(now)?;
         let mut d = Draft::new(self);
         d.counters.time = now;
-        self.check_signature(&mut d, tx)?;
+        self.check_signature(&mut d, tx, verified)?;
         let event = match tx {
             Transaction::Transfer(t) => transfer(&mut d, t)?,
             Transaction::OpenAccount(t) => open_account(&mut d, t)?,
@@ -323,13 +376,21 @@ impl State {
     }
 
     /// Verifies the signer's signature and nonce and bumps the nonce in the draft.
-    fn check_signature(&self, d: &mut Draft<'_>, tx: &Transaction) -> Result<(), TxError> {
+    fn check_signature(
+        &self,
+        d: &mut Draft<'_>,
+        tx: &Transaction,
+        verified: Option<&VerifiedSignature>,
+    ) -> Result<(), TxError> {
         let (Some(nonce), Some(signature)) = (tx.nonce(), tx.signature()) else {
             return Ok(()); // A ballot: its proof is checked by the ballot verifier.
         };
         let verify = |key: Option<PublicKey>| {
-            key.ok_or(TxError::BadSignature)?
-                .verify(tx.message(self.chain), signature)
+            let key = key.ok_or(TxError::BadSignature)?;
+            if verified.is_some_and(|v| v.vouches(tx, &key, self.chain)) {
+                return Ok(());
+            }
+            key.verify(tx.message(self.chain), signature)
                 .map_err(|_| TxError::BadSignature)
         };
         let check_nonce = |expected: u64| {
@@ -929,4 +990,51 @@ fn delegate_vote(d: &mut Draft<'_>, t: &DelegateVote, now: u64) -> Result<Event,
         delegate,
         option: t.option,
     })
+}
+
+#[cfg(test)]
+mod verified_tests {
+    use super::*;
+    use crate::demo::City;
+
+    #[test]
+    fn a_verified_signature_is_honoured_only_for_its_own_transaction() {
+        let city = City::new(4);
+        let state = &city.state;
+        let now = city.genesis.time + 10;
+        let chain = state.chain();
+        let tx = city.transfer(city.resident(0), city.resident(1), 5);
+        let key = state.signer_key(&tx).expect("a genesis account has a key");
+        let verified = VerifiedSignature::check(&tx, key, chain).unwrap();
+        assert_eq!(
+            state.plan_verified(&tx, now, Some(&verified)).unwrap(),
+            state.plan(&tx, now).unwrap()
+        );
+
+        // Another transaction with the same signature (the amount changed after signing):
+        // the verification made for the first does not vouch for it.
+        let mut forged = tx.clone();
+        if let Transaction::Transfer(t) = &mut forged {
+            t.amount = 500;
+        }
+        assert_eq!(
+            state.plan_verified(&forged, now, Some(&verified)),
+            Err(TxError::BadSignature)
+        );
+        assert_eq!(
+            VerifiedSignature::check(&forged, key, chain).unwrap_err(),
+            TxError::BadSignature
+        );
+        // Another key, or another chain, verifies nothing.
+        let other = state.signer_key(&city.transfer(city.resident(2), city.resident(1), 1));
+        assert!(VerifiedSignature::check(&tx, other.unwrap(), chain).is_err());
+        assert!(VerifiedSignature::check(&tx, key, chain + Fp::one()).is_err());
+        // An account that does not exist has no key.
+        let stranger = city.transfer(city.resident(0), city.resident(1), 1);
+        let Transaction::Transfer(mut t) = stranger else {
+            unreachable!()
+        };
+        t.from = 1 << 20;
+        assert_eq!(state.signer_key(&Transaction::Transfer(t)), None);
+    }
 }

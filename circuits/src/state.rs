@@ -815,3 +815,6 @@ impl State {
 pub fn tally_key(proposal: ProposalId, slot: u64) -> u64 {
     (proposal << TALLY_SLOT_BITS) | slot
 }
+
+mod image;
+pub use image::{ImageError, StateImage};
