@@ -72,15 +72,39 @@ fn signed_work(city: &mut City, clients: usize, total: usize) -> Vec<Vec<Transac
 /// # Panics
 /// If the sequencer cannot start or refuses a transfer.
 pub fn run(dir: &Path, clients: usize, total: usize) -> IngestRun {
+    let run = fill(dir, clients, total, &|_| {});
     let _ = std::fs::remove_dir_all(dir);
-    let mut city = City::new(RESIDENTS);
+    run
+}
+
+/// The sequencer's configuration for a load run with its data in `dir`: proving off, a
+/// deep queue.
+pub fn config(dir: &Path, genesis: circuits::Genesis) -> sequencer::Config {
     let mut config = sequencer::Config::new(
         dir.to_path_buf(),
-        city.genesis.clone(),
+        genesis,
         "127.0.0.1:0".parse().expect("an address"),
     );
     config.prove = false;
     config.queue_capacity = 4096;
+    config
+}
+
+/// As [`run`], but leaves the data directory in place (for restarts of a long history),
+/// with `tweak` applied to the sequencer's [`config`] first.
+///
+/// # Panics
+/// If the sequencer cannot start or refuses a transfer.
+pub fn fill(
+    dir: &Path,
+    clients: usize,
+    total: usize,
+    tweak: &dyn Fn(&mut sequencer::Config),
+) -> IngestRun {
+    let _ = std::fs::remove_dir_all(dir);
+    let mut city = City::new(RESIDENTS);
+    let mut config = config(dir, city.genesis.clone());
+    tweak(&mut config);
     let server = sequencer::spawn(config).expect("start the sequencer");
     let url = format!("{}/v1/transactions", server.url());
     let work = signed_work(&mut city, clients, total);
@@ -114,7 +138,6 @@ pub fn run(dir: &Path, clients: usize, total: usize) -> IngestRun {
     let elapsed = started.elapsed();
     latencies.sort();
     server.stop();
-    let _ = std::fs::remove_dir_all(dir);
     IngestRun {
         clients,
         txs: latencies.len(),

@@ -1,6 +1,7 @@
 //! What the benchmarks and the `report` command share: honest workloads of every transaction
 //! kind ([`workload`]), chunk-proof verification outside the verifier's full check
-//! ([`verify`]), the sequencer's ingest load generator ([`ingest`]) and the measuring tools
+//! ([`verify`]), the sequencer's ingest load generator ([`ingest`]) and restart timing
+//! ([`restart`]) and the measuring tools
 //! (medians, thread pools, peak memory, load average: [`measure`]), and Zcash's Orchard circuit
 //! proved in the same run for comparison ([`orchard`]).
 //!
@@ -13,5 +14,6 @@
 pub mod ingest;
 pub mod measure;
 pub mod orchard;
+pub mod restart;
 pub mod verify;
 pub mod workload;

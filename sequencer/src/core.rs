@@ -12,6 +12,7 @@ use circuits::state::{Plan, Write};
 use circuits::{Event, Fp, Genesis, State};
 use ff::PrimeField;
 
+use crate::snapshot::{Checkpoint, Snapshots};
 use crate::store::{BatchRecord, Store, StoreError};
 
 /// A transaction's key in the in-memory index.
@@ -62,10 +63,13 @@ pub struct Core {
 pub struct Recovered {
     /// The core as the log leaves it.
     pub core: Core,
-    /// The state after the last batch proven with every batch before it, and its number.
-    pub proven_state: (u64, State),
+    /// The state after the last batch proven with every batch before it, and its number;
+    /// `None` when the checkpoint loaded is newer ([`Core::proven_state`] rebuilds it).
+    pub proven_state: Option<(u64, State)>,
     /// The batch that was open at the crash and had to be sealed, if any.
     pub sealed_at_recovery: Option<u64>,
+    /// The batch of the checkpoint the replay started from (`None`: genesis).
+    pub from_checkpoint: Option<u64>,
 }
 
 impl Core {
@@ -106,94 +110,32 @@ impl Core {
         self.sealed.get(i).map(|b| (b.number, false))
     }
 
-    /// Replays the durable log from genesis: rebuilds the state, the sealed batches and the
-    /// open one, checking that the log has no gap, that every entry's batch and time follow
-    /// on, that every transaction is still accepted by the rules and that every sealed
-    /// batch's record matches the replay. A batch left open by a crash is sealed here
-    /// (durably), so that new transactions go to a batch with a fresh time. `proven_through`
-    /// is the last batch proven with every batch before it; its end state is kept for the
-    /// prover.
+    /// Rebuilds the state and ledger: from the newest good checkpoint in `snapshots` (if
+    /// given and any), else from genesis, replaying the durable log after it. Checks that
+    /// the log has no gap, that every entry's batch and time follow on, that every
+    /// transaction is still accepted by the rules and that every sealed batch's record
+    /// matches the replay. A batch left open by a crash is sealed here (durably), so that
+    /// new transactions go to a batch with a fresh time. `proven_through` is the last batch
+    /// proven with every batch before it; the state it leaves is kept for the prover when
+    /// the replay passes it (when a newer checkpoint was loaded, [`Core::proven_state`]
+    /// rebuilds it).
     pub fn recover(
         genesis: &Genesis,
         store: &Store,
+        snapshots: Option<&Snapshots>,
         proven_through: u64,
     ) -> Result<Recovered, StoreError> {
-        let records = store.batches()?;
-        for (i, r) in records.iter().enumerate() {
-            if r.number != i as u64 + 1 || r.first > r.end {
-                return Err(StoreError::Corrupt(format!(
-                    "batch record {} found where batch {} was expected",
-                    r.number,
-                    i + 1
-                )));
-            }
-        }
-        let mut core = Core {
-            state: genesis.state(),
-            log_len: 0,
-            sealed: Vec::with_capacity(records.len()),
-            open: None,
-            index: HashMap::new(),
-            snapshots: HashMap::new(),
-            genesis_time: genesis.time,
-        };
-        let mut proven_state = (0, core.state.clone());
-        let keep_if_proven = |core: &Core, done: u64, proven: &mut (u64, State)| {
+        let records = sealed_records(store)?;
+        let checkpoint = snapshots.and_then(|s| s.newest(genesis, &records, records.len() as u64));
+        let from_checkpoint = checkpoint.as_ref().map(|c| c.batch);
+        let mut core = Core::start(genesis, &records, checkpoint);
+        let mut proven_state = (proven_through == core.sealed.len() as u64)
+            .then(|| (proven_through, core.state.clone()));
+        core.replay(store, &records, None, |core, done| {
             if done == proven_through && done > 0 {
-                *proven = (done, core.state.clone());
+                proven_state = Some((done, core.state.clone()));
             }
-        };
-        for item in store.log() {
-            let (position, entry) = item?;
-            if position != core.log_len {
-                return Err(StoreError::Corrupt(format!(
-                    "log entry {position} found where entry {} was expected",
-                    core.log_len
-                )));
-            }
-            let starts_batch = core.open.as_ref().is_none_or(|o| o.number != entry.batch);
-            if starts_batch {
-                if let Some(open) = core.open.take() {
-                    let record = check_record(&records, &open, position, &core.state)?;
-                    core.sealed.push(record);
-                    keep_if_proven(&core, open.number, &mut proven_state);
-                }
-                if entry.batch != core.next_batch() || entry.time < core.last_time() {
-                    return Err(StoreError::Corrupt(format!(
-                        "log entry {position} opens batch {} at time {}; expected batch {} at time {} or later",
-                        entry.batch,
-                        entry.time,
-                        core.next_batch(),
-                        core.last_time()
-                    )));
-                }
-                core.open = Some(OpenBatch {
-                    number: entry.batch,
-                    time: entry.time,
-                    first: position,
-                    count: 0,
-                    root_old: core.state.root(),
-                    opened: Instant::now(),
-                });
-            }
-            let open = core.open.as_mut().expect("opened above");
-            if entry.time != open.time {
-                return Err(StoreError::Corrupt(format!(
-                    "log entry {position} has time {}, its batch {} has time {}",
-                    entry.time, open.number, open.time
-                )));
-            }
-            open.count += 1;
-            let plan = core.state.plan(&entry.tx, entry.time).map_err(|e| {
-                StoreError::Corrupt(format!(
-                    "log entry {position} ({}) is refused on replay: {e}",
-                    entry.tx.kind_name()
-                ))
-            })?;
-            let event = core.state.commit(plan);
-            core.log_len += 1;
-            core.note(position, entry.tx.id(), &event);
-        }
+        })?;
         let mut sealed_at_recovery = None;
         if let Some(open) = core.open.take() {
             let record = match records.get(open.number as usize - 1) {
@@ -213,7 +155,9 @@ impl Core {
                 }
             };
             core.sealed.push(record);
-            keep_if_proven(&core, open.number, &mut proven_state);
+            if open.number == proven_through {
+                proven_state = Some((proven_through, core.state.clone()));
+            }
         }
         if records.len() > core.sealed.len() {
             return Err(StoreError::Corrupt(format!(
@@ -232,8 +176,179 @@ impl Core {
             core,
             proven_state,
             sealed_at_recovery,
+            from_checkpoint,
         })
     }
+
+    /// The state batch `proven_through` leaves (genesis for 0): the newest good checkpoint
+    /// at or before it, or genesis, and the log replayed up to that batch's end. `None` if
+    /// `cancelled` says so before the replay is done (it is asked every few hundred
+    /// transactions).
+    pub fn proven_state(
+        genesis: &Genesis,
+        store: &Store,
+        snapshots: Option<&Snapshots>,
+        proven_through: u64,
+        cancelled: &dyn Fn() -> bool,
+    ) -> Result<Option<State>, StoreError> {
+        let records = sealed_records(store)?;
+        if proven_through > records.len() as u64 {
+            return Err(StoreError::Corrupt(format!(
+                "batch {proven_through} has an artifact but only {} batches are sealed",
+                records.len()
+            )));
+        }
+        let checkpoint = snapshots.and_then(|s| s.newest(genesis, &records, proven_through));
+        let mut core = Core::start(genesis, &records, checkpoint);
+        let end = match proven_through {
+            0 => 0,
+            n => records[n as usize - 1].end,
+        };
+        while core.log_len < end {
+            if cancelled() {
+                return Ok(None);
+            }
+            let step = end.min(core.log_len + REPLAY_STEP);
+            core.replay(store, &records, Some(step), |_, _| {})?;
+        }
+        Ok(Some(core.state))
+    }
+
+    /// The core a checkpoint holds (its batches sealed, none open), or genesis's.
+    fn start(genesis: &Genesis, records: &[BatchRecord], checkpoint: Option<Checkpoint>) -> Core {
+        match checkpoint {
+            Some(c) => Core {
+                state: c.state,
+                log_len: c.log_len,
+                sealed: records[..c.batch as usize].to_vec(),
+                open: None,
+                index: c.index,
+                snapshots: c.voter_counts,
+                genesis_time: genesis.time,
+            },
+            None => Core {
+                state: genesis.state(),
+                log_len: 0,
+                sealed: Vec::with_capacity(records.len()),
+                open: None,
+                index: HashMap::new(),
+                snapshots: HashMap::new(),
+                genesis_time: genesis.time,
+            },
+        }
+    }
+
+    /// Replays the log from `self.log_len` to `end` (or its end), sealing each batch that a
+    /// later entry closes (checked against its record) and calling `sealed` after each. The
+    /// last batch replayed stays open.
+    fn replay(
+        &mut self,
+        store: &Store,
+        records: &[BatchRecord],
+        end: Option<u64>,
+        mut sealed: impl FnMut(&Core, u64),
+    ) -> Result<(), StoreError> {
+        if end.is_some_and(|end| self.log_len >= end) {
+            return Ok(());
+        }
+        for item in store.log_from(self.log_len) {
+            let (position, entry) = item?;
+            if end.is_some_and(|end| position >= end) {
+                break;
+            }
+            if position != self.log_len {
+                return Err(StoreError::Corrupt(format!(
+                    "log entry {position} found where entry {} was expected",
+                    self.log_len
+                )));
+            }
+            let starts_batch = self.open.as_ref().is_none_or(|o| o.number != entry.batch);
+            if starts_batch {
+                if let Some(open) = self.open.take() {
+                    let record = check_record(records, &open, position, &self.state)?;
+                    self.sealed.push(record);
+                    sealed(self, open.number);
+                }
+                if entry.batch != self.next_batch() || entry.time < self.last_time() {
+                    return Err(StoreError::Corrupt(format!(
+                        "log entry {position} opens batch {} at time {}; expected batch {} at time {} or later",
+                        entry.batch,
+                        entry.time,
+                        self.next_batch(),
+                        self.last_time()
+                    )));
+                }
+                self.open = Some(OpenBatch {
+                    number: entry.batch,
+                    time: entry.time,
+                    first: position,
+                    count: 0,
+                    root_old: self.state.root(),
+                    opened: Instant::now(),
+                });
+            }
+            let open = self.open.as_mut().expect("opened above");
+            if entry.time != open.time {
+                return Err(StoreError::Corrupt(format!(
+                    "log entry {position} has time {}, its batch {} has time {}",
+                    entry.time, open.number, open.time
+                )));
+            }
+            open.count += 1;
+            let plan = self.state.plan(&entry.tx, entry.time).map_err(|e| {
+                StoreError::Corrupt(format!(
+                    "log entry {position} ({}) is refused on replay: {e}",
+                    entry.tx.kind_name()
+                ))
+            })?;
+            let event = self.state.commit(plan);
+            self.log_len += 1;
+            self.note(position, entry.tx.id(), &event);
+        }
+        if let Some(end) = end {
+            if self.log_len != end {
+                return Err(StoreError::Corrupt(format!(
+                    "the log ends at entry {}, before entry {end}",
+                    self.log_len
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// What a checkpoint of this core holds; `None` while a batch is open (checkpoints are
+    /// taken at sealed batch boundaries).
+    pub fn checkpoint(&self) -> Option<Checkpoint> {
+        if self.open.is_some() {
+            return None;
+        }
+        let last = self.sealed.last()?;
+        Some(Checkpoint {
+            batch: last.number,
+            log_len: self.log_len,
+            state: self.state.clone(),
+            index: self.index.clone(),
+            voter_counts: self.snapshots.clone(),
+        })
+    }
+}
+
+/// Transactions replayed between two looks at whether a rebuild is still wanted.
+const REPLAY_STEP: u64 = 256;
+
+/// The store's sealed batch records, checked to be numbered 1, 2, … in order.
+fn sealed_records(store: &Store) -> Result<Vec<BatchRecord>, StoreError> {
+    let records = store.batches()?;
+    for (i, r) in records.iter().enumerate() {
+        if r.number != i as u64 + 1 || r.first > r.end {
+            return Err(StoreError::Corrupt(format!(
+                "batch record {} found where batch {} was expected",
+                r.number,
+                i + 1
+            )));
+        }
+    }
+    Ok(records)
 }
 
 /// Checks a replayed batch against its durable record (if sealed), or makes the record of a

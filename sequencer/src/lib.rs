@@ -6,8 +6,11 @@
 //! are sealed by size or age; a prover thread proves sealed batches in order in the
 //! background and stores their artifacts, which auditors read over the same API
 //! ([`proving`]), or, with `--postgres`, enqueues their chunks for a fleet of prover workers
-//! and publishes what they prove ([`pipeline`]). A restart, after a clean stop or a `kill -9`, replays the log from
-//! genesis ([`core::Core::recover`]) and resumes exactly.
+//! and publishes what they prove ([`pipeline`]). A restart, after a clean stop or a
+//! `kill -9`, loads the newest good checkpoint ([`snapshot`]; the writer hands one to a
+//! background thread every 16 sealed batches) and replays only the log after it
+//! ([`core::Core::recover`]), or the whole log from genesis without one, and resumes
+//! exactly.
 //!
 //! [`server::start`] (async) and [`server::spawn`] (its own runtime) start the whole
 //! service in-process; the `sequencer` binary wraps them. [`demo`] is the demo city end to
@@ -24,6 +27,7 @@ pub mod metrics;
 pub mod pipeline;
 pub mod proving;
 pub mod server;
+pub mod snapshot;
 pub mod store;
 pub mod writer;
 

@@ -76,6 +76,26 @@ enum Command {
         /// Transactions that may wait for the writer; beyond, submissions get 503.
         #[arg(long, default_value_t = 1024)]
         queue: usize,
+        /// Write a checkpoint of the state every this many sealed batches (in the
+        /// background; a restart loads the newest good one and replays only the log after
+        /// it). 0: not by count.
+        #[arg(long, default_value_t = sequencer::server::DEFAULT_SNAPSHOT_EVERY)]
+        snapshot_every: u64,
+        /// Also write one at the first seal this many seconds after the last (0: not by
+        /// time).
+        #[arg(long, default_value_t = sequencer::server::DEFAULT_SNAPSHOT_AGE.as_secs())]
+        snapshot_secs: u64,
+    },
+    /// Writes a checkpoint of a stopped sequencer's data directory now (its last sealed
+    /// batch; a batch left open by a crash is sealed first, as `serve` would), so that the
+    /// next start replays nothing. `serve` writes them by itself (`--snapshot-every`).
+    Snapshot {
+        /// The data directory.
+        #[arg(long)]
+        data: PathBuf,
+        /// Its genesis file.
+        #[arg(long)]
+        genesis: PathBuf,
     },
     /// Runs the demo city end to end: a genesis of 50 residents, 10 meters, 3 transit
     /// operators, 30 voters and 3 delegates; the sequencer service started in this process on
@@ -212,6 +232,8 @@ fn run(command: Command) -> Result<()> {
             max_attempts,
             warm_up,
             queue,
+            snapshot_every,
+            snapshot_secs,
         } => {
             tracing_subscriber::fmt()
                 .with_env_filter(
@@ -239,7 +261,23 @@ fn run(command: Command) -> Result<()> {
                 config.prove_threads = threads;
             }
             config.queue_capacity = queue.max(1);
+            config.snapshot_every = snapshot_every;
+            config.snapshot_age = (snapshot_secs > 0).then(|| Duration::from_secs(snapshot_secs));
             serve(config)
+        }
+        Command::Snapshot { data, genesis } => {
+            let genesis = circuits::Genesis::load(&genesis)?;
+            let started = std::time::Instant::now();
+            let (path, checkpoint, bytes) = sequencer::snapshot::take(&data, &genesis)?;
+            println!(
+                "checkpoint of batch {} ({} transactions) written to {} ({} bytes) in {:.1} s",
+                checkpoint.batch,
+                checkpoint.log_len,
+                path.display(),
+                bytes,
+                started.elapsed().as_secs_f64()
+            );
+            Ok(())
         }
         Command::Demo {
             residents,

@@ -5,10 +5,10 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::SyncSender;
+use std::sync::mpsc::{Receiver, SyncSender};
 use std::sync::{Arc, Condvar, Mutex, OnceLock, RwLock};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use circuits::ballot::BallotKeys;
 use circuits::keys::SecretKey;
@@ -18,6 +18,7 @@ use tokio::sync::oneshot;
 use crate::core::{Core, Rejections};
 use crate::metrics::Metrics;
 use crate::proving::{ProofBook, ProvingConfig};
+use crate::snapshot::{Checkpoint, Snapshots};
 use crate::store::{Store, StoreError};
 use crate::writer::{Request, WriterConfig};
 
@@ -59,6 +60,11 @@ pub struct Config {
     pub queue_capacity: usize,
     /// Largest request body, bytes (a ballot with its proof is about 8 kB of JSON).
     pub body_limit: usize,
+    /// Write a checkpoint after this many sealed batches (0: never by count).
+    pub snapshot_every: u64,
+    /// Write a checkpoint at the first seal this long after the last one (`None`: never by
+    /// age).
+    pub snapshot_age: Option<Duration>,
 }
 
 impl Config {
@@ -84,9 +90,18 @@ impl Config {
             max_attempts: prover::fleet::DEFAULT_MAX_ATTEMPTS,
             queue_capacity: 1024,
             body_limit: 64 * 1024,
+            snapshot_every: DEFAULT_SNAPSHOT_EVERY,
+            snapshot_age: Some(DEFAULT_SNAPSHOT_AGE),
         }
     }
 }
+
+/// Sealed batches between checkpoints, by default.
+pub const DEFAULT_SNAPSHOT_EVERY: u64 = 16;
+/// The longest time between checkpoints while batches are sealed, by default.
+pub const DEFAULT_SNAPSHOT_AGE: Duration = Duration::from_secs(300);
+/// Checkpoints kept: the newest few, plus the newest at or before the last proven batch.
+pub const SNAPSHOTS_KEPT: usize = 2;
 
 /// Why the service cannot start.
 #[derive(Debug, thiserror::Error)]
@@ -238,6 +253,7 @@ pub struct Handle {
     stop: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<()>>,
     writer: Option<JoinHandle<()>>,
+    snapshotter: Option<JoinHandle<()>>,
     prover: Option<JoinHandle<()>>,
 }
 
@@ -269,10 +285,15 @@ impl Handle {
         }
         self.shared.wake_prover();
         let writer = self.writer.take();
+        let snapshotter = self.snapshotter.take();
         let prover = self.prover.take();
         let _ = tokio::task::spawn_blocking(move || {
             if let Some(w) = writer {
                 let _ = w.join();
+            }
+            // The writer has dropped its end: a checkpoint being written is finished.
+            if let Some(s) = snapshotter {
+                let _ = s.join();
             }
             if let Some(p) = prover {
                 let _ = p.join();
@@ -305,13 +326,10 @@ pub async fn start(config: Config) -> Result<Handle, StartError> {
         tokio::task::spawn_blocking(move || {
             let store = Store::open(&config.data_dir)?;
             store.check_genesis(&config.genesis)?;
-            let proven = store.proven()?;
-            let proven_through = proven
-                .iter()
-                .enumerate()
-                .take_while(|(i, n)| **n == *i as u64 + 1)
-                .count() as u64;
-            let recovered = Core::recover(&config.genesis, &store, proven_through)?;
+            let proven_through = store.proven_through()?;
+            let snapshots = Snapshots::new(&config.data_dir);
+            let recovered =
+                Core::recover(&config.genesis, &store, Some(&snapshots), proven_through)?;
             Ok::<_, StoreError>((store, recovered, proven_through))
         })
         .await
@@ -327,6 +345,7 @@ pub async fn start(config: Config) -> Result<Handle, StartError> {
         transactions = recovered.core.log_len,
         sealed = recovered.core.sealed.len(),
         proven = proven_through,
+        checkpoint = recovered.from_checkpoint.unwrap_or(0),
         root = %circuits::hash::to_hex(&recovered.core.state.root()),
         "recovered from the log"
     );
@@ -344,7 +363,10 @@ pub async fn start(config: Config) -> Result<Handle, StartError> {
         metrics,
         proofs: Mutex::new(ProofBook {
             proven_through,
-            proven_state: Some(Arc::new(recovered.proven_state.1.clone())),
+            proven_state: recovered
+                .proven_state
+                .as_ref()
+                .map(|(_, state)| Arc::new(state.clone())),
             disabled: !config.prove,
             fleet: (config.prove && config.postgres.is_some())
                 .then(crate::pipeline::FleetView::default),
@@ -372,6 +394,17 @@ pub async fn start(config: Config) -> Result<Handle, StartError> {
             })
             .map_err(StartError::Runtime)?;
     }
+    let snapshots = Snapshots::new(&config.data_dir);
+    let (checkpoints, snapshotter) = {
+        let (sender, receiver) = std::sync::mpsc::sync_channel(1);
+        let shared = shared.clone();
+        let snapshots = snapshots.clone();
+        let thread = std::thread::Builder::new()
+            .name("snapshots".into())
+            .spawn(move || write_checkpoints(&shared, &snapshots, receiver))
+            .map_err(StartError::Runtime)?;
+        (sender, thread)
+    };
     let (queue, receiver) = std::sync::mpsc::sync_channel(config.queue_capacity);
     let writer = {
         let shared = shared.clone();
@@ -379,6 +412,9 @@ pub async fn start(config: Config) -> Result<Handle, StartError> {
             batch_size: config.batch_size.max(1),
             batch_age: config.batch_age,
             market_key: config.market_key.clone(),
+            checkpoints: Some(checkpoints),
+            snapshot_every: config.snapshot_every,
+            snapshot_age: config.snapshot_age,
         };
         std::thread::Builder::new()
             .name("writer".into())
@@ -398,7 +434,11 @@ pub async fn start(config: Config) -> Result<Handle, StartError> {
         Some(
             std::thread::Builder::new()
                 .name("pipeline".into())
-                .spawn(move || crate::pipeline::run(shared, pipeline, proven))
+                .spawn(move || {
+                    if let Some(proven) = proven_or_rebuilt(&shared, &snapshots, proven) {
+                        crate::pipeline::run(shared, pipeline, proven)
+                    }
+                })
                 .map_err(StartError::Runtime)?,
         )
     } else if config.prove {
@@ -416,12 +456,30 @@ pub async fn start(config: Config) -> Result<Handle, StartError> {
         Some(
             std::thread::Builder::new()
                 .name("prover".into())
-                .spawn(move || crate::proving::run(shared, proving, proven))
+                .spawn(move || {
+                    if let Some(proven) = proven_or_rebuilt(&shared, &snapshots, proven) {
+                        crate::proving::run(shared, proving, proven)
+                    }
+                })
                 .map_err(StartError::Runtime)?,
         )
     } else {
         tracing::warn!("--no-prove: sealed batches are not proven by this process");
-        None
+        if recovered.proven_state.is_none() {
+            // Uploaded artifacts and `GET /v1/proven/…` need the proven state: rebuilt
+            // beside the service (503 until then).
+            let shared = shared.clone();
+            Some(
+                std::thread::Builder::new()
+                    .name("proven-state".into())
+                    .spawn(move || {
+                        proven_or_rebuilt(&shared, &snapshots, None);
+                    })
+                    .map_err(StartError::Runtime)?,
+            )
+        } else {
+            None
+        }
     };
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
@@ -454,8 +512,75 @@ pub async fn start(config: Config) -> Result<Handle, StartError> {
         stop: Some(stop),
         server: Some(server),
         writer: Some(writer),
+        snapshotter: Some(snapshotter),
         prover,
     })
+}
+
+/// The proven state the recovery kept, or (when it loaded a newer checkpoint) the one
+/// rebuilt from an older checkpoint or genesis, recorded in the proof book. `None` if it
+/// cannot be rebuilt (logged; the service goes on without proving).
+fn proven_or_rebuilt(
+    shared: &Shared,
+    snapshots: &Snapshots,
+    kept: Option<(u64, circuits::State)>,
+) -> Option<(u64, circuits::State)> {
+    if kept.is_some() {
+        return kept;
+    }
+    let through = shared.proofs.lock().expect("no panics").proven_through;
+    let started = Instant::now();
+    let cancelled = || shared.is_shutting_down();
+    match Core::proven_state(
+        &shared.genesis,
+        &shared.store,
+        Some(snapshots),
+        through,
+        &cancelled,
+    ) {
+        Ok(None) => None,
+        Ok(Some(state)) => {
+            tracing::info!(
+                batch = through,
+                took_ms = started.elapsed().as_millis() as u64,
+                "rebuilt the state of the last proven batch"
+            );
+            shared.proofs.lock().expect("no panics").proven_state = Some(Arc::new(state.clone()));
+            Some((through, state))
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "the state of the last proven batch cannot be rebuilt; nothing is proven by this process");
+            None
+        }
+    }
+}
+
+/// The checkpoint thread: writes each checkpoint the writer hands over, then prunes old
+/// ones, until the writer stops. A failed write is a warning: the log stays the truth.
+fn write_checkpoints(shared: &Shared, snapshots: &Snapshots, receiver: Receiver<Checkpoint>) {
+    let chain = shared.genesis.chain();
+    for checkpoint in receiver {
+        let started = Instant::now();
+        match snapshots.write(chain, &checkpoint) {
+            Ok((path, bytes)) => {
+                tracing::info!(
+                    batch = checkpoint.batch,
+                    transactions = checkpoint.log_len,
+                    bytes,
+                    took_ms = started.elapsed().as_millis() as u64,
+                    path = %path.display(),
+                    "checkpoint written"
+                );
+                let proven = shared.proofs.lock().expect("no panics").proven_through;
+                if let Err(e) = snapshots.prune(SNAPSHOTS_KEPT, proven) {
+                    tracing::warn!(error = %e, "old checkpoints cannot be removed");
+                }
+            }
+            Err(e) => {
+                tracing::warn!(batch = checkpoint.batch, error = %e, "the checkpoint cannot be written; the next one is tried at a later seal")
+            }
+        }
+    }
 }
 
 /// A service with its own tokio runtime, for callers that are not async.

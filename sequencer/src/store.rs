@@ -104,6 +104,7 @@ fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8], what: String) -> Result<
 /// The sled database of one sequencer.
 #[derive(Clone, Debug)]
 pub struct Store {
+    dir: std::path::PathBuf,
     db: sled::Db,
     meta: sled::Tree,
     chain: sled::Tree,
@@ -115,11 +116,17 @@ impl Store {
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
         let db = sled::Config::new().path(dir.join("db")).open()?;
         Ok(Store {
+            dir: dir.to_path_buf(),
             meta: db.open_tree("meta")?,
             chain: db.open_tree("chain")?,
             artifacts: db.open_tree("artifacts")?,
             db,
         })
+    }
+
+    /// The data directory it was opened in.
+    pub fn dir(&self) -> &Path {
+        &self.dir
     }
 
     /// Records `genesis` on first use; afterwards refuses any other genesis.
@@ -178,12 +185,22 @@ impl Store {
 
     /// Every log entry, in order.
     pub fn log(&self) -> impl Iterator<Item = Result<(u64, LogEntry), StoreError>> + '_ {
-        self.chain.scan_prefix(b"L").map(|item| {
-            let (key, value) = item?;
-            let position = number_of(&key)?;
-            let entry = decode(&value, format!("log entry {position}"))?;
-            Ok((position, entry))
-        })
+        self.log_from(0)
+    }
+
+    /// The log entries from position `first` on, in order.
+    pub fn log_from(
+        &self,
+        first: u64,
+    ) -> impl Iterator<Item = Result<(u64, LogEntry), StoreError>> + '_ {
+        self.chain
+            .range(log_key(first)..=log_key(u64::MAX))
+            .map(|item| {
+                let (key, value) = item?;
+                let position = number_of(&key)?;
+                let entry = decode(&value, format!("log entry {position}"))?;
+                Ok((position, entry))
+            })
     }
 
     /// The transactions at log positions `first..end`.
@@ -228,6 +245,16 @@ impl Store {
             .artifacts
             .get(number.to_be_bytes())?
             .map(|bytes| String::from_utf8_lossy(&bytes).into_owned()))
+    }
+
+    /// The last batch proven with every batch before it (0: none).
+    pub fn proven_through(&self) -> Result<u64, StoreError> {
+        let proven = self.proven()?;
+        Ok(proven
+            .iter()
+            .enumerate()
+            .take_while(|(i, n)| **n == *i as u64 + 1)
+            .count() as u64)
     }
 
     /// The numbers of the batches with an artifact, in order.

@@ -18,8 +18,9 @@
 //! (a durable record with its log range and roots) when it reaches the batch size or its
 //! age, and the prover is woken.
 
+use std::cell::Cell;
 use std::sync::atomic::Ordering;
-use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -33,6 +34,7 @@ use tokio::sync::oneshot;
 use crate::core::{apply_undo, key_of, undo_of, Core, OpenBatch, Undo};
 use crate::error::ApiError;
 use crate::server::Shared;
+use crate::snapshot::Checkpoint;
 use crate::store::{BatchRecord, LogEntry};
 
 /// Most requests written in one group (one fsync).
@@ -133,11 +135,21 @@ pub struct WriterConfig {
     pub batch_age: Duration,
     /// The market key, to sign the matcher's fills.
     pub market_key: Option<SecretKey>,
+    /// Where checkpoints go to be written (`None`: none are taken).
+    pub checkpoints: Option<SyncSender<Checkpoint>>,
+    /// Take a checkpoint after this many sealed batches (0: not by count).
+    pub snapshot_every: u64,
+    /// Take a checkpoint at the first seal this long after the last one.
+    pub snapshot_age: Option<Duration>,
 }
 
 /// The writer thread's loop: until the queue closes and is drained.
 pub fn run(shared: Arc<Shared>, queue: Receiver<Request>, config: WriterConfig) {
-    let writer = Writer { shared, config };
+    let writer = Writer {
+        shared,
+        config,
+        last_checkpoint: Cell::new((0, Instant::now())),
+    };
     loop {
         let timeout = writer.until_seal();
         let first = match queue.recv_timeout(timeout) {
@@ -172,6 +184,8 @@ pub fn run(shared: Arc<Shared>, queue: Receiver<Request>, config: WriterConfig) 
 struct Writer {
     shared: Arc<Shared>,
     config: WriterConfig,
+    /// Sealed batches and time at the last checkpoint handed over.
+    last_checkpoint: Cell<(u64, Instant)>,
 }
 
 impl Writer {
@@ -225,12 +239,46 @@ impl Writer {
                 core.open = None;
                 self.shared.metrics.sealed(open.number);
                 self.shared.wake_prover();
+                self.checkpoint_if_due(core);
                 true
             }
             Err(e) => {
                 tracing::error!(batch = open.number, error = %e, "sealing failed; the batch stays open");
                 false
             }
+        }
+    }
+
+    /// Hands a checkpoint of the just-sealed state to the checkpoint thread when enough
+    /// batches or time have passed since the last one. The copy is made here, under the
+    /// write lock; encoding and writing happen on that thread. If it is still busy with the
+    /// previous one, this seal is skipped and the next is tried.
+    fn checkpoint_if_due(&self, core: &Core) {
+        let Some(sender) = &self.config.checkpoints else {
+            return;
+        };
+        let (at, when) = self.last_checkpoint.get();
+        let sealed = core.sealed.len() as u64;
+        let by_count = self.config.snapshot_every > 0 && sealed - at >= self.config.snapshot_every;
+        let by_age = self
+            .config
+            .snapshot_age
+            .is_some_and(|age| when.elapsed() >= age);
+        if !(by_count || by_age) {
+            return;
+        }
+        let Some(checkpoint) = core.checkpoint() else {
+            return;
+        };
+        match sender.try_send(checkpoint) {
+            Ok(()) => self.last_checkpoint.set((sealed, Instant::now())),
+            Err(TrySendError::Full(_)) => {
+                tracing::debug!(
+                    batch = sealed,
+                    "the previous checkpoint is still being written"
+                )
+            }
+            Err(TrySendError::Disconnected(_)) => {}
         }
     }
 
@@ -477,7 +525,13 @@ impl Writer {
         };
         if root != expected {
             tracing::error!("the undo did not restore the state; rebuilding it from the log");
-            match Core::recover(&self.shared.genesis, &self.shared.store, 0) {
+            let snapshots = crate::snapshot::Snapshots::new(self.shared.store.dir());
+            match Core::recover(
+                &self.shared.genesis,
+                &self.shared.store,
+                Some(&snapshots),
+                0,
+            ) {
                 Ok(recovered) => *core = recovered.core,
                 Err(e) => tracing::error!(error = %e, "rebuilding from the log failed"),
             }

@@ -1,7 +1,8 @@
-//! Crash safety of the real binary: SIGKILL during ingest and during proving, restart on the
-//! same data directory, and check that every acknowledged transaction is in the log exactly
-//! once, that the root equals a native replay of the log from genesis, and that the batches
-//! are then proven and verify from genesis over HTTP.
+//! Crash safety of the real binary: SIGKILL during ingest and during proving (with a
+//! checkpoint written at every seal), restart on the same data directory from a
+//! checkpoint, and check that every acknowledged transaction is in the log exactly once,
+//! that the root equals a native replay of the log from genesis, and that the batches are
+//! then proven and verify from genesis over HTTP.
 
 mod common;
 
@@ -40,6 +41,9 @@ impl Server {
                 "150",
             ])
             .args(["--slots", "1", "--prove-threads", "2"])
+            // A checkpoint at every seal: the kills land while they are being written, and
+            // every restart loads one.
+            .args(["--snapshot-every", "1"])
             .stdout(Stdio::piped())
             .stderr(Stdio::from(log))
             .spawn()
@@ -207,6 +211,17 @@ fn sigkill_during_ingest_and_during_proving_loses_nothing_acknowledged() {
     server.kill();
     let server = Server::start(&dir, 3);
     check_log(&http, &server.url, &genesis, &acked_now, in_flight.as_ref());
+    // The restarts started from checkpoints, not from genesis.
+    for run in [2, 3] {
+        let log = std::fs::read_to_string(dir.join(format!("run-{run}.log"))).unwrap();
+        let from = log
+            .lines()
+            .find(|l| l.contains("recovered from the log"))
+            .and_then(|l| l.split("checkpoint=").nth(1))
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|n| n.parse::<u64>().ok());
+        assert!(from.is_some_and(|n| n > 0), "run {run}: {log}");
+    }
 
     // More ingest after the crashes, with nonces as the server has them.
     {
