@@ -619,12 +619,17 @@ pub(crate) async fn proposals(
 ) -> Result<Json<Value>, ApiError> {
     explorer
         .with_index(app.shared.clone(), move |index, shared| {
-            let core = shared.core.read().expect("no panics");
-            let now = wall_clock().max(core.last_time());
-            let list: Vec<Value> = (0..core.state.counters().proposals)
+            // Records and tallies from the replica, so that they agree with the wording.
+            let state = index.state.as_ref().expect("caught up");
+            let (now, snapshots) = {
+                let core = shared.core.read().expect("no panics");
+                let now = wall_clock().max(core.last_time());
+                (now, core.snapshots.clone())
+            };
+            let list: Vec<Value> = (0..state.counters().proposals)
                 .map(|id| {
                     let wording = index.proposals.get(&id);
-                    let record = core.state.proposal(id).unwrap_or_default();
+                    let record = state.proposal(id).unwrap_or_default();
                     let status = if now < record.start {
                         "upcoming"
                     } else if now < record.end {
@@ -639,8 +644,8 @@ pub(crate) async fn proposals(
                         "start": record.start,
                         "end": record.end,
                         "status": status,
-                        "voters": core.snapshots.get(&id),
-                        "tally": core.state.tally_result(id),
+                        "voters": snapshots.get(&id),
+                        "tally": state.tally_result(id),
                     })
                 })
                 .collect();
