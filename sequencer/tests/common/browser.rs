@@ -84,17 +84,22 @@ impl Browser {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
-    /// The DOM of `url` once the page has rendered, and how long Chromium took (start to
-    /// exit). Panics, with the DOM, when the page never marked a render done
-    /// (`data-rendered` on its body).
-    pub fn dom(&self, url: &str) -> (String, Duration) {
+    /// The DOM of `url` once its requests are answered, and how long Chromium took, start
+    /// to exit.
+    pub fn load(&self, url: &str) -> (String, Duration) {
         let started = Instant::now();
         let dom = self.run(
             url,
             &["--dump-dom".into(), "--window-size=1280,2000".into()],
             Duration::from_millis(2500),
         );
-        let took = started.elapsed();
+        (dom, started.elapsed())
+    }
+
+    /// [`Browser::load`] of a page of the explorer: panics, with the DOM, when the page
+    /// never marked a render done (`data-rendered` on its body).
+    pub fn dom(&self, url: &str) -> (String, Duration) {
+        let (dom, took) = self.load(url);
         assert!(
             dom.contains("data-rendered="),
             "the page at {url} did not finish rendering:\n{dom}"
