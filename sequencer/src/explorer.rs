@@ -732,6 +732,9 @@ mod tests {
         assert_eq!(summary.proof_bytes, 175);
         assert_eq!(summary.families[&Family::Accounts], 2);
         assert_eq!(summary.families[&Family::Market], 1);
+        let json = serde_json::to_value(&summary).unwrap();
+        assert_eq!(json["families"], json!({ "accounts": 2, "market": 1 }));
+        assert_eq!(json["proving_seconds"], Value::Null);
         assert!(summarize(3, "{\"version\": 1").is_err());
     }
 
