@@ -21,6 +21,9 @@
 //! | `GET /v1/proven` | the last proven batch, its root and the root's preimage (tree roots, counters) |
 //! | `GET /v1/proven/{accounts,meters,orders,proposals}/{id}` | a [`circuits::facts::ProvenFact`]: the record (an empty leaf if none) with its path, in the state the last proven batch leaves |
 //! | `GET /v1/proven/proposals/{id}/tally` | a [`circuits::facts::ProvenFact`] of the proposal and every tally slot its result is resolved from |
+//! | `GET /v1/batches/{n}/entries`, `/v1/proofs`, `/v1/trades`, `/v1/meters/{id}/readings`, `/v1/transit/revenue`, `/v1/proposals` | what the explorer reads ([`crate::explorer`]) |
+//! | `GET /v1/openapi.json` | the OpenAPI description of every route in [`routes`] |
+//! | `GET /`, `GET /explorer/{asset}` | the explorer's page and its stylesheet and script |
 //! | `GET /health`, `GET /metrics` | liveness, Prometheus text |
 //!
 //! Errors are JSON `{"code", "message"}` ([`crate::error::ApiError`]).
@@ -33,10 +36,11 @@ use std::time::Instant;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::handler::Handler;
 use axum::http::{header, HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
-use axum::{Json, Router};
+use axum::routing::{on, MethodFilter, MethodRouter};
+use axum::{Extension, Json, Router};
 use circuits::facts::{ProvenFact, StateProof};
 use circuits::hash::to_hex;
 use circuits::state::TreeId;
@@ -49,41 +53,99 @@ use crate::error::ApiError;
 use crate::server::AppState;
 use crate::writer::{wall_clock, Receipt, Request};
 
+/// One route: its method and path (`{name}` for a path parameter) as the router serves it
+/// and `/v1/openapi.json` describes it ([`routes`] is the one list of both).
+pub struct Route {
+    /// The method.
+    pub method: Method,
+    /// The path.
+    pub path: &'static str,
+    handler: MethodRouter<(AppState, usize)>,
+}
+
+fn route<H, T>(method: Method, path: &'static str, handler: H) -> Route
+where
+    H: Handler<T, (AppState, usize)>,
+    T: 'static,
+{
+    let filter = MethodFilter::try_from(method.clone()).expect("a standard method");
+    Route {
+        method,
+        path,
+        handler: on(filter, handler),
+    }
+}
+
+/// Every route of the service: the API under `/v1`, health and metrics, and the explorer's
+/// page ([`crate::explorer`]).
+pub fn routes() -> Vec<Route> {
+    use crate::explorer as x;
+    let mut upload = route(
+        Method::PUT,
+        "/v1/batches/{number}/artifact",
+        upload_artifact,
+    );
+    upload.handler = upload.handler.layer(DefaultBodyLimit::max(ARTIFACT_LIMIT));
+    vec![
+        route(Method::POST, "/v1/transactions", submit),
+        route(Method::GET, "/v1/transactions/{hash}", transaction_status),
+        route(Method::GET, "/v1/batches", batches),
+        route(Method::GET, "/v1/batches/{number}", batch_artifact),
+        route(Method::GET, "/v1/batches/{number}/status", batch_status),
+        route(
+            Method::GET,
+            "/v1/batches/{number}/transactions",
+            batch_transactions,
+        ),
+        route(
+            Method::GET,
+            "/v1/batches/{number}/entries",
+            x::batch_entries,
+        ),
+        upload,
+        route(Method::GET, "/v1/proofs", x::proofs),
+        route(Method::GET, "/v1/state", state_summary),
+        route(Method::GET, "/v1/accounts/{id}", account),
+        route(Method::GET, "/v1/meters/{id}", meter),
+        route(Method::GET, "/v1/meters/{id}/readings", x::meter_readings),
+        route(Method::GET, "/v1/orders/{id}", order),
+        route(Method::GET, "/v1/orderbook", orderbook),
+        route(Method::GET, "/v1/trades", x::trades),
+        route(Method::GET, "/v1/transit/revenue", x::transit_revenue),
+        route(Method::GET, "/v1/proposals", x::proposals),
+        route(Method::GET, "/v1/proposals/{id}", proposal),
+        route(Method::GET, "/v1/proposals/{id}/tally", tally),
+        route(Method::GET, "/v1/ballots/{nullifier}", ballot_record),
+        route(Method::GET, "/v1/voters", voter_page),
+        route(Method::GET, "/v1/genesis", genesis),
+        route(Method::GET, "/v1/proven", proven_header),
+        route(Method::GET, "/v1/proven/proposals/{id}/tally", proven_tally),
+        route(Method::GET, "/v1/proven/{tree}/{index}", proven_record),
+        route(Method::GET, "/v1/openapi.json", x::openapi),
+        route(Method::GET, "/health", health),
+        route(Method::GET, "/metrics", metrics),
+        route(Method::GET, "/", x::page),
+        route(Method::GET, "/explorer/{asset}", x::asset),
+    ]
+}
+
 /// The API's routes over `state`, with request bodies limited to `body_limit` bytes.
 pub fn router(state: AppState, body_limit: usize) -> Router {
-    Router::new()
-        .route("/v1/transactions", post(submit))
-        .route("/v1/transactions/{hash}", get(transaction_status))
-        .route("/v1/batches", get(batches))
-        .route("/v1/batches/{number}", get(batch_artifact))
-        .route("/v1/batches/{number}/status", get(batch_status))
-        .route("/v1/batches/{number}/transactions", get(batch_transactions))
-        .route(
-            "/v1/batches/{number}/artifact",
-            put(upload_artifact).layer(DefaultBodyLimit::max(ARTIFACT_LIMIT)),
-        )
-        .route("/v1/state", get(state_summary))
-        .route("/v1/accounts/{id}", get(account))
-        .route("/v1/meters/{id}", get(meter))
-        .route("/v1/orders/{id}", get(order))
-        .route("/v1/orderbook", get(orderbook))
-        .route("/v1/proposals/{id}", get(proposal))
-        .route("/v1/proposals/{id}/tally", get(tally))
-        .route("/v1/ballots/{nullifier}", get(ballot_record))
-        .route("/v1/voters", get(voter_page))
-        .route("/v1/genesis", get(genesis))
-        .route("/v1/proven", get(proven_header))
-        .route("/v1/proven/proposals/{id}/tally", get(proven_tally))
-        .route("/v1/proven/{tree}/{index}", get(proven_record))
-        .route("/health", get(health))
-        .route("/metrics", get(metrics))
+    let mut router = Router::new();
+    for Route { path, handler, .. } in routes() {
+        router = router.route(path, handler);
+    }
+    router
         .fallback(no_route)
         .method_not_allowed_fallback(wrong_method)
+        .layer(Extension(std::sync::Arc::new(
+            crate::explorer::Explorer::default(),
+        )))
         .layer(DefaultBodyLimit::max(body_limit))
         .with_state((state, body_limit))
 }
 
-type St = State<(AppState, usize)>;
+pub(crate) type St = State<(AppState, usize)>;
 
 async fn no_route(method: Method, uri: Uri) -> ApiError {
     ApiError::NotFound(format!("no route {method} {}", uri.path()))
@@ -97,7 +159,7 @@ async fn wrong_method(method: Method, uri: Uri) -> Response {
     (StatusCode::METHOD_NOT_ALLOWED, Json(body)).into_response()
 }
 
-fn parse<T: FromStr>(text: &str, what: &str) -> Result<T, ApiError> {
+pub(crate) fn parse<T: FromStr>(text: &str, what: &str) -> Result<T, ApiError> {
     text.parse()
         .map_err(|_| ApiError::BadRequest(format!("{what} `{text}` is not a number")))
 }

@@ -15,6 +15,7 @@
 //! [`server::start`] (async) and [`server::spawn`] (its own runtime) start the whole
 //! service in-process; the `sequencer` binary wraps them. [`demo`] is the demo city end to
 //! end: the service in-process, the city's clients over HTTP, the verifier over HTTP.
+//! [`explorer`] is the web page at `/` over the same API.
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
@@ -22,6 +23,7 @@ pub mod api;
 pub mod core;
 pub mod demo;
 pub mod error;
+pub mod explorer;
 pub mod keyfile;
 pub mod metrics;
 pub mod pipeline;

@@ -59,6 +59,23 @@ pub struct ProofBook {
     pub setup: Setup,
     /// The prover fleet's progress (`--postgres`).
     pub fleet: Option<crate::pipeline::FleetView>,
+    /// When each batch was proven in this process's lifetime, and how long its proof took
+    /// where this process made it (the explorer's proving time and lag): the latest
+    /// [`TIMINGS_KEPT`], not kept across a restart.
+    pub timings: BTreeMap<u64, ProvenTiming>,
+}
+
+/// How many batches' timings [`ProofBook::timings`] keeps (the latest).
+pub const TIMINGS_KEPT: usize = 100_000;
+
+/// When a batch was proven ([`ProofBook::timings`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+pub struct ProvenTiming {
+    /// Unix time, milliseconds, at which its proof was published.
+    pub proven_at_ms: u64,
+    /// Seconds its proving took, when this process proved it (not for a worker's upload or
+    /// a fleet's chunks).
+    pub proving_seconds: Option<f64>,
 }
 
 /// One step of the prover's set-up: parameters made, or a family's chunk keys.
@@ -89,6 +106,13 @@ impl ProofBook {
     /// Records that every batch through `number` is proven and that `state` is what it
     /// leaves.
     pub fn set_proven(&mut self, number: u64, state: Arc<State>) {
+        let proven_at_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
+        self.timings.entry(number).or_default().proven_at_ms = proven_at_ms;
+        while self.timings.len() > TIMINGS_KEPT {
+            self.timings.pop_first();
+        }
         self.proven_through = number;
         self.proven_state = Some(state);
         self.attempts.remove(&number);
@@ -178,6 +202,15 @@ pub fn run(shared: Arc<Shared>, config: ProvingConfig, proven: (u64, State)) {
                     .lock()
                     .expect("no panics")
                     .set_proven(done, state.clone());
+                if let Some(timing) = shared
+                    .proofs
+                    .lock()
+                    .expect("no panics")
+                    .timings
+                    .get_mut(&next)
+                {
+                    timing.proving_seconds = Some(seconds);
+                }
                 shared.metrics.proven(next, seconds);
                 tracing::info!(
                     batch = next,
