@@ -41,21 +41,26 @@ impl IngestRun {
     }
 }
 
+/// Residents of a load's city: [`RESIDENTS`], or one per client beyond that.
+pub fn residents(clients: usize) -> usize {
+    RESIDENTS.max(clients)
+}
+
 /// `total` transfers signed for `clients` clients, each client's from residents of its own.
 fn signed_work(city: &mut City, clients: usize, total: usize) -> Vec<Vec<Transaction>> {
-    assert!(clients <= RESIDENTS, "more clients than residents");
+    let residents = residents(clients);
     let per_client = total / clients;
     let mut work: Vec<Vec<Transaction>> = vec![Vec::with_capacity(per_client); clients];
     for (c, txs) in work.iter_mut().enumerate() {
-        let senders: Vec<u64> = (0..RESIDENTS)
+        let senders: Vec<u64> = (0..residents)
             .filter(|r| r % clients == c)
             .map(|r| city.resident(r))
             .collect();
         for i in 0..per_client {
             let from = senders[i % senders.len()];
-            let mut to = city.resident((i + c + 1) % RESIDENTS);
+            let mut to = city.resident((i + c + 1) % residents);
             if to == from {
-                to = city.resident((i + c + 2) % RESIDENTS);
+                to = city.resident((i + c + 2) % residents);
             }
             let tx = city.transfer(from, to, 1);
             city.apply(&tx, city.genesis.time)
@@ -72,7 +77,7 @@ fn signed_work(city: &mut City, clients: usize, total: usize) -> Vec<Vec<Transac
 /// # Panics
 /// If the sequencer cannot start or refuses a transfer.
 pub fn run(dir: &Path, clients: usize, total: usize) -> IngestRun {
-    let run = fill(dir, clients, total, &|_| {});
+    let run = fill(dir, clients, total, None, &|_| {});
     let _ = std::fs::remove_dir_all(dir);
     run
 }
@@ -91,7 +96,10 @@ pub fn config(dir: &Path, genesis: circuits::Genesis) -> sequencer::Config {
 }
 
 /// As [`run`], but leaves the data directory in place (for restarts of a long history),
-/// with `tweak` applied to the sequencer's [`config`] first.
+/// with `tweak` applied to the sequencer's [`config`] first. With `rate`, the load is open:
+/// the clients together send `rate` transactions a second on a fixed schedule, and a
+/// request's latency counts from when the schedule wanted it sent (so time spent behind
+/// schedule counts); without, each client sends its next request when the last is answered.
 ///
 /// # Panics
 /// If the sequencer cannot start or refuses a transfer.
@@ -99,10 +107,11 @@ pub fn fill(
     dir: &Path,
     clients: usize,
     total: usize,
+    rate: Option<f64>,
     tweak: &dyn Fn(&mut sequencer::Config),
 ) -> IngestRun {
     let _ = std::fs::remove_dir_all(dir);
-    let mut city = City::new(RESIDENTS);
+    let mut city = City::new(residents(clients));
     let mut config = config(dir, city.genesis.clone());
     tweak(&mut config);
     let server = sequencer::spawn(config).expect("start the sequencer");
@@ -112,7 +121,8 @@ pub fn fill(
     let started = Instant::now();
     let threads: Vec<_> = work
         .into_iter()
-        .map(|txs| {
+        .enumerate()
+        .map(|(c, txs)| {
             let url = url.clone();
             std::thread::spawn(move || {
                 let http = reqwest::blocking::Client::builder()
@@ -120,8 +130,13 @@ pub fn fill(
                     .build()
                     .expect("an HTTP client");
                 let mut latencies = Vec::with_capacity(txs.len());
-                for tx in &txs {
-                    let sent = Instant::now();
+                for (k, tx) in txs.iter().enumerate() {
+                    let due = rate
+                        .map(|r| started + Duration::from_secs_f64((k * clients + c) as f64 / r));
+                    if let Some(due) = due {
+                        std::thread::sleep(due.saturating_duration_since(Instant::now()));
+                    }
+                    let sent = due.unwrap_or_else(Instant::now);
                     let response = http.post(&url).json(tx).send().expect("the server answers");
                     let status = response.status().as_u16();
                     assert_eq!(status, 202, "{}", response.text().unwrap_or_default());

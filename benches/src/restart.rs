@@ -30,7 +30,7 @@ pub struct RestartRun {
 /// # Panics
 /// If the sequencer cannot start, refuses a transfer, or recovers to another root.
 pub fn run(dir: &Path, transactions: usize, every: u64, repeats: usize) -> RestartRun {
-    let filled = ingest::fill(dir, 16, transactions, &|c| c.snapshot_every = every);
+    let filled = ingest::fill(dir, 16, transactions, None, &|c| c.snapshot_every = every);
     let genesis = circuits::demo::City::new(ingest::RESIDENTS).genesis;
     let snapshots = sequencer::snapshot::Snapshots::new(dir);
     let aside = dir.with_extension("snapshots-aside");

@@ -24,7 +24,7 @@ pub mod rules;
 pub mod schnorr;
 pub mod state;
 pub mod tally;
-#[doc(hidden)]
+#[cfg(any(test, feature = "testing"))]
 pub mod testing;
 pub mod tx;
 pub mod voter;

@@ -1,4 +1,5 @@
-//! Test support shared by the circuits' tests (not part of the API): witness overrides for
+//! Test support shared by the circuits' tests (built only for them: the `testing`
+//! feature, which the crate's own dev-dependency turns on): witness overrides for
 //! MockProver. Either the n-th advice cell assigned under an annotation gets another value,
 //! so a test can tamper with one cell that a circuit computes from its witness (a swap bit,
 //! a packed word) and see the named constraint fail; or every advice cell holding a value

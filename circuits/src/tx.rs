@@ -374,7 +374,7 @@ pub enum Transaction {
 }
 
 /// Who must have signed a transaction.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Signer {
     /// An account's key.
     Account(AccountId),

@@ -243,9 +243,23 @@ async fn submit_inner(
         }
     }
     let (reply, answer) = tokio::sync::oneshot::channel();
+    // The id and the signature are checked here, on the blocking pool, many at once; the
+    // single writer then only applies the rules.
+    let request = {
+        let shared = app.shared.clone();
+        let chain = app.shared.chain;
+        match tokio::task::spawn_blocking(move || {
+            Request::prepare(tx, &shared.signer_keys, chain, reply)
+        })
+        .await
+        {
+            Ok(request) => request,
+            Err(e) => return (kind, Err(ApiError::Internal(e.to_string()))),
+        }
+    };
     let depth = &app.shared.metrics.queue_depth;
     depth.fetch_add(1, Ordering::Relaxed);
-    match app.queue.try_send(Request { tx, reply }) {
+    match app.queue.try_send(request) {
         Ok(()) => {}
         Err(TrySendError::Full(_)) => {
             depth.fetch_sub(1, Ordering::Relaxed);

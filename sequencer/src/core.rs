@@ -8,6 +8,7 @@ use std::time::Instant;
 use circuits::constants::TALLY_SLOT_BITS;
 use circuits::hash::to_hex;
 use circuits::records::VoterLeaf;
+use circuits::rules::VerifiedSignature;
 use circuits::state::{Plan, Write};
 use circuits::{Event, Fp, Genesis, State};
 use ff::PrimeField;
@@ -251,59 +252,24 @@ impl Core {
         if end.is_some_and(|end| self.log_len >= end) {
             return Ok(());
         }
-        for item in store.log_from(self.log_len) {
-            let (position, entry) = item?;
-            if end.is_some_and(|end| position >= end) {
+        let chain = self.state.chain();
+        let mut log = store
+            .log_from(self.log_len)
+            .take_while(|item| !matches!((item, end), (Ok((p, _)), Some(end)) if *p >= end));
+        loop {
+            let chunk = log
+                .by_ref()
+                .take(REPLAY_STEP as usize)
+                .collect::<Result<Vec<_>, _>>()?;
+            if chunk.is_empty() {
                 break;
             }
-            if position != self.log_len {
-                return Err(StoreError::Corrupt(format!(
-                    "log entry {position} found where entry {} was expected",
-                    self.log_len
-                )));
+            // Ids and signatures (against the keys the state holds before the chunk) on
+            // every core; the rules, in order, below.
+            let prepared = prepare(&self.state, chain, &chunk);
+            for ((position, entry), (id, verified)) in chunk.into_iter().zip(prepared) {
+                self.replay_one(records, position, entry, id, verified.as_ref(), &mut sealed)?;
             }
-            let starts_batch = self.open.as_ref().is_none_or(|o| o.number != entry.batch);
-            if starts_batch {
-                if let Some(open) = self.open.take() {
-                    let record = check_record(records, &open, position, &self.state)?;
-                    self.sealed.push(record);
-                    sealed(self, open.number);
-                }
-                if entry.batch != self.next_batch() || entry.time < self.last_time() {
-                    return Err(StoreError::Corrupt(format!(
-                        "log entry {position} opens batch {} at time {}; expected batch {} at time {} or later",
-                        entry.batch,
-                        entry.time,
-                        self.next_batch(),
-                        self.last_time()
-                    )));
-                }
-                self.open = Some(OpenBatch {
-                    number: entry.batch,
-                    time: entry.time,
-                    first: position,
-                    count: 0,
-                    root_old: self.state.root(),
-                    opened: Instant::now(),
-                });
-            }
-            let open = self.open.as_mut().expect("opened above");
-            if entry.time != open.time {
-                return Err(StoreError::Corrupt(format!(
-                    "log entry {position} has time {}, its batch {} has time {}",
-                    entry.time, open.number, open.time
-                )));
-            }
-            open.count += 1;
-            let plan = self.state.plan(&entry.tx, entry.time).map_err(|e| {
-                StoreError::Corrupt(format!(
-                    "log entry {position} ({}) is refused on replay: {e}",
-                    entry.tx.kind_name()
-                ))
-            })?;
-            let event = self.state.commit(plan);
-            self.log_len += 1;
-            self.note(position, entry.tx.id(), &event);
         }
         if let Some(end) = end {
             if self.log_len != end {
@@ -313,6 +279,70 @@ impl Core {
                 )));
             }
         }
+        Ok(())
+    }
+
+    /// Replays one log entry (see [`Core::replay`]).
+    fn replay_one(
+        &mut self,
+        records: &[BatchRecord],
+        position: u64,
+        entry: crate::store::LogEntry,
+        id: Fp,
+        verified: Option<&VerifiedSignature>,
+        sealed: &mut impl FnMut(&Core, u64),
+    ) -> Result<(), StoreError> {
+        if position != self.log_len {
+            return Err(StoreError::Corrupt(format!(
+                "log entry {position} found where entry {} was expected",
+                self.log_len
+            )));
+        }
+        let starts_batch = self.open.as_ref().is_none_or(|o| o.number != entry.batch);
+        if starts_batch {
+            if let Some(open) = self.open.take() {
+                let record = check_record(records, &open, position, &self.state)?;
+                self.sealed.push(record);
+                sealed(self, open.number);
+            }
+            if entry.batch != self.next_batch() || entry.time < self.last_time() {
+                return Err(StoreError::Corrupt(format!(
+                    "log entry {position} opens batch {} at time {}; expected batch {} at time {} or later",
+                    entry.batch,
+                    entry.time,
+                    self.next_batch(),
+                    self.last_time()
+                )));
+            }
+            self.open = Some(OpenBatch {
+                number: entry.batch,
+                time: entry.time,
+                first: position,
+                count: 0,
+                root_old: self.state.root(),
+                opened: Instant::now(),
+            });
+        }
+        let open = self.open.as_mut().expect("opened above");
+        if entry.time != open.time {
+            return Err(StoreError::Corrupt(format!(
+                "log entry {position} has time {}, its batch {} has time {}",
+                entry.time, open.number, open.time
+            )));
+        }
+        open.count += 1;
+        let plan = self
+            .state
+            .plan_verified(&entry.tx, entry.time, verified)
+            .map_err(|e| {
+                StoreError::Corrupt(format!(
+                    "log entry {position} ({}) is refused on replay: {e}",
+                    entry.tx.kind_name()
+                ))
+            })?;
+        let event = self.state.commit(plan);
+        self.log_len += 1;
+        self.note(position, id, &event);
         Ok(())
     }
 
@@ -333,8 +363,40 @@ impl Core {
     }
 }
 
-/// Transactions replayed between two looks at whether a rebuild is still wanted.
+/// Transactions replayed between two looks at whether a rebuild is still wanted, and
+/// whose ids and signatures are prepared at once.
 const REPLAY_STEP: u64 = 256;
+
+/// Each entry's id, and its signature verified against the key `state` holds for its
+/// signer (none for a signer `state` does not know yet: the rules verify it), on every
+/// core.
+fn prepare(
+    state: &State,
+    chain: Fp,
+    entries: &[(u64, crate::store::LogEntry)],
+) -> Vec<(Fp, Option<VerifiedSignature>)> {
+    let one = |(_, entry): &(u64, crate::store::LogEntry)| {
+        let verified = state
+            .signer_key(&entry.tx)
+            .and_then(|key| VerifiedSignature::check(&entry.tx, key, chain).ok());
+        (entry.tx.id(), verified)
+    };
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if threads < 2 || entries.len() < 16 {
+        return entries.iter().map(one).collect();
+    }
+    let share = entries.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let parts: Vec<_> = entries
+            .chunks(share)
+            .map(|part| scope.spawn(move || part.iter().map(one).collect::<Vec<_>>()))
+            .collect();
+        parts
+            .into_iter()
+            .flat_map(|p| p.join().expect("no panics"))
+            .collect()
+    })
+}
 
 /// The store's sealed batch records, checked to be numbered 1, 2, … in order.
 fn sealed_records(store: &Store) -> Result<Vec<BatchRecord>, StoreError> {

@@ -20,7 +20,7 @@ use crate::metrics::Metrics;
 use crate::proving::{ProofBook, ProvingConfig};
 use crate::snapshot::{Checkpoint, Snapshots};
 use crate::store::{Store, StoreError};
-use crate::writer::{Request, WriterConfig};
+use crate::writer::{Request, SignerKeys, WriterConfig};
 
 /// How the service runs.
 #[derive(Clone, Debug)]
@@ -163,6 +163,9 @@ pub struct Shared {
     pub genesis: Genesis,
     /// The genesis state root.
     pub genesis_root: Fp,
+    /// The chain (the genesis hash), which every signed message includes: hashed once
+    /// here, since hashing the genesis file is costly.
+    pub chain: Fp,
     /// The state and ledger (the writer alone takes the write lock).
     pub core: RwLock<Core>,
     /// The durable store.
@@ -173,6 +176,8 @@ pub struct Shared {
     pub proofs: Mutex<ProofBook>,
     /// Recent refusals.
     pub rejections: Mutex<Rejections>,
+    /// Signers' keys, for checking signatures before the writer.
+    pub signer_keys: SignerKeys,
     /// Ballot keys, made once (in the background at start).
     pub ballot_keys: Arc<OnceLock<Result<BallotKeys, String>>>,
     /// The parameter cache.
@@ -357,6 +362,7 @@ pub async fn start(config: Config) -> Result<Handle, StartError> {
     }
     let shared = Arc::new(Shared {
         genesis_root: config.genesis.state().root(),
+        chain: config.genesis.chain(),
         genesis: config.genesis.clone(),
         core: RwLock::new(recovered.core),
         store,
@@ -373,6 +379,7 @@ pub async fn start(config: Config) -> Result<Handle, StartError> {
             ..ProofBook::default()
         }),
         rejections: Mutex::new(Rejections::default()),
+        signer_keys: SignerKeys::default(),
         ballot_keys: Arc::new(OnceLock::new()),
         params_dir: config
             .params_dir
@@ -558,7 +565,7 @@ fn proven_or_rebuilt(
 /// The checkpoint thread: writes each checkpoint the writer hands over, then prunes old
 /// ones, until the writer stops. A failed write is a warning: the log stays the truth.
 fn write_checkpoints(shared: &Shared, snapshots: &Snapshots, receiver: Receiver<Checkpoint>) {
-    let chain = shared.genesis.chain();
+    let chain = shared.chain;
     for checkpoint in receiver {
         let started = Instant::now();
         match snapshots.write(chain, &checkpoint) {

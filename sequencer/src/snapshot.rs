@@ -440,7 +440,8 @@ fn decode(path: &Path, bytes: &[u8], genesis: &Genesis) -> Result<Checkpoint, Sn
     if version != VERSION {
         return Err(format(format!("version {version}")));
     }
-    if r.fp()? != genesis.chain() {
+    let chain = genesis.chain();
+    if r.fp()? != chain {
         return Err(SnapshotError::OtherChain(path.to_path_buf()));
     }
     let batch = r.u64()?;
@@ -477,7 +478,7 @@ fn decode(path: &Path, bytes: &[u8], genesis: &Genesis) -> Result<Checkpoint, Sn
         records: body.records,
         nodes,
     };
-    let state = State::from_image(genesis.params.clone(), genesis.chain(), image).map_err(|e| {
+    let state = State::from_image(genesis.params.clone(), chain, image).map_err(|e| {
         SnapshotError::Mismatch {
             path: path.to_path_buf(),
             what: e.to_string(),

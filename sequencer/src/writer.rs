@@ -19,14 +19,17 @@
 //! age, and the prover is woken.
 
 use std::cell::Cell;
+use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError};
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use circuits::constants::MARKET;
 use circuits::hash::to_hex;
-use circuits::keys::SecretKey;
+use circuits::keys::{PublicKey, SecretKey};
+use circuits::rules::VerifiedSignature;
+use circuits::tx::Signer;
 use circuits::{matcher, Event, Transaction, TxError};
 use serde::{Deserialize, Serialize};
 use tokio::sync::oneshot;
@@ -44,8 +47,61 @@ pub const MAX_GROUP: usize = 64;
 pub struct Request {
     /// The transaction (a ballot's proof is already verified).
     pub tx: Transaction,
+    /// Its id, computed off the writer.
+    pub id: circuits::Fp,
+    /// Its signature verified off the writer against the signer's key, when the state had
+    /// one ([`circuits::rules::VerifiedSignature`]); the writer checks everything else, and
+    /// the signature too when this is `None`.
+    pub verified: Option<VerifiedSignature>,
     /// The answer.
     pub reply: oneshot::Sender<Result<Receipt, ApiError>>,
+}
+
+impl Request {
+    /// A request for `tx`, with the work that does not need the writer done here: its id,
+    /// and its signature against the signer's key if `keys` knows it. Run it on any thread
+    /// but the writer's.
+    pub fn prepare(
+        tx: Transaction,
+        keys: &SignerKeys,
+        chain: circuits::Fp,
+        reply: oneshot::Sender<Result<Receipt, ApiError>>,
+    ) -> Request {
+        let id = tx.id();
+        let verified = keys
+            .get(tx.signer())
+            .and_then(|key| VerifiedSignature::check(&tx, key, chain).ok());
+        Request {
+            tx,
+            id,
+            verified,
+            reply,
+        }
+    }
+}
+
+/// The keys of signers the writer has seen, for checking signatures before the writer
+/// (keys never change once a leaf holds one, so a key here is the state's). Filled by the
+/// writer as it plans transactions; a signer not yet here is checked by the writer.
+#[derive(Debug, Default)]
+pub struct SignerKeys(RwLock<HashMap<Signer, PublicKey>>);
+
+impl SignerKeys {
+    /// The key of `signer`, if known.
+    pub fn get(&self, signer: Signer) -> Option<PublicKey> {
+        self.0.read().expect("no panics").get(&signer).copied()
+    }
+
+    /// Remembers the key `state` holds for `tx`'s signer.
+    fn learn(&self, state: &circuits::State, tx: &Transaction) {
+        let signer = tx.signer();
+        if signer == Signer::Anonymous || self.get(signer).is_some() {
+            return;
+        }
+        if let Some(key) = state.signer_key(tx) {
+            self.0.write().expect("no panics").insert(signer, key);
+        }
+    }
 }
 
 /// One applied transaction in an answer.
@@ -287,8 +343,14 @@ impl Writer {
         let core = &mut *guard;
         let mut staged = Staged::default();
         for request in group {
-            let id = request.tx.id();
-            let at = match self.ingest(core, &mut staged, &request.tx, id) {
+            let id = request.id;
+            let at = match self.ingest(
+                core,
+                &mut staged,
+                &request.tx,
+                id,
+                request.verified.as_ref(),
+            ) {
                 Ok(at) => at,
                 Err(e) => {
                     self.refused(&request.tx, id, &e);
@@ -324,6 +386,7 @@ impl Writer {
         staged: &mut Staged,
         tx: &Transaction,
         id: circuits::Fp,
+        verified: Option<&VerifiedSignature>,
     ) -> Result<usize, ApiError> {
         self.check_duplicate(core, staged, id)?;
         let wall = wall_clock();
@@ -336,17 +399,20 @@ impl Writer {
         }
         ensure_open(core);
         let mut time = self.open_time(core, staged);
-        let plan = match core.state.plan(tx, time) {
+        let plan = match core.state.plan_verified(tx, time, verified) {
             Ok(plan) => plan,
             Err(e) if wants_later_time(&e, wall) => {
                 // Seal what is open and try again in a batch opened now.
                 self.cut(core, staged)?;
                 ensure_open(core);
                 time = self.open_time(core, staged);
-                core.state.plan(tx, time)?
+                core.state.plan_verified(tx, time, verified)?
             }
             Err(e) => return Err(e.into()),
         };
+        if verified.is_none() {
+            self.shared.signer_keys.learn(&core.state, tx);
+        }
         let batch = core.open.as_ref().expect("opened above").number;
         let undo = undo_of(&core.state, &plan);
         let event = core.state.commit(plan);

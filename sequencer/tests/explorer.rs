@@ -1,16 +1,14 @@
 //! The city explorer in a real browser. A sequencer (no proving) takes a small day of the
 //! demo city over HTTP: every family of transactions (accounts, the energy market with the
 //! matcher's fills, transit with transfers and a rider reaching the fare cap, governance with
-//! voters, delegates, a proposal and delegates' votes) and a refused reading. Headless Chromium
+//! voters, delegates, a proposal, delegates' votes and two ballots proved on the voters'
+//! side, one direct and one following a delegate) and a refused reading. Headless Chromium
 //! (found or installed by `scripts/browser`) then opens the page, and the numbers it renders
 //! (batches, the order book, the chart of fills, the tally, transit revenue, a batch's
 //! transactions, an account, a meter) are checked against the API's own JSON, which is
 //! checked in turn against the receipts. A bad transaction hash, an unknown one and a refused
-//! one each get a clear message. Pictures are written under `target/explorer/`.
-//!
-//! Ballots are left out: each needs a zero-knowledge proof made on the voter's side, and this
-//! test makes no proof (the tally's direct votes and followers are drawn by the same code as
-//! its delegates' choices, from the same JSON).
+//! one each get a clear message. Pictures are written under `target/explorer/`. Batches are
+//! not proven here (the proof columns are filled from artifacts, tested in the module).
 //!
 //! The second test checks the OpenAPI description against the router's table of routes, and
 //! every route against a running server.
@@ -23,10 +21,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use browser::{cell, element, text, Browser};
+use circuits::ballot::{self, BallotKeys};
 use circuits::demo::{demo_voter, City};
 use circuits::genesis::demo_key;
 use circuits::keys::SecretKey;
 use circuits::records::{FleetKind, Side};
+use circuits::voter::Vote;
 use circuits::Transaction;
 use common::*;
 use sequencer::demo::city::{genesis, Size};
@@ -185,6 +185,19 @@ fn day(
     go(city, tx);
     let tx = city.delegate_vote(r[12], 0, 1);
     go(city, tx);
+    // Two voters' ballots, proved on their side as the client does: the first votes "defer"
+    // directly, the second follows the first delegate (who chose "yes").
+    let keys = BallotKeys::setup(ballot::params()).unwrap();
+    let voters = client::api::Api::new(url)
+        .unwrap()
+        .voter_set(0, &fresh_dir("explorer-voter-cache"))
+        .unwrap();
+    for (v, vote) in [(0, Vote::Option(2)), (1, Vote::Delegate(0))] {
+        let voter = demo_voter(v);
+        let path = voters.path_of(&voter.commitment()).unwrap();
+        let proved = ballot::prove(&keys, &voter, &path, 0, vote, 0, rand::rng()).unwrap();
+        go(city, Transaction::Ballot(proved.into_transaction()));
+    }
     let tx = city.order(r[3], Side::Buy, 700, 13, expiry);
     go(city, tx);
 
@@ -377,6 +390,9 @@ fn the_page_shows_batches_market_transit_and_tally_as_the_api_does() {
         text(block).contains("Extend tram line 4 to the harbour?"),
         "{block}"
     );
+    // One direct ballot for "defer"; one follower of the delegate who chose "yes".
+    assert_eq!(tally["direct"], serde_json::json!([0, 0, 1]), "{tally}");
+    assert_eq!(tally["totals"], serde_json::json!([1, 0, 1]), "{tally}");
     let options = ["yes", "no", "defer"];
     for (i, label) in options.iter().enumerate() {
         let tr = row(block, &format!("<tr data-option=\"{i}\""), "tr");

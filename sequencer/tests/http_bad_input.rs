@@ -70,6 +70,13 @@ fn bad_input_gets_its_status_and_code_and_changes_nothing() {
     let receipt = accept(&http, &url, &paid);
     city.apply(&paid, receipt["time"].as_u64().unwrap())
         .unwrap();
+    // `a`'s key is now checked before the writer: the forged signature below is refused on
+    // the writer's own check all the same.
+    assert!(server
+        .shared()
+        .signer_keys
+        .get(circuits::tx::Signer::Account(a))
+        .is_some());
 
     let transfer = |amount: u64, to: u64, nonce_shift: u64| {
         let mut tx = city.transfer(a, to, amount);

@@ -213,13 +213,16 @@ fn checkpoints_taken_under_load_restart_exactly_and_damaged_ones_are_refused() {
     // (The stop left the last batch open; the first recovery above sealed it.)
     let last = from_genesis.core.sealed.len() as u64;
     std::fs::write(dir.join("genesis.json"), city.genesis.to_json()).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_sequencer"))
-        .args(["snapshot", "--data"])
-        .arg(&dir)
-        .arg("--genesis")
-        .arg(dir.join("genesis.json"))
-        .output()
-        .unwrap();
+    let snapshot_command = || {
+        Command::new(env!("CARGO_BIN_EXE_sequencer"))
+            .args(["snapshot", "--data"])
+            .arg(&dir)
+            .arg("--genesis")
+            .arg(dir.join("genesis.json"))
+            .output()
+            .unwrap()
+    };
+    let out = snapshot_command();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
@@ -272,13 +275,7 @@ fn checkpoints_taken_under_load_restart_exactly_and_damaged_ones_are_refused() {
 
     // The command on a data directory in use says so.
     let server = sequencer::spawn(cfg).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_sequencer"))
-        .args(["snapshot", "--data"])
-        .arg(&dir)
-        .arg("--genesis")
-        .arg(dir.join("genesis.json"))
-        .output()
-        .unwrap();
+    let out = snapshot_command();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
     assert!(stderr.contains("is a sequencer running on it?"), "{stderr}");
