@@ -193,13 +193,7 @@ async fn submit(
     match result {
         Ok(receipt) => (StatusCode::ACCEPTED, Json(receipt)).into_response(),
         Err(e) => {
-            // The writer counts the refusals it makes; count the others here.
-            if !matches!(
-                e,
-                ApiError::Rejected(_) | ApiError::Duplicate { .. } | ApiError::Storage(_)
-            ) {
-                metrics.rejected(kind, &e.code());
-            }
+            metrics.rejected(kind, &e.code());
             e.into_response()
         }
     }
@@ -257,6 +251,7 @@ async fn submit_inner(
             Err(e) => return (kind, Err(ApiError::Internal(e.to_string()))),
         }
     };
+    let id = request.id;
     let depth = &app.shared.metrics.queue_depth;
     depth.fetch_add(1, Ordering::Relaxed);
     match app.queue.try_send(request) {
@@ -276,7 +271,19 @@ async fn submit_inner(
         }
     }
     match answer.await {
-        Ok(result) => (kind, result),
+        Ok(Ok(receipt)) => (kind, Ok(receipt)),
+        Ok(Err(refused)) => {
+            let e = ApiError::from(refused);
+            if let ApiError::Rejected(_) = &e {
+                // What `GET /v1/transactions/{hash}` says of it, before the client hears.
+                app.shared
+                    .rejections
+                    .lock()
+                    .expect("no panics")
+                    .insert(key_of(&id), e.body());
+            }
+            (kind, Err(e))
+        }
         Err(_) => (kind, Err(ApiError::ShuttingDown)),
     }
 }

@@ -86,6 +86,17 @@ pub enum ApiError {
     Internal(String),
 }
 
+impl From<crate::writer::WriteError> for ApiError {
+    fn from(e: crate::writer::WriteError) -> Self {
+        use crate::writer::WriteError;
+        match e {
+            WriteError::Rejected(e) => ApiError::Rejected(e),
+            WriteError::Duplicate { hash, position } => ApiError::Duplicate { hash, position },
+            WriteError::Storage(why) => ApiError::Storage(why),
+        }
+    }
+}
+
 impl ApiError {
     /// The stable code.
     pub fn code(&self) -> String {

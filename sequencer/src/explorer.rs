@@ -42,7 +42,7 @@ use serde_json::{json, Value};
 
 use crate::api::{parse, St};
 use crate::error::ApiError;
-use crate::server::Shared;
+use crate::shared::Shared;
 use crate::writer::wall_clock;
 
 /// The page.

@@ -29,6 +29,7 @@ pub mod metrics;
 pub mod pipeline;
 pub mod proving;
 pub mod server;
+pub mod shared;
 pub mod snapshot;
 pub mod store;
 pub mod writer;

@@ -28,7 +28,7 @@ use circuits::State;
 use prover::fleet::{BatchProgress, FleetError, JobCounts, JobPayload, JobQueue, NewJob};
 use verifier::{BatchArtifact, ChunkArtifact, VerifyError};
 
-use crate::server::Shared;
+use crate::shared::Shared;
 use crate::store::BatchRecord;
 
 /// The pipeline thread's settings.

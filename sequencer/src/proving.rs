@@ -27,7 +27,7 @@ use prover::retry::panic_message;
 use serde::Serialize;
 
 use crate::error::ApiError;
-use crate::server::Shared;
+use crate::shared::Shared;
 use crate::store::BatchRecord;
 
 /// How proving is doing for one batch (absent: not tried yet).

@@ -4,23 +4,23 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::sync::mpsc::{Receiver, SyncSender};
 use std::sync::{Arc, Condvar, Mutex, OnceLock, RwLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use circuits::ballot::BallotKeys;
 use circuits::keys::SecretKey;
-use circuits::{Fp, Genesis};
+use circuits::Genesis;
 use tokio::sync::oneshot;
 
 use crate::core::{Core, Rejections};
 use crate::metrics::Metrics;
 use crate::proving::{ProofBook, ProvingConfig};
+use crate::shared::{ballot_keys, Shared, SignerKeys};
 use crate::snapshot::{Checkpoint, Snapshots};
 use crate::store::{Store, StoreError};
-use crate::writer::{Request, SignerKeys, WriterConfig};
+use crate::writer::{Request, WriterConfig};
 
 /// How the service runs.
 #[derive(Clone, Debug)]
@@ -157,88 +157,6 @@ fn bind_hint(e: &std::io::Error) -> &'static str {
     }
 }
 
-/// What the handlers, the writer and the prover share.
-pub struct Shared {
-    /// The genesis.
-    pub genesis: Genesis,
-    /// The genesis state root.
-    pub genesis_root: Fp,
-    /// The chain (the genesis hash), which every signed message includes: hashed once
-    /// here, since hashing the genesis file is costly.
-    pub chain: Fp,
-    /// The state and ledger (the writer alone takes the write lock).
-    pub core: RwLock<Core>,
-    /// The durable store.
-    pub store: Store,
-    /// Metrics.
-    pub metrics: Metrics,
-    /// Proving progress.
-    pub proofs: Mutex<ProofBook>,
-    /// Recent refusals.
-    pub rejections: Mutex<Rejections>,
-    /// Signers' keys, for checking signatures before the writer.
-    pub signer_keys: SignerKeys,
-    /// Ballot keys, made once (in the background at start).
-    pub ballot_keys: Arc<OnceLock<Result<BallotKeys, String>>>,
-    /// The parameter cache.
-    pub params_dir: PathBuf,
-    /// Verifying keys for artifacts uploaded by prover workers (made at the first upload).
-    pub upload_keys: Mutex<Option<verifier::Keys>>,
-    shutting_down: AtomicBool,
-    work: (Mutex<bool>, Condvar),
-}
-
-impl std::fmt::Debug for Shared {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Shared { .. }")
-    }
-}
-
-impl Shared {
-    /// Tells the prover a batch was sealed.
-    pub fn wake_prover(&self) {
-        let (lock, cvar) = &self.work;
-        *lock.lock().expect("no panics") = true;
-        cvar.notify_all();
-    }
-
-    /// Waits until woken or `timeout`.
-    pub fn wait_for_work(&self, timeout: Duration) {
-        let (lock, cvar) = &self.work;
-        let guard = lock.lock().expect("no panics");
-        let (mut guard, _) = cvar
-            .wait_timeout_while(guard, timeout, |woken| !*woken)
-            .expect("no panics");
-        *guard = false;
-    }
-
-    /// Sleeps `duration` unless shutdown comes first.
-    pub fn sleep_unless_shutdown(&self, duration: Duration) {
-        let (lock, cvar) = &self.work;
-        let guard = lock.lock().expect("no panics");
-        let _ = cvar
-            .wait_timeout_while(guard, duration, |_| !self.is_shutting_down())
-            .expect("no panics");
-    }
-
-    /// Whether shutdown began.
-    pub fn is_shutting_down(&self) -> bool {
-        self.shutting_down.load(Ordering::SeqCst)
-    }
-
-    /// The ballot keys, made now if the background start has not finished.
-    pub fn ballot_keys(&self) -> Result<&BallotKeys, String> {
-        ballot_keys(&self.ballot_keys)
-    }
-}
-
-/// The ballot keys in `cell`, made now if not yet.
-fn ballot_keys(cell: &OnceLock<Result<BallotKeys, String>>) -> Result<&BallotKeys, String> {
-    cell.get_or_init(|| BallotKeys::setup(circuits::ballot::params()).map_err(|e| e.to_string()))
-        .as_ref()
-        .map_err(Clone::clone)
-}
-
 /// What the HTTP handlers hold.
 #[derive(Clone, Debug)]
 pub struct AppState {
@@ -281,7 +199,7 @@ impl Handle {
     /// Stops accepting, lets the writer drain its queue, stops the prover after its current
     /// attempt, and waits for all of it.
     pub async fn shutdown(mut self) {
-        self.shared.shutting_down.store(true, Ordering::SeqCst);
+        self.shared.begin_shutdown();
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }

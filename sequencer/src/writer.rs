@@ -19,24 +19,21 @@
 //! age, and the prover is woken.
 
 use std::cell::Cell;
-use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError};
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use circuits::constants::MARKET;
 use circuits::hash::to_hex;
-use circuits::keys::{PublicKey, SecretKey};
+use circuits::keys::SecretKey;
 use circuits::rules::VerifiedSignature;
-use circuits::tx::Signer;
 use circuits::{matcher, Event, Transaction, TxError};
 use serde::{Deserialize, Serialize};
 use tokio::sync::oneshot;
 
 use crate::core::{apply_undo, key_of, undo_of, Core, OpenBatch, Undo};
-use crate::error::ApiError;
-use crate::server::Shared;
+use crate::shared::{Shared, SignerKeys};
 use crate::snapshot::Checkpoint;
 use crate::store::{BatchRecord, LogEntry};
 
@@ -54,7 +51,7 @@ pub struct Request {
     /// the signature too when this is `None`.
     pub verified: Option<VerifiedSignature>,
     /// The answer.
-    pub reply: oneshot::Sender<Result<Receipt, ApiError>>,
+    pub reply: oneshot::Sender<Result<Receipt, WriteError>>,
 }
 
 impl Request {
@@ -65,7 +62,7 @@ impl Request {
         tx: Transaction,
         keys: &SignerKeys,
         chain: circuits::Fp,
-        reply: oneshot::Sender<Result<Receipt, ApiError>>,
+        reply: oneshot::Sender<Result<Receipt, WriteError>>,
     ) -> Request {
         let id = tx.id();
         let verified = keys
@@ -80,28 +77,24 @@ impl Request {
     }
 }
 
-/// The keys of signers the writer has seen, for checking signatures before the writer
-/// (keys never change once a leaf holds one, so a key here is the state's). Filled by the
-/// writer as it plans transactions; a signer not yet here is checked by the writer.
-#[derive(Debug, Default)]
-pub struct SignerKeys(RwLock<HashMap<Signer, PublicKey>>);
-
-impl SignerKeys {
-    /// The key of `signer`, if known.
-    pub fn get(&self, signer: Signer) -> Option<PublicKey> {
-        self.0.read().expect("no panics").get(&signer).copied()
-    }
-
-    /// Remembers the key `state` holds for `tx`'s signer.
-    fn learn(&self, state: &circuits::State, tx: &Transaction) {
-        let signer = tx.signer();
-        if signer == Signer::Anonymous || self.get(signer).is_some() {
-            return;
-        }
-        if let Some(key) = state.signer_key(tx) {
-            self.0.write().expect("no panics").insert(signer, key);
-        }
-    }
+/// Why the writer did not apply a transaction; the API turns it into an HTTP error
+/// ([`crate::error::ApiError`]).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum WriteError {
+    /// The rules refuse it.
+    #[error("{0}")]
+    Rejected(#[from] TxError),
+    /// The same transaction is already in the log.
+    #[error("transaction {hash} was already accepted at position {position}")]
+    Duplicate {
+        /// Its hash.
+        hash: String,
+        /// Its position in the log.
+        position: u64,
+    },
+    /// It could not be made durable; nothing was applied.
+    #[error("storage failure, the transaction was not applied: {0}")]
+    Storage(String),
 }
 
 /// One applied transaction in an answer.
@@ -181,7 +174,7 @@ struct Staged {
 }
 
 /// Where a request's answer goes.
-type Reply = oneshot::Sender<Result<Receipt, ApiError>>;
+type Reply = oneshot::Sender<Result<Receipt, WriteError>>;
 
 /// The writer's settings.
 pub struct WriterConfig {
@@ -353,7 +346,6 @@ impl Writer {
             ) {
                 Ok(at) => at,
                 Err(e) => {
-                    self.refused(&request.tx, id, &e);
                     let _ = request.reply.send(Err(e));
                     continue;
                 }
@@ -367,17 +359,6 @@ impl Writer {
         self.commit_staged(core, staged);
     }
 
-    fn refused(&self, tx: &Transaction, id: circuits::Fp, e: &ApiError) {
-        self.shared.metrics.rejected(tx.kind_name(), &e.code());
-        if matches!(e, ApiError::Rejected(_)) {
-            self.shared
-                .rejections
-                .lock()
-                .expect("no panics")
-                .insert(key_of(&id), e.body());
-        }
-    }
-
     /// Checks and applies `tx` in memory (with its fills), staging it for the durable write.
     /// Returns where the transaction is in `staged` (its fills follow it).
     fn ingest(
@@ -387,7 +368,7 @@ impl Writer {
         tx: &Transaction,
         id: circuits::Fp,
         verified: Option<&VerifiedSignature>,
-    ) -> Result<usize, ApiError> {
+    ) -> Result<usize, WriteError> {
         self.check_duplicate(core, staged, id)?;
         let wall = wall_clock();
         let full = core
@@ -435,11 +416,13 @@ impl Writer {
 
     /// Ends the open batch inside a group: makes what is staged durable (answering its
     /// requests), then seals the batch.
-    fn cut(&self, core: &mut Core, staged: &mut Staged) -> Result<(), ApiError> {
+    fn cut(&self, core: &mut Core, staged: &mut Staged) -> Result<(), WriteError> {
         let pending = std::mem::take(staged);
         self.commit_staged(core, pending);
         if core.open.as_ref().is_some_and(|o| o.count > 0) && !self.seal(core) {
-            return Err(ApiError::Storage("the open batch cannot be sealed".into()));
+            return Err(WriteError::Storage(
+                "the open batch cannot be sealed".into(),
+            ));
         }
         Ok(())
     }
@@ -516,7 +499,7 @@ impl Writer {
         core: &Core,
         staged: &Staged,
         id: circuits::Fp,
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), WriteError> {
         let key = key_of(&id);
         let position = core
             .index
@@ -526,7 +509,7 @@ impl Writer {
         let Some(position) = position else {
             return Ok(());
         };
-        Err(ApiError::Duplicate {
+        Err(WriteError::Duplicate {
             hash: to_hex(&id),
             position,
         })
@@ -573,9 +556,8 @@ impl Writer {
                 }
                 self.check_undone(core, root_before);
                 self.drop_empty_open(core);
-                for (reply, _, kind) in answers {
-                    self.shared.metrics.rejected(kind, "storage_unavailable");
-                    let _ = reply.send(Err(ApiError::Storage(e.to_string())));
+                for (reply, _, _) in answers {
+                    let _ = reply.send(Err(WriteError::Storage(e.to_string())));
                 }
             }
         }

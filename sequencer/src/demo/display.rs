@@ -19,7 +19,7 @@ use circuits::Transaction;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::city::{Observer, Refusal};
-use crate::server::Shared;
+use crate::shared::Shared;
 use crate::writer::Receipt;
 
 /// `1m05s`, `12.3s`.
