@@ -183,11 +183,6 @@ impl Store {
         Ok(())
     }
 
-    /// Every log entry, in order.
-    pub fn log(&self) -> impl Iterator<Item = Result<(u64, LogEntry), StoreError>> + '_ {
-        self.log_from(0)
-    }
-
     /// The log entries from position `first` on, in order.
     pub fn log_from(
         &self,
