@@ -290,6 +290,13 @@ impl Snapshots {
 /// sealing a batch a crash left open), writes, and prunes as the service does. Returns the
 /// file, the checkpoint and its size.
 pub fn take(data_dir: &Path, genesis: &Genesis) -> anyhow::Result<(PathBuf, Checkpoint, u64)> {
+    // Opening would create a database: a mistyped path must change nothing.
+    if !data_dir.join("db").is_dir() {
+        anyhow::bail!(
+            "{} is not a sequencer's data directory (no db inside): give the --data of `sequencer serve`",
+            data_dir.display()
+        );
+    }
     let store = crate::store::Store::open(data_dir).map_err(|e| {
         anyhow::anyhow!(
             "data directory {}: {e} (is a sequencer running on it? stop it first)",

@@ -273,6 +273,23 @@ fn checkpoints_taken_under_load_restart_exactly_and_damaged_ones_are_refused() {
     assert!(receipt["batch"].as_u64().unwrap() > last);
     server.stop();
 
+    // A path that is not a data directory is refused and left as it was.
+    let nowhere = dir.join("not-a-data-dir");
+    let out = Command::new(env!("CARGO_BIN_EXE_sequencer"))
+        .args(["snapshot", "--data"])
+        .arg(&nowhere)
+        .arg("--genesis")
+        .arg(dir.join("genesis.json"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("is not a sequencer's data directory"),
+        "{stderr}"
+    );
+    assert!(!nowhere.exists(), "nothing made at a mistyped path");
+
     // The command on a data directory in use says so.
     let server = sequencer::spawn(cfg).unwrap();
     let out = snapshot_command();
