@@ -1,11 +1,21 @@
 //! The field and the one hash of the rollup: Poseidon P128Pow5T3 over Pallas' base field,
 //! taken from `halo2_gadgets` so that the native rules and the circuits hash identically.
 //!
+//! [`P128Pow5T5`] is the same construction at width 5 (rate 4), for hashes of four words in
+//! one permutation: its constants come from the reference Grain generator
+//! (`generate_constants`), its round numbers and MDS matrix are justified in
+//! [`crate::poseidon`]'s tests. It is laid out by the same chip; the state's trees do not use
+//! it yet.
+//!
 //! Also the packing of small integers into one field element: three `u64` fit below the
 //! modulus (192 < 254 bits), which lets a record of many counters hash in few permutations.
 
+use std::sync::OnceLock;
+
 use ff::{Field, PrimeField};
-use halo2_gadgets::poseidon::primitives::{ConstantLength, Hash, P128Pow5T3};
+use halo2_gadgets::poseidon::primitives::{
+    generate_constants, ConstantLength, Hash, Mds, P128Pow5T3, Spec,
+};
 
 use crate::constants::domain;
 
@@ -16,6 +26,56 @@ pub type Fp = pasta_curves::pallas::Base;
 /// elements costs `ceil(L / 2)` permutations, in the circuit as natively.
 pub fn poseidon<const L: usize>(message: [Fp; L]) -> Fp {
     Hash::<Fp, P128Pow5T3, ConstantLength<L>, 3, 2>::init().hash(message)
+}
+
+/// Poseidon-128 with the x⁵ S-box at width 5 (rate 4): `R_F = 8` full rounds and `R_P = 60`
+/// partial rounds (128-bit security with the Poseidon paper's margin of two full rounds and
+/// 7.5% partial rounds; the inequalities are checked by a test in [`crate::poseidon`]), round
+/// constants and MDS matrix from the reference Grain generator: the third MDS candidate
+/// (`secure_mds` = 2), the first whose powers all have irreducible characteristic
+/// polynomials (no invariant subspace trail; the same tests check it, and that the first two
+/// fail).
+#[derive(Debug)]
+pub struct P128Pow5T5;
+
+/// Round constants, MDS matrix and its inverse of a width-5 instance.
+type T5Constants = (Vec<[Fp; 5]>, Mds<Fp, 5>, Mds<Fp, 5>);
+
+/// Full rounds of [`P128Pow5T5`].
+pub const T5_FULL_ROUNDS: usize = 8;
+/// Partial rounds of [`P128Pow5T5`].
+pub const T5_PARTIAL_ROUNDS: usize = 60;
+
+impl Spec<Fp, 5, 4> for P128Pow5T5 {
+    fn full_rounds() -> usize {
+        T5_FULL_ROUNDS
+    }
+
+    fn partial_rounds() -> usize {
+        T5_PARTIAL_ROUNDS
+    }
+
+    fn sbox(val: Fp) -> Fp {
+        val.pow_vartime([5])
+    }
+
+    fn secure_mds() -> usize {
+        2
+    }
+
+    fn constants() -> T5Constants {
+        // Generated once (the Grain stream), then copied, as the width-3 tables are.
+        static CONSTANTS: OnceLock<T5Constants> = OnceLock::new();
+        CONSTANTS
+            .get_or_init(generate_constants::<Fp, P128Pow5T5, 5, 4>)
+            .clone()
+    }
+}
+
+/// Poseidon ([`P128Pow5T5`], rate 4) of a fixed number of field elements: `ceil(L / 4)`
+/// permutations.
+pub fn poseidon_t5<const L: usize>(message: [Fp; L]) -> Fp {
+    Hash::<Fp, P128Pow5T5, ConstantLength<L>, 5, 4>::init().hash(message)
 }
 
 /// A Merkle node: `Poseidon(left, right)`, one permutation.

@@ -4,6 +4,13 @@
 //! native rules and the circuits agree on every hash (tests compare with the Zcash test
 //! vectors).
 //!
+//! The chip is generic in the width `W`: `PoseidonConfig<5>` lays out
+//! [`crate::hash::P128Pow5T5`] (rate 4, 60 partial rounds) in 15 rows on the same ten
+//! columns: a full-rounds row holds the state and the state after one round (ten cells), a
+//! partial-rounds row the state and the S-box inputs `x2..x6` (six rounds a row, ten rows).
+//! Every number below is for `W = 3`; for `W = 5` read six partial rounds a row, `x2..x6`
+//! in c5..c9, and four message words absorbed in c5..c8.
+//!
 //! A permutation is 4 full rounds, 56 partial rounds and 4 full rounds. Rows:
 //!
 //! ```text
@@ -43,27 +50,44 @@ use halo2_proofs::{
     poly::Rotation,
 };
 
-use crate::hash::Fp;
+use crate::hash::{Fp, P128Pow5T5};
 
 /// A cell of the circuits' field.
 pub(crate) type Cell = AssignedCell<Fp, Fp>;
 
-/// Rows of one permutation (the last holds its output).
-pub(crate) const PERMUTATION_ROWS: usize = 12;
+/// Rows of one width-3 permutation (the last holds its output).
+pub(crate) const PERMUTATION_ROWS: usize = PoseidonConfig::<3>::ROWS;
 /// Full rounds before (and after) the partial rounds.
 const HALF_FULL: usize = 4;
-/// Partial rounds of P128Pow5T3.
-const PARTIAL: usize = 56;
-/// Partial rounds checked in one row.
-const PER_ROW: usize = 8;
-/// Rows of partial rounds.
-const PARTIAL_ROWS: usize = PARTIAL / PER_ROW;
-/// Fixed columns: a partial row's `c` (for `x1`), `k2..k8` and `k'` (three).
-pub(crate) const FIXED: usize = 1 + (PER_ROW - 1) + 3;
-/// Terms of an affine form over a partial row: `s0, s1, s2, y1..y8`.
-const TERMS: usize = 3 + PER_ROW;
+/// Fixed columns: a partial row's `c` (for `x1`), `k2..k_PER_ROW` and `k'` (one per word):
+/// `PER_ROW + W`, eleven at both widths.
+pub(crate) const FIXED: usize = 11;
+/// Terms of an affine form over a partial row: the `W` state words and `y1..y_PER_ROW`
+/// (eleven at both widths).
+const TERMS: usize = 11;
 
-/// `a0·s0 + a1·s1 + a2·s2 + Σ b_j·y_j + k`.
+/// How a permutation of width `W` is laid out.
+pub(crate) struct Layout<const W: usize>;
+
+impl<const W: usize> Layout<W> {
+    /// Partial rounds of the width's instance.
+    const PARTIAL: usize = match W {
+        3 => 56,
+        5 => crate::hash::T5_PARTIAL_ROUNDS,
+        _ => panic!("the chip lays out widths 3 and 5"),
+    };
+    /// Partial rounds checked in one row: `x1` needs no cell, `x2..` fill the cells the
+    /// state leaves.
+    const PER_ROW: usize = 11 - W;
+    /// Rows of partial rounds.
+    const PARTIAL_ROWS: usize = Self::PARTIAL / Self::PER_ROW;
+    /// Rows of one permutation (the last holds its output).
+    pub(crate) const ROWS: usize = 2 + Self::PARTIAL_ROWS + 2 + 1;
+    /// Words a sponge absorbs per permutation.
+    const RATE: usize = W - 1;
+}
+
+/// `a_0·s_0 + … + a_{W-1}·s_{W-1} + Σ b_j·y_j + k`.
 #[derive(Clone, Copy, Debug)]
 struct Affine {
     coef: [Fp; TERMS],
@@ -97,126 +121,155 @@ impl Affine {
 
 /// The permutation's constants, and the affine forms of the partial-round rows.
 struct Constants {
-    rc: Vec<[Fp; 3]>,
-    mds: [[Fp; 3]; 3],
-    /// `x_j` for `j = 2..8` (index `j - 2`): coefficients (the same for every row).
-    x_coef: [[Fp; TERMS]; PER_ROW - 1],
-    /// The next row's state.
-    next_coef: [[Fp; TERMS]; 3],
-    /// Per partial row: `[c, k2..k8, k'0, k'1, k'2]`.
+    /// Round constants, `W` per round.
+    rc: Vec<Vec<Fp>>,
+    /// The MDS matrix, `W × W`.
+    mds: Vec<Vec<Fp>>,
+    /// `x_j` for `j = 2..=PER_ROW` (index `j - 2`): coefficients (the same for every row).
+    x_coef: Vec<[Fp; TERMS]>,
+    /// The next row's state, one form per word.
+    next_coef: Vec<[Fp; TERMS]>,
+    /// Per partial row: `[c, k2..k_PER_ROW, k'_0..k'_{W-1}]`.
     row_constants: Vec<[Fp; FIXED]>,
 }
 
-fn constants() -> &'static Constants {
-    static CONSTANTS: OnceLock<Constants> = OnceLock::new();
-    CONSTANTS.get_or_init(|| {
-        let (rc, mds, _) = <P128Pow5T3 as Spec<Fp, 3, 2>>::constants();
-        let mut x_coef = [[Fp::zero(); TERMS]; PER_ROW - 1];
-        let mut next_coef = [[Fp::zero(); TERMS]; 3];
-        let mut row_constants = Vec::with_capacity(PARTIAL_ROWS);
-        for row in 0..PARTIAL_ROWS {
-            let mut v = [0, 1, 2].map(Affine::term);
-            let mut consts = [Fp::zero(); FIXED];
-            for j in 0..PER_ROW {
-                let round = &rc[HALF_FULL + row * PER_ROW + j];
-                for (word, c) in v.iter_mut().zip(round) {
-                    word.constant += c;
-                }
-                if j == 0 {
-                    // x1 = s0 + c: affine in s alone.
-                    debug_assert_eq!(v[0].coef, Affine::term(0).coef);
-                    consts[0] = v[0].constant;
-                } else {
-                    consts[j] = v[0].constant;
-                    if row == 0 {
-                        x_coef[j - 1] = v[0].coef;
-                    }
-                    debug_assert_eq!(x_coef[j - 1], v[0].coef);
-                }
-                v[0] = Affine::term(3 + j);
-                v = [0, 1, 2].map(|i| {
-                    Affine::scaled_sum(&[(mds[i][0], v[0]), (mds[i][1], v[1]), (mds[i][2], v[2])])
-                });
+fn build_constants<const W: usize>(rc: Vec<Vec<Fp>>, mds: Vec<Vec<Fp>>) -> Constants {
+    let per_row = Layout::<W>::PER_ROW;
+    let mut x_coef = vec![[Fp::zero(); TERMS]; per_row - 1];
+    let mut next_coef = vec![[Fp::zero(); TERMS]; W];
+    let mut row_constants = Vec::with_capacity(Layout::<W>::PARTIAL_ROWS);
+    for row in 0..Layout::<W>::PARTIAL_ROWS {
+        let mut v: Vec<Affine> = (0..W).map(Affine::term).collect();
+        let mut consts = [Fp::zero(); FIXED];
+        for j in 0..per_row {
+            let round = &rc[HALF_FULL + row * per_row + j];
+            for (word, c) in v.iter_mut().zip(round) {
+                word.constant += c;
             }
-            for i in 0..3 {
-                consts[PER_ROW + i] = v[i].constant;
+            if j == 0 {
+                // x1 = s0 + c: affine in s alone.
+                debug_assert_eq!(v[0].coef, Affine::term(0).coef);
+                consts[0] = v[0].constant;
+            } else {
+                consts[j] = v[0].constant;
                 if row == 0 {
-                    next_coef[i] = v[i].coef;
+                    x_coef[j - 1] = v[0].coef;
                 }
-                debug_assert_eq!(next_coef[i], v[i].coef);
+                debug_assert_eq!(x_coef[j - 1], v[0].coef);
             }
-            row_constants.push(consts);
+            v[0] = Affine::term(W + j);
+            v = (0..W)
+                .map(|i| {
+                    let parts: Vec<_> = (0..W).map(|k| (mds[i][k], v[k])).collect();
+                    Affine::scaled_sum(&parts)
+                })
+                .collect();
         }
-        Constants {
-            rc,
-            mds,
-            x_coef,
-            next_coef,
-            row_constants,
+        for i in 0..W {
+            consts[per_row + i] = v[i].constant;
+            if row == 0 {
+                next_coef[i] = v[i].coef;
+            }
+            debug_assert_eq!(next_coef[i], v[i].coef);
         }
-    })
+        row_constants.push(consts);
+    }
+    Constants {
+        rc,
+        mds,
+        x_coef,
+        next_coef,
+        row_constants,
+    }
+}
+
+fn constants<const W: usize>() -> &'static Constants {
+    fn rows<const T: usize>(m: &[[Fp; T]]) -> Vec<Vec<Fp>> {
+        m.iter().map(|r| r.to_vec()).collect()
+    }
+    static T3: OnceLock<Constants> = OnceLock::new();
+    static T5: OnceLock<Constants> = OnceLock::new();
+    match W {
+        3 => T3.get_or_init(|| {
+            let (rc, mds, _) = <P128Pow5T3 as Spec<Fp, 3, 2>>::constants();
+            build_constants::<3>(rows(&rc), rows(&mds))
+        }),
+        5 => T5.get_or_init(|| {
+            let (rc, mds, _) = <P128Pow5T5 as Spec<Fp, 5, 4>>::constants();
+            build_constants::<5>(rows(&rc), rows(&mds))
+        }),
+        _ => unreachable!("the chip lays out widths 3 and 5"),
+    }
 }
 
 fn pow5(x: Fp) -> Fp {
     x.square().square() * x
 }
 
-fn mds_times(m: &[[Fp; 3]; 3], v: [Fp; 3]) -> [Fp; 3] {
-    [0, 1, 2].map(|i| m[i][0] * v[0] + m[i][1] * v[1] + m[i][2] * v[2])
+fn mds_times<const W: usize>(m: &[Vec<Fp>], v: [Fp; W]) -> [Fp; W] {
+    std::array::from_fn(|i| (0..W).map(|k| m[i][k] * v[k]).sum())
 }
 
-/// Every cell value of one permutation's 12 rows (`None`: the cell is not used).
-pub(crate) type Trace = [[Option<Fp>; 10]; PERMUTATION_ROWS];
+/// Every cell value of one permutation's rows (`None`: the cell is not used).
+pub(crate) type Trace = Vec<[Option<Fp>; 10]>;
 
 /// The permutation of `input`, row by row as the chip lays it out.
-pub(crate) fn trace(input: [Fp; 3]) -> Trace {
-    let c = constants();
-    let mut rows: Trace = [[None; 10]; PERMUTATION_ROWS];
-    let full = |s: [Fp; 3], rc: &[Fp; 3]| mds_times(&c.mds, [0, 1, 2].map(|i| pow5(s[i] + rc[i])));
+pub(crate) fn trace<const W: usize>(input: [Fp; W]) -> Trace {
+    let c = constants::<W>();
+    let rows_n = Layout::<W>::ROWS;
+    let per_row = Layout::<W>::PER_ROW;
+    let mut rows: Trace = vec![[None; 10]; rows_n];
+    let full = |s: [Fp; W], rc: &[Fp]| {
+        mds_times(
+            &c.mds,
+            std::array::from_fn::<Fp, W, _>(|i| pow5(s[i] + rc[i])),
+        )
+    };
     let mut s = input;
     let mut round = 0;
-    let full_row = |rows: &mut Trace, row: usize, s: &mut [Fp; 3], round: &mut usize| {
+    let full_row = |rows: &mut Trace, row: usize, s: &mut [Fp; W], round: &mut usize| {
         let mid = full(*s, &c.rc[*round]);
         let next = full(mid, &c.rc[*round + 1]);
-        for i in 0..3 {
+        for i in 0..W {
             rows[row][i] = Some(s[i]);
-            rows[row][3 + i] = Some(mid[i]);
+            rows[row][W + i] = Some(mid[i]);
         }
         *s = next;
         *round += 2;
     };
     full_row(&mut rows, 0, &mut s, &mut round);
     full_row(&mut rows, 1, &mut s, &mut round);
-    for p in 0..PARTIAL_ROWS {
+    for p in 0..Layout::<W>::PARTIAL_ROWS {
         let row = 2 + p;
-        for i in 0..3 {
+        for i in 0..W {
             rows[row][i] = Some(s[i]);
         }
-        for j in 0..PER_ROW {
+        for j in 0..per_row {
             let rc = &c.rc[round];
-            for i in 0..3 {
+            for i in 0..W {
                 s[i] += rc[i];
             }
             if j > 0 {
-                rows[row][2 + j] = Some(s[0]);
+                rows[row][W - 1 + j] = Some(s[0]);
             }
             s[0] = pow5(s[0]);
             s = mds_times(&c.mds, s);
             round += 1;
         }
     }
-    full_row(&mut rows, 2 + PARTIAL_ROWS, &mut s, &mut round);
-    full_row(&mut rows, 3 + PARTIAL_ROWS, &mut s, &mut round);
-    debug_assert_eq!(round, 2 * HALF_FULL + PARTIAL);
-    for i in 0..3 {
-        rows[PERMUTATION_ROWS - 1][i] = Some(s[i]);
+    let after = 2 + Layout::<W>::PARTIAL_ROWS;
+    full_row(&mut rows, after, &mut s, &mut round);
+    full_row(&mut rows, after + 1, &mut s, &mut round);
+    debug_assert_eq!(round, 2 * HALF_FULL + Layout::<W>::PARTIAL);
+    for i in 0..W {
+        rows[rows_n - 1][i] = Some(s[i]);
     }
     rows
 }
 
-/// Columns and selectors of the chip.
+/// Columns and selectors of the chip for permutations of width `W`.
 #[derive(Clone, Debug)]
-pub(crate) struct PoseidonConfig {
+pub(crate) struct PoseidonConfig<const W: usize = 3> {
     pub(crate) advice: [Column<Advice>; 10],
     fixed: [Column<Fixed>; FIXED],
     q_full: Selector,
@@ -238,128 +291,219 @@ fn weighted(terms: &[(Fp, Expression<Fp>)]) -> Expression<Fp> {
         .unwrap_or(Expression::Constant(Fp::zero()))
 }
 
-/// The names of the full-round constraints (`first`/`second` round of the row, word `i`).
-const FULL_NAMES: [[&str; 3]; 2] = [
-    [
-        "poseidon full round: mid 0",
-        "poseidon full round: mid 1",
-        "poseidon full round: mid 2",
-    ],
-    [
-        "poseidon full round: next 0",
-        "poseidon full round: next 1",
-        "poseidon full round: next 2",
-    ],
-];
-const PARTIAL_NAMES: [&str; PER_ROW - 1] = [
-    "poseidon partial round: x2",
-    "poseidon partial round: x3",
-    "poseidon partial round: x4",
-    "poseidon partial round: x5",
-    "poseidon partial round: x6",
-    "poseidon partial round: x7",
-    "poseidon partial round: x8",
-];
-const NEXT_NAMES: [&str; 3] = [
-    "poseidon partial round: next 0",
-    "poseidon partial round: next 1",
-    "poseidon partial round: next 2",
-];
+/// The names of a width's gates and constraints (`&'static str`, as halo2 takes them).
+struct Names {
+    full_gate: &'static str,
+    partial_gate: &'static str,
+    absorb_gate: &'static str,
+    /// The full-round constraints: the first round of the row (`mid i`), the second (`next
+    /// i`).
+    full: [&'static [&'static str]; 2],
+    /// The partial rows' S-box inputs `x2..`.
+    partial: &'static [&'static str],
+    /// The partial rows' next state.
+    next: &'static [&'static str],
+    /// The absorb constraints, word by word.
+    absorb: &'static [&'static str],
+}
 
-impl PoseidonConfig {
+const T3_NAMES: Names = Names {
+    full_gate: "poseidon full rounds",
+    partial_gate: "poseidon partial rounds",
+    absorb_gate: "poseidon absorb",
+    full: [
+        &[
+            "poseidon full round: mid 0",
+            "poseidon full round: mid 1",
+            "poseidon full round: mid 2",
+        ],
+        &[
+            "poseidon full round: next 0",
+            "poseidon full round: next 1",
+            "poseidon full round: next 2",
+        ],
+    ],
+    partial: &[
+        "poseidon partial round: x2",
+        "poseidon partial round: x3",
+        "poseidon partial round: x4",
+        "poseidon partial round: x5",
+        "poseidon partial round: x6",
+        "poseidon partial round: x7",
+        "poseidon partial round: x8",
+    ],
+    next: &[
+        "poseidon partial round: next 0",
+        "poseidon partial round: next 1",
+        "poseidon partial round: next 2",
+    ],
+    absorb: &[
+        "poseidon absorb: next 0 = out 0 + m0",
+        "poseidon absorb: next 1 = out 1 + m1",
+        "poseidon absorb: next 2 = out 2",
+    ],
+};
+
+const T5_NAMES: Names = Names {
+    full_gate: "poseidon t5 full rounds",
+    partial_gate: "poseidon t5 partial rounds",
+    absorb_gate: "poseidon t5 absorb",
+    full: [
+        &[
+            "poseidon t5 full round: mid 0",
+            "poseidon t5 full round: mid 1",
+            "poseidon t5 full round: mid 2",
+            "poseidon t5 full round: mid 3",
+            "poseidon t5 full round: mid 4",
+        ],
+        &[
+            "poseidon t5 full round: next 0",
+            "poseidon t5 full round: next 1",
+            "poseidon t5 full round: next 2",
+            "poseidon t5 full round: next 3",
+            "poseidon t5 full round: next 4",
+        ],
+    ],
+    partial: &[
+        "poseidon t5 partial round: x2",
+        "poseidon t5 partial round: x3",
+        "poseidon t5 partial round: x4",
+        "poseidon t5 partial round: x5",
+        "poseidon t5 partial round: x6",
+    ],
+    next: &[
+        "poseidon t5 partial round: next 0",
+        "poseidon t5 partial round: next 1",
+        "poseidon t5 partial round: next 2",
+        "poseidon t5 partial round: next 3",
+        "poseidon t5 partial round: next 4",
+    ],
+    absorb: &[
+        "poseidon t5 absorb: next 0 = out 0 + m0",
+        "poseidon t5 absorb: next 1 = out 1 + m1",
+        "poseidon t5 absorb: next 2 = out 2 + m2",
+        "poseidon t5 absorb: next 3 = out 3 + m3",
+        "poseidon t5 absorb: next 4 = out 4",
+    ],
+};
+
+impl<const W: usize> PoseidonConfig<W> {
+    /// Rows of one permutation (the last holds its output).
+    pub(crate) const ROWS: usize = Layout::<W>::ROWS;
+
+    fn names() -> &'static Names {
+        match W {
+            3 => &T3_NAMES,
+            5 => &T5_NAMES,
+            _ => unreachable!("the chip lays out widths 3 and 5"),
+        }
+    }
+
     /// Configures the chip's gates on `advice` (all ten) and `fixed` (its round constants;
     /// other chips may use them on other rows).
     pub(crate) fn configure(
         meta: &mut ConstraintSystem<Fp>,
         advice: [Column<Advice>; 10],
         fixed: [Column<Fixed>; FIXED],
-    ) -> PoseidonConfig {
-        let c = constants();
+    ) -> Self {
+        let c = constants::<W>();
+        let names = Self::names();
+        let per_row = Layout::<W>::PER_ROW;
         let q_full = meta.selector();
         let q_partial = meta.selector();
         let q_absorb = meta.selector();
-        meta.create_gate("poseidon full rounds", |meta| {
+        meta.create_gate(names.full_gate, |meta| {
             let q = meta.query_selector(q_full);
-            let s = [0, 1, 2].map(|i| meta.query_advice(advice[i], Rotation::cur()));
-            let mid = [3, 4, 5].map(|i| meta.query_advice(advice[i], Rotation::cur()));
-            let next = [0, 1, 2].map(|i| meta.query_advice(advice[i], Rotation::next()));
-            let rc = [0, 1, 2, 3, 4, 5].map(|i| meta.query_fixed(fixed[i]));
+            let s: Vec<_> = (0..W)
+                .map(|i| meta.query_advice(advice[i], Rotation::cur()))
+                .collect();
+            let mid: Vec<_> = (W..2 * W)
+                .map(|i| meta.query_advice(advice[i], Rotation::cur()))
+                .collect();
+            let next: Vec<_> = (0..W)
+                .map(|i| meta.query_advice(advice[i], Rotation::next()))
+                .collect();
+            let rc: Vec<_> = (0..2 * W).map(|i| meta.query_fixed(fixed[i])).collect();
             let round =
-                |input: &[Expression<Fp>; 3], rc: &[Expression<Fp>], out: &[Expression<Fp>; 3]| {
-                    let boxed: Vec<_> = (0..3)
+                |input: &[Expression<Fp>], rc: &[Expression<Fp>], out: &[Expression<Fp>]| {
+                    let boxed: Vec<_> = (0..W)
                         .map(|k| pow5_expr(input[k].clone() + rc[k].clone()))
                         .collect();
-                    [0, 1, 2].map(|i| {
-                        out[i].clone()
-                            - weighted(&[
-                                (c.mds[i][0], boxed[0].clone()),
-                                (c.mds[i][1], boxed[1].clone()),
-                                (c.mds[i][2], boxed[2].clone()),
-                            ])
-                    })
+                    (0..W)
+                        .map(|i| {
+                            let pairs: Vec<_> =
+                                (0..W).map(|k| (c.mds[i][k], boxed[k].clone())).collect();
+                            out[i].clone() - weighted(&pairs)
+                        })
+                        .collect::<Vec<_>>()
                 };
-            let first = round(&s, &rc[0..3], &mid);
-            let second = round(&mid, &rc[3..6], &next);
+            let first = round(&s, &rc[0..W], &mid);
+            let second = round(&mid, &rc[W..2 * W], &next);
             let named = first
                 .into_iter()
-                .zip(FULL_NAMES[0])
-                .chain(second.into_iter().zip(FULL_NAMES[1]))
+                .zip(names.full[0].iter().copied())
+                .chain(second.into_iter().zip(names.full[1].iter().copied()))
                 .map(|(e, name)| (name, e));
             Constraints::with_selector(q, named.collect::<Vec<_>>())
         });
-        meta.create_gate("poseidon partial rounds", |meta| {
+        meta.create_gate(names.partial_gate, |meta| {
             let q = meta.query_selector(q_partial);
-            let s = [0, 1, 2].map(|i| meta.query_advice(advice[i], Rotation::cur()));
-            let x: Vec<_> = (3..10)
+            let s: Vec<_> = (0..W)
                 .map(|i| meta.query_advice(advice[i], Rotation::cur()))
                 .collect();
-            let next = [0, 1, 2].map(|i| meta.query_advice(advice[i], Rotation::next()));
+            let x: Vec<_> = (W..10)
+                .map(|i| meta.query_advice(advice[i], Rotation::cur()))
+                .collect();
+            let next: Vec<_> = (0..W)
+                .map(|i| meta.query_advice(advice[i], Rotation::next()))
+                .collect();
             let k: Vec<_> = (0..FIXED).map(|i| meta.query_fixed(fixed[i])).collect();
-            // The terms s0, s1, s2, y1..y8 (y1 = (s0 + c)^5, y_j = x_j^5).
-            let mut terms: Vec<Expression<Fp>> = s.to_vec();
+            // The terms s_0..s_{W-1}, y1..y_PER_ROW (y1 = (s0 + c)^5, y_j = x_j^5).
+            let mut terms: Vec<Expression<Fp>> = s.clone();
             terms.push(pow5_expr(s[0].clone() + k[0].clone()));
             terms.extend(x.iter().map(|x| pow5_expr(x.clone())));
             let form = |coef: &[Fp; TERMS], constant: Expression<Fp>| {
                 let pairs: Vec<_> = coef.iter().copied().zip(terms.iter().cloned()).collect();
                 weighted(&pairs) + constant
             };
-            let mut constraints = Vec::with_capacity(PER_ROW + 2);
-            for j in 0..PER_ROW - 1 {
+            let mut constraints = Vec::with_capacity(per_row - 1 + W);
+            for j in 0..per_row - 1 {
                 constraints.push((
-                    PARTIAL_NAMES[j],
+                    names.partial[j],
                     x[j].clone() - form(&c.x_coef[j], k[1 + j].clone()),
                 ));
             }
-            for i in 0..3 {
+            for i in 0..W {
                 constraints.push((
-                    NEXT_NAMES[i],
-                    next[i].clone() - form(&c.next_coef[i], k[PER_ROW + i].clone()),
+                    names.next[i],
+                    next[i].clone() - form(&c.next_coef[i], k[per_row + i].clone()),
                 ));
             }
             Constraints::with_selector(q, constraints)
         });
-        meta.create_gate("poseidon absorb", |meta| {
+        meta.create_gate(names.absorb_gate, |meta| {
             let q = meta.query_selector(q_absorb);
-            let s = [0, 1, 2].map(|i| meta.query_advice(advice[i], Rotation::cur()));
-            let m = [3, 4].map(|i| meta.query_advice(advice[i], Rotation::cur()));
-            let next = [0, 1, 2].map(|i| meta.query_advice(advice[i], Rotation::next()));
-            Constraints::with_selector(
-                q,
-                [
-                    (
-                        "poseidon absorb: next 0 = out 0 + m0",
-                        next[0].clone() - s[0].clone() - m[0].clone(),
-                    ),
-                    (
-                        "poseidon absorb: next 1 = out 1 + m1",
-                        next[1].clone() - s[1].clone() - m[1].clone(),
-                    ),
-                    (
-                        "poseidon absorb: next 2 = out 2",
-                        next[2].clone() - s[2].clone(),
-                    ),
-                ],
-            )
+            let rate = Layout::<W>::RATE;
+            let s: Vec<_> = (0..W)
+                .map(|i| meta.query_advice(advice[i], Rotation::cur()))
+                .collect();
+            let m: Vec<_> = (W..W + rate)
+                .map(|i| meta.query_advice(advice[i], Rotation::cur()))
+                .collect();
+            let next: Vec<_> = (0..W)
+                .map(|i| meta.query_advice(advice[i], Rotation::next()))
+                .collect();
+            let constraints: Vec<_> = (0..W)
+                .map(|i| {
+                    let e = if i < rate {
+                        next[i].clone() - s[i].clone() - m[i].clone()
+                    } else {
+                        next[i].clone() - s[i].clone()
+                    };
+                    (names.absorb[i], e)
+                })
+                .collect();
+            Constraints::with_selector(q, constraints)
         });
         PoseidonConfig {
             advice,
@@ -370,24 +514,26 @@ impl PoseidonConfig {
         }
     }
 
-    /// Lays out one permutation at rows `offset..offset + 12` of `region`, whose input state
-    /// (values `input`) the caller has put in row `offset`, columns 0..2. Returns the output
-    /// cells (row `offset + 11`, columns 0..2).
+    /// Lays out one permutation at rows `offset..offset + ROWS` of `region`, whose input
+    /// state (values `input`) the caller has put in row `offset`, columns `0..W`. Returns the
+    /// output cells (row `offset + ROWS - 1`, columns `0..W`).
     pub(crate) fn permute_at(
         &self,
         region: &mut Region<'_, Fp>,
         offset: usize,
-        input: Value<[Fp; 3]>,
-    ) -> Result<[Cell; 3], Error> {
-        let c = constants();
-        let trace = input.map(trace);
+        input: Value<[Fp; W]>,
+    ) -> Result<[Cell; W], Error> {
+        let c = constants::<W>();
+        let rows_n = Layout::<W>::ROWS;
+        let partial_rows = 2..2 + Layout::<W>::PARTIAL_ROWS;
+        let trace = input.map(trace::<W>);
         let cell = |r: usize, i: usize| trace.as_ref().map(|t| t[r][i].expect("a used cell"));
         let mut round = 0;
-        for row in 0..PERMUTATION_ROWS - 1 {
+        for row in 0..rows_n - 1 {
             let at = offset + row;
-            let is_full = !(2..2 + PARTIAL_ROWS).contains(&row);
+            let is_full = !partial_rows.contains(&row);
             if row > 0 {
-                for i in 0..3 {
+                for i in 0..W {
                     region.assign_advice(
                         || "poseidon state",
                         self.advice[i],
@@ -398,12 +544,12 @@ impl PoseidonConfig {
             }
             if is_full {
                 self.q_full.enable(region, at)?;
-                for i in 0..3 {
+                for i in 0..W {
                     region.assign_advice(
                         || "poseidon mid",
-                        self.advice[3 + i],
+                        self.advice[W + i],
                         at,
-                        || cell(row, 3 + i),
+                        || cell(row, W + i),
                     )?;
                 }
                 for (i, value) in c.rc[round].iter().chain(&c.rc[round + 1]).enumerate() {
@@ -417,7 +563,7 @@ impl PoseidonConfig {
                 round += 2;
             } else {
                 self.q_partial.enable(region, at)?;
-                for j in 3..10 {
+                for j in W..10 {
                     region.assign_advice(|| "poseidon x", self.advice[j], at, || cell(row, j))?;
                 }
                 let consts = &c.row_constants[row - 2];
@@ -429,31 +575,35 @@ impl PoseidonConfig {
                         || Value::known(*value),
                     )?;
                 }
-                round += PER_ROW;
+                round += Layout::<W>::PER_ROW;
             }
         }
-        let last = offset + PERMUTATION_ROWS - 1;
-        let out = [0, 1, 2].map(|i| {
-            region.assign_advice(
-                || "poseidon out",
-                self.advice[i],
-                last,
-                || cell(PERMUTATION_ROWS - 1, i),
-            )
-        });
-        let [a, b, d] = out;
-        Ok([a?, b?, d?])
+        let last = offset + rows_n - 1;
+        let out = (0..W)
+            .map(|i| {
+                region.assign_advice(
+                    || "poseidon out",
+                    self.advice[i],
+                    last,
+                    || cell(rows_n - 1, i),
+                )
+            })
+            .collect::<Result<Vec<_>, Error>>()?;
+        Ok(out.try_into().expect("W output cells"))
     }
 
-    /// `Poseidon(message)` (`ConstantLength<L>`, as [`crate::hash::poseidon`]): one region
-    /// of `12 · ceil(L / 2)` rows.
+    /// `Poseidon(message)` (`ConstantLength<L>` at rate `W - 1`, as
+    /// [`crate::hash::poseidon`] for `W = 3` and [`crate::hash::poseidon_t5`] for `W = 5`):
+    /// one region of `ROWS · ceil(L / (W - 1))` rows.
     pub(crate) fn hash<const L: usize>(
         &self,
         mut layouter: impl Layouter<Fp>,
         message: [Cell; L],
     ) -> Result<Cell, Error> {
         assert!(L > 0, "a hash of nothing");
-        let blocks = L.div_ceil(2);
+        let rate = Layout::<W>::RATE;
+        let rows_n = Layout::<W>::ROWS;
+        let blocks = L.div_ceil(rate);
         let capacity = Fp::from_u128((L as u128) << 64);
         layouter.assign_region(
             || "poseidon hash",
@@ -470,48 +620,54 @@ impl PoseidonConfig {
                         ),
                     }
                 };
-                let first = [word(&mut region, 0, 0, 0)?, word(&mut region, 1, 1, 0)?];
+                let first = (0..rate)
+                    .map(|i| word(&mut region, i, i, 0))
+                    .collect::<Result<Vec<_>, Error>>()?;
                 region.assign_advice_from_constant(
                     || "sponge capacity",
-                    self.advice[2],
+                    self.advice[rate],
                     0,
                     capacity,
                 )?;
-                let mut input = first[0]
-                    .value()
-                    .zip(first[1].value())
-                    .map(|(a, b)| [*a, *b, capacity]);
+                let mut input = values(&first).map(|words| {
+                    std::array::from_fn(|i| if i < rate { words[i] } else { capacity })
+                });
                 let mut out = self.permute_at(&mut region, 0, input)?;
                 for block in 1..blocks {
-                    let row = block * PERMUTATION_ROWS - 1;
+                    let row = block * rows_n - 1;
                     self.q_absorb.enable(&mut region, row)?;
-                    let m = [
-                        word(&mut region, 2 * block, 3, row)?,
-                        word(&mut region, 2 * block + 1, 4, row)?,
-                    ];
-                    let state = out[0]
-                        .value()
-                        .zip(out[1].value())
-                        .zip(out[2].value())
-                        .zip(m[0].value().zip(m[1].value()))
-                        .map(|(((a, b), c), (m0, m1))| [*a + m0, *b + m1, *c]);
-                    let next = block * PERMUTATION_ROWS;
-                    for i in 0..3 {
+                    let m = (0..rate)
+                        .map(|i| word(&mut region, rate * block + i, W + i, row))
+                        .collect::<Result<Vec<_>, Error>>()?;
+                    let state = values(&out).zip(values(&m)).map(|(out, m)| {
+                        std::array::from_fn(|i| if i < rate { out[i] + m[i] } else { out[i] })
+                    });
+                    let next = block * rows_n;
+                    for i in 0..W {
                         region.assign_advice(
                             || "absorbed",
                             self.advice[i],
                             next,
-                            || state.map(|s| s[i]),
+                            || state.map(|s: [Fp; W]| s[i]),
                         )?;
                     }
                     input = state;
                     out = self.permute_at(&mut region, next, input)?;
                 }
-                let [first_word, _, _] = out;
-                Ok(first_word)
+                Ok(out.into_iter().next().expect("W > 0 words"))
             },
         )
     }
+}
+
+/// The values of `cells`, all known or none.
+fn values(cells: &[Cell]) -> Value<Vec<Fp>> {
+    cells.iter().fold(Value::known(Vec::new()), |acc, cell| {
+        acc.zip(cell.value()).map(|(mut v, x)| {
+            v.push(*x);
+            v
+        })
+    })
 }
 
 /// The capacity word a `ConstantLength<2>` Poseidon sponge starts with: `2 · 2^64`.
@@ -566,7 +722,7 @@ pub(crate) fn configure_node_swap(
     q_swap
 }
 
-impl PoseidonConfig {
+impl PoseidonConfig<3> {
     /// A Merkle node at rows `offset..offset + 12` of `region`: the swap data (`current`
     /// copied, `sibling` and `bit` given as cells to copy or values to witness) and the
     /// permutation of `(left, right, 2·2^64)`, `q_swap` enabled on its first row. Returns
