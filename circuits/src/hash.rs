@@ -83,6 +83,12 @@ pub fn node(left: Fp, right: Fp) -> Fp {
     poseidon([left, right])
 }
 
+/// An arity-4 Merkle node: `Poseidon_t5(c0, c1, c2, c3)` ([`P128Pow5T5`]), one
+/// permutation for four children.
+pub fn node4(children: [Fp; 4]) -> Fp {
+    poseidon_t5(children)
+}
+
 /// A domain separator as a field element.
 pub fn tag(domain: u64) -> Fp {
     Fp::from(domain)

@@ -17,7 +17,7 @@ use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
 
-use crate::hash::{node, Fp};
+use crate::hash::{node, node4, Fp};
 
 /// Why an inclusion proof does not hold.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -124,6 +124,42 @@ impl MerklePath {
                 computed: crate::hash::to_hex(&computed),
             })
         }
+    }
+}
+
+/// The four children of an arity-4 node whose child at `digit` (0 to 3) is `current` and
+/// whose other children are `siblings`, in order.
+pub fn children4(current: Fp, siblings: [Fp; 3], digit: u64) -> [Fp; 4] {
+    let digit = (digit & 3) as usize;
+    std::array::from_fn(|i| match i.cmp(&digit) {
+        std::cmp::Ordering::Less => siblings[i],
+        std::cmp::Ordering::Equal => current,
+        std::cmp::Ordering::Greater => siblings[i - 1],
+    })
+}
+
+/// An inclusion proof in an arity-4 tree (nodes [`node4`]): a position, read as base-4
+/// digits from the least significant up, and per level the three other children in order.
+/// (The state's trees are binary; this is the shape they move to, with the circuit's
+/// arity-4 update pass, `chunk::merkle4`.)
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Path4 {
+    /// The leaf's position.
+    pub index: u64,
+    /// Per level from the leaves up, the three other children.
+    pub siblings: Vec<[Fp; 3]>,
+}
+
+impl Path4 {
+    /// The root that `leaf` at this path hashes to.
+    pub fn compute_root(&self, leaf: Fp) -> Fp {
+        self.siblings
+            .iter()
+            .enumerate()
+            .fold(leaf, |acc, (level, siblings)| {
+                node4(children4(acc, *siblings, self.index >> (2 * level)))
+            })
     }
 }
 

@@ -1,0 +1,200 @@
+//! The arity-4 pass against the native [`Path4`], and each of its named constraints failing
+//! on a tampered cell.
+
+use ff::Field;
+use halo2_proofs::{
+    circuit::{Layouter, SimpleFloorPlanner, Value},
+    dev::{MockProver, VerifyFailure},
+    plonk::{Circuit, Column, ConstraintSystem, Error, Instance},
+};
+
+use super::{Merkle4UpdateChip, Merkle4UpdateConfig, LEVEL_ROWS};
+use crate::hash::Fp;
+use crate::merkle::Path4;
+use crate::poseidon::{PoseidonConfig, FIXED};
+use crate::testing::mock_with_overrides;
+
+const LEVELS: usize = 12;
+const K: u32 = 9;
+
+/// One leaf update through `LEVELS` levels; public: old root, new root, position.
+#[derive(Clone)]
+struct PassCircuit {
+    path: Path4,
+    leaf_old: Fp,
+    leaf_new: Fp,
+}
+
+#[derive(Clone, Debug)]
+struct Config {
+    merkle: Merkle4UpdateConfig,
+    advice: [Column<halo2_proofs::plonk::Advice>; 10],
+    instance: Column<Instance>,
+}
+
+impl Circuit<Fp> for PassCircuit {
+    type Config = Config;
+    type FloorPlanner = SimpleFloorPlanner;
+
+    fn without_witnesses(&self) -> Self {
+        self.clone()
+    }
+
+    fn configure(meta: &mut ConstraintSystem<Fp>) -> Config {
+        let advice = std::array::from_fn(|_| meta.advice_column());
+        for col in advice {
+            meta.enable_equality(col);
+        }
+        let fixed: [_; FIXED] = std::array::from_fn(|_| meta.fixed_column());
+        let constants = meta.fixed_column();
+        meta.enable_constant(constants);
+        let instance = meta.instance_column();
+        meta.enable_equality(instance);
+        let poseidon = PoseidonConfig::<5>::configure(meta, advice, fixed);
+        Config {
+            merkle: Merkle4UpdateChip::configure(meta, poseidon),
+            advice,
+            instance,
+        }
+    }
+
+    fn synthesize(&self, config: Config, mut layouter: impl Layouter<Fp>) -> Result<(), Error> {
+        let (index, old, new) = layouter.assign_region(
+            || "inputs",
+            |mut region| {
+                let a = config.advice;
+                Ok((
+                    region.assign_advice(
+                        || "index",
+                        a[0],
+                        0,
+                        || Value::known(Fp::from(self.path.index)),
+                    )?,
+                    region.assign_advice(|| "leaf old", a[1], 0, || Value::known(self.leaf_old))?,
+                    region.assign_advice(|| "leaf new", a[2], 0, || Value::known(self.leaf_new))?,
+                ))
+            },
+        )?;
+        let chip = Merkle4UpdateChip::construct(config.merkle.clone());
+        let levels = chip.update(
+            layouter.namespace(|| "pass"),
+            &index,
+            Value::known(&self.path),
+            LEVELS,
+            old,
+            new,
+        )?;
+        let root = levels.last().expect("a root level");
+        layouter.constrain_instance(root.old.cell(), config.instance, 0)?;
+        layouter.constrain_instance(root.new.cell(), config.instance, 1)?;
+        layouter.constrain_instance(index.cell(), config.instance, 2)
+    }
+}
+
+/// Every digit 0..3 appears at several levels.
+const INDEX: u64 = 0b11_10_01_00_01_11_00_10_10_00_11_01;
+
+fn circuit(index: u64) -> PassCircuit {
+    let siblings = (0..LEVELS as u64)
+        .map(|l| [1, 2, 3].map(|i| Fp::from(100 * l + i).square()))
+        .collect();
+    PassCircuit {
+        path: Path4 { index, siblings },
+        leaf_old: Fp::from(5),
+        leaf_new: Fp::from(6),
+    }
+}
+
+fn public(c: &PassCircuit) -> Vec<Fp> {
+    vec![
+        c.path.compute_root(c.leaf_old),
+        c.path.compute_root(c.leaf_new),
+        Fp::from(c.path.index),
+    ]
+}
+
+#[test]
+fn the_pass_computes_the_native_old_and_new_roots() {
+    let c = circuit(INDEX);
+    let prover = MockProver::run(K, &c, vec![public(&c)]).unwrap();
+    assert_eq!(prover.verify(), Ok(()));
+    // Another new root, or another position, is refused.
+    let mut wrong = public(&c);
+    wrong[1] += Fp::ONE;
+    assert!(MockProver::run(K, &c, vec![wrong])
+        .unwrap()
+        .verify()
+        .is_err());
+    let mut wrong = public(&c);
+    wrong[2] += Fp::ONE;
+    assert!(MockProver::run(K, &c, vec![wrong])
+        .unwrap()
+        .verify()
+        .is_err());
+}
+
+#[test]
+fn a_position_beyond_the_tree_is_refused() {
+    // The same twelve digits and one more: z after the last level is 1, not 0.
+    let c = circuit(INDEX | 1 << (2 * LEVELS));
+    let public = public(&c);
+    assert!(MockProver::run(K, &c, vec![public])
+        .unwrap()
+        .verify()
+        .is_err());
+}
+
+#[test]
+fn a_level_is_32_rows_against_48_for_two_binary_levels() {
+    assert_eq!(LEVEL_ROWS, 32);
+    assert_eq!(2 * 2 * crate::poseidon::PERMUTATION_ROWS, 48);
+}
+
+fn failures(overrides: &[(&'static str, usize, Fp)]) -> Vec<String> {
+    let c = circuit(INDEX);
+    let public = public(&c);
+    match mock_with_overrides(K, c, vec![public], overrides) {
+        Ok(()) => Vec::new(),
+        Err(f) => f.iter().map(|f: &VerifyFailure| format!("{f}")).collect(),
+    }
+}
+
+fn assert_fails(overrides: &[(&'static str, usize, Fp)], constraint: &str) {
+    let found = failures(overrides);
+    assert!(
+        found.iter().any(|f| f.contains(&format!("'{constraint}'"))),
+        "expected {constraint:?} to fail, got {found:#?}"
+    );
+}
+
+#[test]
+fn every_constraint_of_the_pass_fails_by_name_on_a_tampered_cell() {
+    let two = Fp::from(2);
+    assert_fails(&[("b0", 0, two)], "b0 is boolean");
+    assert_fails(&[("b1", 0, two)], "b1 is boolean");
+    // A bit flipped to the other boolean value moves the current node: the children no
+    // longer match, and the running sum no longer adds up.
+    assert_fails(&[("b1", 0, Fp::ONE)], "z = 4 * z_next + b0 + 2 * b1");
+    for (i, name) in [
+        "child 0 = e0 * current + (1 - e0) * s0",
+        "child 1 = e1 * current + e0 * s0 + (e2 + e3) * s1",
+        "child 2 = e2 * current + (e0 + e1) * s1 + e3 * s2",
+        "child 3 = e3 * current + (1 - e3) * s2",
+    ]
+    .iter()
+    .enumerate()
+    {
+        assert_fails(&[("child", i, Fp::from(7))], name);
+    }
+    // A sibling is bound to its child (digit 1 at level 0: s0 is child 0).
+    assert_fails(
+        &[("sibling", 0, Fp::from(7))],
+        "child 0 = e0 * current + (1 - e0) * s0",
+    );
+    assert_fails(&[("capacity", 0, Fp::ZERO)], "node4 capacity = 4 * 2^64");
+    assert_fails(
+        &[("z_next", 0, Fp::from(7))],
+        "z = 4 * z_next + b0 + 2 * b1",
+    );
+    assert!(failures(&[]).is_empty());
+}
