@@ -446,7 +446,7 @@ async fn batch_transactions(
     Path(number): Path<String>,
 ) -> Result<Json<crate::proving::SealedBatch>, ApiError> {
     let number: u64 = parse(&number, "batch number")?;
-    crate::proving::sealed_batch(&app.shared, number).map(Json)
+    Ok(Json(crate::proving::sealed_batch(&app.shared, number)?))
 }
 
 /// `PUT /v1/batches/{n}/artifact`: a prover worker's artifact (`prover worker`), taken only

@@ -97,6 +97,24 @@ impl From<crate::writer::WriteError> for ApiError {
     }
 }
 
+impl From<crate::proving::ProvingError> for ApiError {
+    fn from(e: crate::proving::ProvingError) -> Self {
+        use crate::proving::ProvingError;
+        match e {
+            ProvingError::NoBatch(_) | ProvingError::StillOpen(_) => {
+                ApiError::NotFound(e.to_string())
+            }
+            ProvingError::ProvesItself
+            | ProvingError::AlreadyProven(_)
+            | ProvingError::OutOfOrder { .. } => ApiError::ArtifactConflict(e.to_string()),
+            ProvingError::BadArtifact(why) => ApiError::BadArtifact(why),
+            ProvingError::ReadLog { .. } => ApiError::Internal(e.to_string()),
+            ProvingError::Storage(why) => ApiError::Storage(why),
+            ProvingError::Internal(why) => ApiError::Internal(why),
+        }
+    }
+}
+
 impl ApiError {
     /// The stable code.
     pub fn code(&self) -> String {
@@ -262,5 +280,80 @@ mod tests {
             (e.status(), e.code().as_str()),
             (StatusCode::BAD_REQUEST, "insufficient_funds")
         );
+    }
+
+    #[test]
+    fn proving_errors_keep_their_status_code_and_message() {
+        use crate::proving::ProvingError;
+        let cases = [
+            (
+                ProvingError::NoBatch(9),
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "batch 9 does not exist",
+            ),
+            (
+                ProvingError::StillOpen(3),
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "batch 3 is still open: it has no sealed transactions yet",
+            ),
+            (
+                ProvingError::ProvesItself,
+                StatusCode::CONFLICT,
+                "artifact_conflict",
+                "this sequencer proves its batches itself; upload artifacts only to one started with --no-prove",
+            ),
+            (
+                ProvingError::AlreadyProven(2),
+                StatusCode::CONFLICT,
+                "artifact_conflict",
+                "batch 2 is proven already",
+            ),
+            (
+                ProvingError::OutOfOrder { next: 4 },
+                StatusCode::CONFLICT,
+                "artifact_conflict",
+                "batch 4 must be proven first (batches are proven in order)",
+            ),
+            (
+                ProvingError::BadArtifact("batch 5: its transactions are not the sealed batch's".into()),
+                StatusCode::BAD_REQUEST,
+                "bad_artifact",
+                "the artifact is refused: batch 5: its transactions are not the sealed batch's",
+            ),
+            (
+                ProvingError::ReadLog {
+                    number: 6,
+                    error: "gone".into(),
+                },
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "internal error: reading batch 6: gone",
+            ),
+            (
+                ProvingError::Storage("disk full".into()),
+                StatusCode::SERVICE_UNAVAILABLE,
+                "storage_unavailable",
+                "storage failure, the transaction was not applied: disk full",
+            ),
+            (
+                ProvingError::Internal("the proven state is not known yet".into()),
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "internal error: the proven state is not known yet",
+            ),
+        ];
+        for (error, status, code, message) in cases {
+            let e = ApiError::from(error);
+            assert_eq!(e.status(), status, "{e}");
+            assert_eq!(
+                e.body(),
+                ErrorBody {
+                    code: code.into(),
+                    message: message.into()
+                }
+            );
+        }
     }
 }

@@ -13,15 +13,14 @@
 //! exactly.
 //!
 //! [`server::start`] (async) and [`server::spawn`] (its own runtime) start the whole
-//! service in-process; the `sequencer` binary wraps them. [`demo`] is the demo city end to
-//! end: the service in-process, the city's clients over HTTP, the verifier over HTTP.
-//! [`explorer`] is the web page at `/` over the same API.
+//! service in-process; the `sequencer` binary wraps them, and the `demo` crate starts the
+//! service this way to run the demo city against it. [`explorer`] is the web page at `/` over
+//! the same API.
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
 pub mod api;
 pub mod core;
-pub mod demo;
 pub mod error;
 pub mod explorer;
 pub mod keyfile;

@@ -26,7 +26,6 @@ use circuits::State;
 use prover::retry::panic_message;
 use serde::Serialize;
 
-use crate::error::ApiError;
 use crate::shared::Shared;
 use crate::store::BatchRecord;
 
@@ -315,13 +314,57 @@ pub struct SealedBatch {
     pub transactions: Vec<circuits::Transaction>,
 }
 
+/// Why a sealed batch cannot be handed to a prover worker, or a worker's artifact is not
+/// taken; the API turns it into an HTTP error ([`crate::error::ApiError`]).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ProvingError {
+    /// No batch has this number.
+    #[error("batch {0} does not exist")]
+    NoBatch(u64),
+    /// The batch is the open one: nothing of it is sealed yet.
+    #[error("batch {0} is still open: it has no sealed transactions yet")]
+    StillOpen(u64),
+    /// This sequencer proves its own batches (it was not started with `--no-prove`).
+    #[error("this sequencer proves its batches itself; upload artifacts only to one started with --no-prove")]
+    ProvesItself,
+    /// The uploaded batch is proven already.
+    #[error("batch {0} is proven already")]
+    AlreadyProven(u64),
+    /// An earlier batch is not proven yet: batches are proven in order.
+    #[error("batch {next} must be proven first (batches are proven in order)")]
+    OutOfOrder {
+        /// The batch to prove next.
+        next: u64,
+    },
+    /// The uploaded artifact is not a valid proof of the sealed batch; the message says why.
+    #[error("the artifact is refused: {0}")]
+    BadArtifact(String),
+    /// The sealed transactions could not be read back from the log.
+    #[error("reading batch {number}: {error}")]
+    ReadLog {
+        /// The batch.
+        number: u64,
+        /// What the store said.
+        error: String,
+    },
+    /// The accepted artifact could not be stored; the batch stays unproven.
+    #[error("storage failure: {0}")]
+    Storage(String),
+    /// Not expected to happen: a bug, or the artifact cannot be checked on this machine.
+    #[error("{0}")]
+    Internal(String),
+}
+
 /// The sealed batch `number`, read back from the log.
-pub fn sealed_batch(shared: &Shared, number: u64) -> Result<SealedBatch, ApiError> {
+pub fn sealed_batch(shared: &Shared, number: u64) -> Result<SealedBatch, ProvingError> {
     let record = sealed_record(shared, number)?;
     let transactions = shared
         .store
         .transactions(record.first, record.end)
-        .map_err(|e| ApiError::Internal(format!("reading batch {number}: {e}")))?;
+        .map_err(|e| ProvingError::ReadLog {
+            number,
+            error: e.to_string(),
+        })?;
     Ok(SealedBatch {
         number,
         time: record.time,
@@ -331,7 +374,7 @@ pub fn sealed_batch(shared: &Shared, number: u64) -> Result<SealedBatch, ApiErro
     })
 }
 
-fn sealed_record(shared: &Shared, number: u64) -> Result<BatchRecord, ApiError> {
+fn sealed_record(shared: &Shared, number: u64) -> Result<BatchRecord, ProvingError> {
     let core = shared.core.read().expect("no panics");
     if let Some(record) = number
         .checked_sub(1)
@@ -344,11 +387,9 @@ fn sealed_record(shared: &Shared, number: u64) -> Result<BatchRecord, ApiError> 
         .as_ref()
         .is_some_and(|o| o.number == number && o.count > 0)
     {
-        return Err(ApiError::NotFound(format!(
-            "batch {number} is still open: it has no sealed transactions yet"
-        )));
+        return Err(ProvingError::StillOpen(number));
     }
-    Err(ApiError::NotFound(format!("batch {number} does not exist")))
+    Err(ProvingError::NoBatch(number))
 }
 
 /// Takes the artifact a prover worker made for batch `number` (`PUT
@@ -358,23 +399,21 @@ fn sealed_record(shared: &Shared, number: u64) -> Result<BatchRecord, ApiError> 
 /// published like one proven here. The roots were replayed when the batch was sealed, so
 /// proofs from the sealed `root_old` to the sealed `root_new` over these transactions are all
 /// that is left to check.
-pub fn accept_upload(shared: &Shared, number: u64, body: &[u8]) -> Result<(), ApiError> {
+pub fn accept_upload(shared: &Shared, number: u64, body: &[u8]) -> Result<(), ProvingError> {
     let started = Instant::now();
     {
         let book = shared.proofs.lock().expect("no panics");
         if !book.disabled {
-            return Err(ApiError::ArtifactConflict(
-                "this sequencer proves its batches itself; upload artifacts only to one started with --no-prove".into(),
-            ));
+            return Err(ProvingError::ProvesItself);
         }
     }
     let record = sealed_record(shared, number)?;
     let text = std::str::from_utf8(body)
-        .map_err(|_| ApiError::BadArtifact("the body is not UTF-8 JSON".into()))?;
+        .map_err(|_| ProvingError::BadArtifact("the body is not UTF-8 JSON".into()))?;
     let artifact =
         verifier::BatchArtifact::from_json(text, &format!("the upload for batch {number}"))
-            .map_err(|e| ApiError::BadArtifact(e.to_string()))?;
-    let fault = |what: String| Err(ApiError::BadArtifact(format!("batch {number}: {what}")));
+            .map_err(|e| ProvingError::BadArtifact(e.to_string()))?;
+    let fault = |what: String| Err(ProvingError::BadArtifact(format!("batch {number}: {what}")));
     if artifact.number != number {
         return fault(format!("the artifact is for batch {}", artifact.number));
     }
@@ -396,7 +435,10 @@ pub fn accept_upload(shared: &Shared, number: u64, body: &[u8]) -> Result<(), Ap
     let sealed = shared
         .store
         .transactions(record.first, record.end)
-        .map_err(|e| ApiError::Internal(format!("reading batch {number}: {e}")))?;
+        .map_err(|e| ProvingError::ReadLog {
+            number,
+            error: e.to_string(),
+        })?;
     if artifact.transactions != sealed {
         return fault("its transactions are not the sealed batch's".into());
     }
@@ -404,15 +446,12 @@ pub fn accept_upload(shared: &Shared, number: u64, body: &[u8]) -> Result<(), Ap
     let mut keys = shared.upload_keys.lock().expect("no panics");
     let proven_through = shared.proofs.lock().expect("no panics").proven_through;
     if number <= proven_through {
-        return Err(ApiError::ArtifactConflict(format!(
-            "batch {number} is proven already"
-        )));
+        return Err(ProvingError::AlreadyProven(number));
     }
     if number != proven_through + 1 {
-        return Err(ApiError::ArtifactConflict(format!(
-            "batch {} must be proven first (batches are proven in order)",
-            proven_through + 1
-        )));
+        return Err(ProvingError::OutOfOrder {
+            next: proven_through + 1,
+        });
     }
     let keys = keys.get_or_insert_with(|| {
         let mut keys = verifier::Keys::new(&shared.params_dir);
@@ -430,9 +469,9 @@ pub fn accept_upload(shared: &Shared, number: u64, body: &[u8]) -> Result<(), Ap
     )
     .map_err(|e| {
         if e.is_data_fault() {
-            ApiError::BadArtifact(e.to_string())
+            ProvingError::BadArtifact(e.to_string())
         } else {
-            ApiError::Internal(format!("the artifact cannot be checked here: {e}"))
+            ProvingError::Internal(format!("the artifact cannot be checked here: {e}"))
         }
     })?;
     // The state it leaves, for facts proven against its root.
@@ -442,22 +481,22 @@ pub fn accept_upload(shared: &Shared, number: u64, body: &[u8]) -> Result<(), Ap
         .expect("no panics")
         .proven_state
         .clone()
-        .ok_or_else(|| ApiError::Internal("the proven state is not known yet".into()))?;
+        .ok_or_else(|| ProvingError::Internal("the proven state is not known yet".into()))?;
     let mut after = State::clone(&before);
     for (i, tx) in artifact.transactions.iter().enumerate() {
         after.apply(tx, artifact.time).map_err(|e| {
-            ApiError::Internal(format!("replaying transaction {i} of batch {number}: {e}"))
+            ProvingError::Internal(format!("replaying transaction {i} of batch {number}: {e}"))
         })?;
     }
     if after.root() != record.root_new {
-        return Err(ApiError::Internal(format!(
+        return Err(ProvingError::Internal(format!(
             "replaying batch {number} does not reach its sealed root"
         )));
     }
     shared
         .store
         .put_artifact(number, text)
-        .map_err(|e| ApiError::Storage(e.to_string()))?;
+        .map_err(|e| ProvingError::Storage(e.to_string()))?;
     shared
         .proofs
         .lock()

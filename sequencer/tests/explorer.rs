@@ -29,12 +29,33 @@ use circuits::records::{FleetKind, Side};
 use circuits::voter::Vote;
 use circuits::Transaction;
 use common::*;
-use sequencer::demo::city::{genesis, Size};
-use sequencer::demo::report::thousands;
 use serde_json::Value;
 
 const HOUR: u64 = 3600;
 const MINUTE: u64 = 60;
+
+/// The small demo city's genesis, as the `demo` program makes it (`demo --small`): the
+/// demo city of 14 residents, with the fare cap lowered to $12.00 so that a day of rides
+/// reaches it and taps relayed up to a day late.
+fn genesis() -> circuits::Genesis {
+    let mut genesis = circuits::genesis::demo(14);
+    genesis.params.fare_cap = 1_200;
+    genesis.params.max_tap_delay = 24 * HOUR;
+    genesis
+}
+
+/// `1,234,567`, as the page writes numbers.
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
 
 /// `$1,234.56`, as the page writes cents.
 fn dollars(cents: u64) -> String {
@@ -236,7 +257,7 @@ fn the_page_shows_batches_market_transit_and_tally_as_the_api_does() {
     let started = Instant::now();
     let browser = Browser::find();
     let dir = fresh_dir("explorer-page");
-    let mut city = City::from_genesis(genesis(&Size::SMALL));
+    let mut city = City::from_genesis(genesis());
     let mut cfg = config(&dir, city.genesis.clone());
     cfg.market_key = Some(demo_key("market"));
     cfg.prove = false;

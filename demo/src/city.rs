@@ -38,7 +38,7 @@ use circuits::voter::Vote;
 use circuits::{Event, Fp, Genesis, Transaction};
 use client::api::{Api, ApiError};
 
-use crate::writer::Receipt;
+use sequencer::writer::Receipt;
 
 /// The fare cap of the demo genesis, cents per cap period. The default ($34 per 7 days) takes
 /// a week of commutes to reach; the demo's day of rides reaches $12.

@@ -1,6 +1,6 @@
 //! The demo city natively: the scripted scenario of [`circuits::demo::run_scenario`] (a week
 //! of the city) applied by the rules library alone, with no service, no proofs and no
-//! network. `sequencer demo --native` runs it; it is how the rules were shown before the
+//! network. `demo --native` runs it; it is how the rules were shown before the
 //! circuits and the service existed, and it stays as a quick look at the rules.
 
 use std::collections::BTreeMap;
@@ -145,7 +145,7 @@ pub fn run(residents: usize, days: u64, verbose: bool) -> Result<()> {
         }
     }
     println!(
-        "\n(Native run of the rules only: ballots carry no proofs and nothing is proven; `sequencer demo` without --native runs the city end to end.)"
+        "\n(Native run of the rules only: ballots carry no proofs and nothing is proven; `demo` without --native runs the city end to end.)"
     );
     Ok(())
 }

@@ -19,8 +19,8 @@ use circuits::Transaction;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::city::{Observer, Refusal};
-use crate::shared::Shared;
-use crate::writer::Receipt;
+use sequencer::shared::Shared;
+use sequencer::writer::Receipt;
 
 /// `1m05s`, `12.3s`.
 pub fn human(d: Duration) -> String {
@@ -239,7 +239,7 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogWriter {
 /// The relative cost of one transaction of each family: its full chunk's `2^k` rows per
 /// slot, in units of a one-slot chunk at k = 12.
 fn family_weights(slots: usize) -> BTreeMap<Family, f64> {
-    crate::proving::full_chunks(slots)
+    sequencer::proving::full_chunks(slots)
         .into_iter()
         .map(|(family, slots, k)| (family, (1u64 << k) as f64 / slots as f64 / 4096.0))
         .collect()

@@ -1,14 +1,20 @@
-//! The README's main command at a reduced size: `sequencer demo --small` end to end (the
+//! The README's main command at a reduced size: `demo --small` end to end (the
 //! service in-process, the city's clients over HTTP, every batch proven, the verifier over
 //! HTTP). It must exit 0 and print the verified chain, the two refusals made on purpose, the
 //! tally with delegation resolved, the trades and the transit revenue. The small city's
 //! script is deterministic in what it leaves (the order of concurrent clients changes only
 //! which batch a transaction lands in), so the figures are checked exactly.
 
-mod common;
-
 use std::path::PathBuf;
 use std::process::Command;
+
+/// A fresh directory under the test target directory.
+fn fresh_dir(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("demo-{name}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
 
 /// The lines of `text`, each as its whitespace-separated words.
 fn words(text: &str) -> Vec<Vec<&str>> {
@@ -24,16 +30,17 @@ fn has_line(text: &str, prefix: &[&str]) -> bool {
 
 #[test]
 fn the_small_demo_city_runs_end_to_end_and_the_verifier_accepts_it() {
-    let data = common::fresh_dir("demo-small");
-    // Parameters are shared with the other tests (and cached between runs of the suite).
-    let params: PathBuf = common::params_dir();
-    let out = Command::new(env!("CARGO_BIN_EXE_sequencer"))
-        .args(["demo", "--small", "--data"])
+    let data = fresh_dir("small");
+    // Parameters are shared with the sequencer's tests (and cached between runs of the
+    // suite): the same directory as theirs, under the same target directory.
+    let params = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("seq-params");
+    let out = Command::new(env!("CARGO_BIN_EXE_demo"))
+        .args(["--small", "--data"])
         .arg(&data)
         .arg("--params")
         .arg(&params)
         .output()
-        .expect("run the sequencer binary");
+        .expect("run the demo binary");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(

@@ -1,13 +1,18 @@
-//! `sequencer demo`: the demo city end to end, on embedded defaults.
+//! The demo city end to end, on embedded defaults: the `demo` program
+//! (`cargo run --release -p demo`).
+//!
+//! It is a crate of its own, not a part of the service: it starts the sequencer in-process
+//! and exercises it with what a city would point at it (the client library, the voters'
+//! ballot proofs, the verifier), none of which the service needs or should depend on.
 //!
 //! 1. The demo genesis ([`city::genesis`]: 50 residents, 3 transit operators, the five
 //!    authorities; the fare cap lowered so that a day of rides reaches it) and a data
 //!    directory (temporary unless `--data DIR`); commitment parameters are cached in a
 //!    directory of their own (`--params`, default `~/.cache/city-rollup`), so a second run
 //!    does not make them again.
-//! 2. The sequencer service, started in this process on loopback ([`crate::spawn`]): HTTP
+//! 2. The sequencer service, started in this process on loopback ([`sequencer::spawn`]): HTTP
 //!    API, sled, the matcher with the market key, and the prover in the background, which
-//!    makes its parameters and keys at once ([`crate::Config::warm_up`]) while the clients
+//!    makes its parameters and keys at once ([`sequencer::Config::warm_up`]) while the clients
 //!    send.
 //! 3. The city's clients ([`city::run`]) on threads of their own, over HTTP with the client
 //!    library, sending every kind of transaction; voters prove their ballots locally; two
@@ -24,6 +29,10 @@
 //!
 //! With `--data DIR` holding an earlier run, nothing new is sent: the service resumes on it
 //! (proving whatever the last run left unproven) and the chain is verified and reported again.
+//!
+//! [`native`] is the older scenario applied by the rules library alone (`demo --native`).
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
 
 pub mod city;
 pub mod display;
@@ -44,7 +53,7 @@ use verifier::{Keys, VerifyError};
 
 use self::display::{human, Display};
 use self::report::thousands;
-use crate::server::StartError;
+use sequencer::server::StartError;
 
 /// How to run the demo.
 #[derive(Clone, Debug)]
@@ -248,7 +257,7 @@ pub fn run(options: &Options) -> Result<(), DemoError> {
         city::Size::FULL
     };
     let genesis = city::genesis(&size);
-    let now = crate::writer::wall_clock();
+    let now = sequencer::writer::wall_clock();
     if now < genesis.time + 24 * 3600 {
         return Err(DemoError::Environment(format!(
             "this machine's clock says {now} (unix time), before the demo city's genesis ({}, 2026-01-01) and its first day: set the clock right",
@@ -332,7 +341,7 @@ fn run_in(
         }
     ));
     let cached: Vec<u32> = {
-        let mut ks: Vec<u32> = crate::proving::full_chunks(options.slots)
+        let mut ks: Vec<u32> = sequencer::proving::full_chunks(options.slots)
             .iter()
             .map(|c| c.2)
             .collect();
@@ -352,7 +361,8 @@ fn run_in(
         }
     ));
 
-    let mut config = crate::Config::new(data_dir.to_path_buf(), genesis.clone(), options.listen);
+    let mut config =
+        sequencer::Config::new(data_dir.to_path_buf(), genesis.clone(), options.listen);
     config.params_dir = Some(params_dir.to_path_buf());
     config.market_key = Some(demo_key("market"));
     config.batch_size = options.batch_size.max(1);
@@ -367,10 +377,10 @@ fn run_in(
     } else {
         options.prove_threads
     };
-    let server = crate::spawn(config).map_err(|e| match e {
+    let server = sequencer::spawn(config).map_err(|e| match e {
         StartError::Store { .. } if temporary => e.into(),
         StartError::Store { ref source, .. }
-            if matches!(source, crate::store::StoreError::OtherGenesis) =>
+            if matches!(source, sequencer::store::StoreError::OtherGenesis) =>
         {
             DemoError::Environment(format!(
                 "{} holds another city (a run {} --small, or not a demo's data): give a fresh --data DIR",
