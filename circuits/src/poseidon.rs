@@ -23,7 +23,11 @@
 //! ```
 //!
 //! A full-rounds row: `mid = M·(s + rc_r)^5` and `next = M·(mid + rc_{r+1})^5` (the round
-//! constants in fixed columns). A partial-rounds row witnesses the S-box inputs `x2..x8` of
+//! constants in fixed columns), each checked word by word as `(M⁻¹·mid)_i = (s_i +
+//! rc_i)^5`: one S-box per constraint (the same relation, `M` being invertible), where
+//! `mid_i = Σ_k M_ik·(s_k + rc_k)^5` would repeat all `W` S-boxes in each of the `W`
+//! constraints; halo2 evaluates every expression node at every point of the extended
+//! domain, with nothing shared, so this form costs a third of the nodes at width 3. A partial-rounds row witnesses the S-box inputs `x2..x8` of
 //! its rounds 2 to 8: the state before any S-box of the row is an affine function of the
 //! row's state `s` and the S-box outputs `y_j = x_j^5` before it (`x1 = s0 + c` is affine in
 //! `s`, so it needs no cell), with coefficients that depend only on the MDS matrix (constants
@@ -125,6 +129,8 @@ struct Constants {
     rc: Vec<Vec<Fp>>,
     /// The MDS matrix, `W × W`.
     mds: Vec<Vec<Fp>>,
+    /// Its inverse.
+    mds_inv: Vec<Vec<Fp>>,
     /// `x_j` for `j = 2..=PER_ROW` (index `j - 2`): coefficients (the same for every row).
     x_coef: Vec<[Fp; TERMS]>,
     /// The next row's state, one form per word.
@@ -133,7 +139,11 @@ struct Constants {
     row_constants: Vec<[Fp; FIXED]>,
 }
 
-fn build_constants<const W: usize>(rc: Vec<Vec<Fp>>, mds: Vec<Vec<Fp>>) -> Constants {
+fn build_constants<const W: usize>(
+    rc: Vec<Vec<Fp>>,
+    mds: Vec<Vec<Fp>>,
+    mds_inv: Vec<Vec<Fp>>,
+) -> Constants {
     let per_row = Layout::<W>::PER_ROW;
     let mut x_coef = vec![[Fp::zero(); TERMS]; per_row - 1];
     let mut next_coef = vec![[Fp::zero(); TERMS]; W];
@@ -177,6 +187,7 @@ fn build_constants<const W: usize>(rc: Vec<Vec<Fp>>, mds: Vec<Vec<Fp>>) -> Const
     Constants {
         rc,
         mds,
+        mds_inv,
         x_coef,
         next_coef,
         row_constants,
@@ -191,12 +202,12 @@ fn constants<const W: usize>() -> &'static Constants {
     static T5: OnceLock<Constants> = OnceLock::new();
     match W {
         3 => T3.get_or_init(|| {
-            let (rc, mds, _) = <P128Pow5T3 as Spec<Fp, 3, 2>>::constants();
-            build_constants::<3>(rows(&rc), rows(&mds))
+            let (rc, mds, mds_inv) = <P128Pow5T3 as Spec<Fp, 3, 2>>::constants();
+            build_constants::<3>(rows(&rc), rows(&mds), rows(&mds_inv))
         }),
         5 => T5.get_or_init(|| {
-            let (rc, mds, _) = <P128Pow5T5 as Spec<Fp, 5, 4>>::constants();
-            build_constants::<5>(rows(&rc), rows(&mds))
+            let (rc, mds, mds_inv) = <P128Pow5T5 as Spec<Fp, 5, 4>>::constants();
+            build_constants::<5>(rows(&rc), rows(&mds), rows(&mds_inv))
         }),
         _ => unreachable!("the chip lays out widths 3 and 5"),
     }
@@ -424,16 +435,14 @@ impl<const W: usize> PoseidonConfig<W> {
                 .map(|i| meta.query_advice(advice[i], Rotation::next()))
                 .collect();
             let rc: Vec<_> = (0..2 * W).map(|i| meta.query_fixed(fixed[i])).collect();
+            // (M⁻¹·out)_i = (input_i + rc_i)^5.
             let round =
                 |input: &[Expression<Fp>], rc: &[Expression<Fp>], out: &[Expression<Fp>]| {
-                    let boxed: Vec<_> = (0..W)
-                        .map(|k| pow5_expr(input[k].clone() + rc[k].clone()))
-                        .collect();
                     (0..W)
                         .map(|i| {
                             let pairs: Vec<_> =
-                                (0..W).map(|k| (c.mds[i][k], boxed[k].clone())).collect();
-                            out[i].clone() - weighted(&pairs)
+                                (0..W).map(|k| (c.mds_inv[i][k], out[k].clone())).collect();
+                            weighted(&pairs) - pow5_expr(input[i].clone() + rc[i].clone())
                         })
                         .collect::<Vec<_>>()
                 };

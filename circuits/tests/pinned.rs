@@ -14,23 +14,19 @@ use pasta_curves::vesta;
 const PINNED: [(Family, usize, &str); 4] = [
     (
         Family::Accounts,
-        1_105_310,
-        "ecbdf7dcf547554b1b2b30cb56ad69ab",
+        1_040_708,
+        "2db70b878a70986cc04fb935db42ceec",
     ),
     (
         Family::Registry,
-        1_087_278,
-        "51c34fd362133b359544ef5aa039065e",
+        1_022_676,
+        "484754f0daeaefb11aaf2f6c5b179137",
     ),
-    (
-        Family::Market,
-        1_004_090,
-        "35bae561227158d77f0a3ee8f0ee0df5",
-    ),
+    (Family::Market, 939_488, "9c357655ee323a631539b6988a6fa6f1"),
     (
         Family::Governance,
-        1_008_919,
-        "d44e5afb28073742304fe66976636b21",
+        944_317,
+        "542a181d9bbc383374aa1cded5dff196",
     ),
 ];
 

@@ -23,9 +23,10 @@ use circuits::chunk::{Family, Instance};
 use circuits::{Fp, Params, Transaction};
 use serde::{Deserialize, Serialize};
 
-/// The format version this crate reads and writes (5: the chunk circuits hash on the
-/// ten-column Poseidon chip, so version 4 proofs do not verify against these keys).
-pub const VERSION: u32 = 5;
+/// The format version this crate reads and writes (6: the Poseidon chip's full rounds are
+/// checked in their `M⁻¹` form, so the chunk and ballot keys changed and version 5 proofs
+/// do not verify against them; 5 was the ten-column chip).
+pub const VERSION: u32 = 6;
 
 /// The number of the first batch after genesis; batches count up from it with no gap.
 pub const FIRST_BATCH: u64 = 1;

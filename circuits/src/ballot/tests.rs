@@ -329,7 +329,7 @@ fn the_circuit_is_pinned() {
         .hash(pinned.as_bytes());
     assert_eq!(
         (pinned.len(), digest.to_hex().to_string()),
-        (403744, "9f928a934fdbf98651084f66890e113f".to_string()),
+        (339142, "33dbcd0e2c1689f7d9b72b5d5e163259".to_string()),
         "the ballot circuit changed: update K, PROOF_BYTES and this snapshot deliberately"
     );
 }
