@@ -58,7 +58,14 @@ fn signed_work(city: &mut City, clients: usize, total: usize) -> Vec<Vec<Transac
             .collect();
         for i in 0..per_client {
             let from = senders[i % senders.len()];
-            let mut to = city.resident((i + c + 1) % residents);
+            // Around the client's own senders when it has several, so that no balance runs
+            // out however long the load (a million transfers for the restart bench);
+            // otherwise to the next resident.
+            let mut to = if senders.len() > 1 {
+                senders[(i + 1) % senders.len()]
+            } else {
+                city.resident((i + c + 1) % residents)
+            };
             if to == from {
                 to = city.resident((i + c + 2) % residents);
             }

@@ -111,12 +111,14 @@ fn hashes_of_one_to_five_words_are_the_native_hashes() {
     assert!(run::<3>(poseidon(message::<3>()) + Fp::ONE).is_err());
 }
 
-fn tampered(overrides: &[(&'static str, usize, Fp)]) -> Vec<String> {
-    let m = message::<3>();
+/// The failures of a two-block hash (`W` words) on the width-`W` chip with `overrides`.
+fn tampered<const W: usize>(overrides: &[(&'static str, usize, Fp)]) -> Vec<String> {
+    let m = message::<W>();
+    let hash = if W == 5 { poseidon_t5(m) } else { poseidon(m) };
     match mock_with_overrides(
         K,
-        HashCircuit::<3> { message: m },
-        vec![vec![poseidon(m)]],
+        HashCircuit::<W, W> { message: m },
+        vec![vec![hash]],
         overrides,
     ) {
         Ok(()) => Vec::new(),
@@ -124,8 +126,8 @@ fn tampered(overrides: &[(&'static str, usize, Fp)]) -> Vec<String> {
     }
 }
 
-fn assert_fails(overrides: &[(&'static str, usize, Fp)], constraint: &str) {
-    let found = tampered(overrides);
+fn assert_fails<const W: usize>(overrides: &[(&'static str, usize, Fp)], constraint: &str) {
+    let found = tampered::<W>(overrides);
     assert!(
         found.iter().any(|f| f.contains(&format!("'{constraint}'"))),
         "expected {constraint:?} to fail, got {found:#?}"
@@ -138,11 +140,11 @@ fn every_constraint_of_the_chip_fails_by_name_on_a_tampered_cell() {
     // Full-round rows: the mid word checks against the row's state, the next row's state
     // against the mid. "poseidon mid" 0..2 are row 0's words; "poseidon state" 0..2 row 1's.
     for i in 0..3 {
-        assert_fails(
+        assert_fails::<3>(
             &[("poseidon mid", i, seven)],
             &format!("poseidon full round: mid {i}"),
         );
-        assert_fails(
+        assert_fails::<3>(
             &[("poseidon state", i, seven)],
             &format!("poseidon full round: next {i}"),
         );
@@ -151,13 +153,13 @@ fn every_constraint_of_the_chip_fails_by_name_on_a_tampered_cell() {
     // and the state after a partial row (the third row with a state cell assigned by the
     // chip is the second partial row).
     for j in 0..7 {
-        assert_fails(
+        assert_fails::<3>(
             &[("poseidon x", j, seven)],
             &format!("poseidon partial round: x{}", j + 2),
         );
     }
     for i in 0..3 {
-        assert_fails(
+        assert_fails::<3>(
             &[("poseidon state", 6 + i, seven)],
             &format!("poseidon partial round: next {i}"),
         );
@@ -171,12 +173,12 @@ fn every_constraint_of_the_chip_fails_by_name_on_a_tampered_cell() {
     .iter()
     .enumerate()
     {
-        assert_fails(&[("absorbed", i, seven)], name);
+        assert_fails::<3>(&[("absorbed", i, seven)], name);
     }
     // The last full row's output.
-    assert_fails(&[("poseidon out", 3, seven)], "poseidon full round: next 0");
+    assert_fails::<3>(&[("poseidon out", 3, seven)], "poseidon full round: next 0");
     // Untampered, it holds.
-    assert!(tampered(&[]).is_empty());
+    assert!(tampered::<3>(&[]).is_empty());
 }
 
 // Width 5 (`hash::P128Pow5T5`, rate 4): the same checks, then why its instance is safe.
@@ -248,36 +250,15 @@ fn width_5_hashes_of_one_to_nine_words_are_the_native_hashes() {
     assert_ne!(poseidon_t5(message::<2>()), poseidon(message::<2>()));
 }
 
-fn tampered_t5(overrides: &[(&'static str, usize, Fp)]) -> Vec<String> {
-    let m = message::<5>();
-    match mock_with_overrides(
-        K,
-        HashCircuit::<5, 5> { message: m },
-        vec![vec![poseidon_t5(m)]],
-        overrides,
-    ) {
-        Ok(()) => Vec::new(),
-        Err(failures) => failures.iter().map(|f| format!("{f}")).collect(),
-    }
-}
-
-fn assert_fails_t5(overrides: &[(&'static str, usize, Fp)], constraint: &str) {
-    let found = tampered_t5(overrides);
-    assert!(
-        found.iter().any(|f| f.contains(&format!("'{constraint}'"))),
-        "expected {constraint:?} to fail, got {found:#?}"
-    );
-}
-
 #[test]
 fn every_constraint_of_the_width_5_chip_fails_by_name_on_a_tampered_cell() {
     let seven = Fp::from(7);
     for i in 0..5 {
-        assert_fails_t5(
+        assert_fails::<5>(
             &[("poseidon mid", i, seven)],
             &format!("poseidon t5 full round: mid {i}"),
         );
-        assert_fails_t5(
+        assert_fails::<5>(
             &[("poseidon state", i, seven)],
             &format!("poseidon t5 full round: next {i}"),
         );
@@ -285,11 +266,11 @@ fn every_constraint_of_the_width_5_chip_fails_by_name_on_a_tampered_cell() {
     // x2..x6 of the first partial row; the state of the second partial row (state cells:
     // row 1's five, the first partial row's five, then these).
     for j in 0..5 {
-        assert_fails_t5(
+        assert_fails::<5>(
             &[("poseidon x", j, seven)],
             &format!("poseidon t5 partial round: x{}", j + 2),
         );
-        assert_fails_t5(
+        assert_fails::<5>(
             &[("poseidon state", 10 + j, seven)],
             &format!("poseidon t5 partial round: next {j}"),
         );
@@ -305,13 +286,13 @@ fn every_constraint_of_the_width_5_chip_fails_by_name_on_a_tampered_cell() {
     .iter()
     .enumerate()
     {
-        assert_fails_t5(&[("absorbed", i, seven)], name);
+        assert_fails::<5>(&[("absorbed", i, seven)], name);
     }
-    assert_fails_t5(
+    assert_fails::<5>(
         &[("poseidon out", 5, seven)],
         "poseidon t5 full round: next 0",
     );
-    assert!(tampered_t5(&[]).is_empty());
+    assert!(tampered::<5>(&[]).is_empty());
 }
 
 /// The Poseidon paper's bounds (Grassi et al., eprint 2019/458, and the Gröbner-basis bound
