@@ -170,13 +170,46 @@ impl Path4 {
 /// read of a node above the leaves (a root, a path, the node list), each node once, level
 /// by level, wide levels on every core. A batch of writes that share upper levels (any
 /// batch: they all share the root) costs the union of their paths, not `depth` hashes each.
+///
+/// Generic in the arity `A` (2, or 4 with nodes [`node4`]: the shape the state's trees move
+/// to, half the levels for the same capacity); [`MerkleTree`] is the binary tree the state
+/// uses. Heights count levels: a tree of `depth` bits has `depth / log2(A)` levels above
+/// its leaves.
 #[derive(Debug)]
-pub struct MerkleTree {
+pub struct Tree<const A: usize> {
     depth: usize,
     /// `empty[h]`: the root of an empty subtree of height `h` (`empty[0]` is the empty leaf).
     empty: Vec<Fp>,
     /// The nodes, and the leaves set since they were last rehashed.
     nodes: Mutex<Nodes>,
+}
+
+/// The state's trees: binary, nodes [`node`].
+pub type MerkleTree = Tree<2>;
+
+/// Arity-4 trees, nodes [`node4`] (paths [`Path4`]).
+pub type MerkleTree4 = Tree<4>;
+
+/// Bits of a position per level of an arity-`A` tree.
+const fn bits_per_level(arity: usize) -> usize {
+    match arity {
+        2 => 1,
+        4 => 2,
+        _ => panic!("trees have arity 2 or 4"),
+    }
+}
+
+/// The roots of empty subtrees of every height of an arity-`A` tree of `levels` levels.
+fn empty_levels<const A: usize>(levels: usize, empty_leaf: Fp) -> Vec<Fp> {
+    if A == 2 {
+        return empty_subtrees(levels, empty_leaf);
+    }
+    let mut empty = Vec::with_capacity(levels + 1);
+    empty.push(empty_leaf);
+    for h in 0..levels {
+        empty.push(node4([empty[h]; 4]));
+    }
+    empty
 }
 
 #[derive(Clone, Debug, Default)]
@@ -187,9 +220,9 @@ struct Nodes {
     dirty: Vec<u64>,
 }
 
-impl Clone for MerkleTree {
+impl<const A: usize> Clone for Tree<A> {
     fn clone(&self) -> Self {
-        MerkleTree {
+        Tree {
             depth: self.depth,
             empty: self.empty.clone(),
             nodes: Mutex::new(self.lock().clone()),
@@ -213,26 +246,30 @@ impl Nodes {
         }
     }
 
-    /// Rehashes every node above the dirty leaves, each once.
-    fn rehash(&mut self, empty: &[Fp], depth: usize) {
+    /// Rehashes every node above the dirty leaves of an arity-`A` tree of `levels` levels,
+    /// each once.
+    fn rehash<const A: usize>(&mut self, empty: &[Fp], levels: usize) {
         if self.dirty.is_empty() {
             return;
         }
+        let shift = bits_per_level(A);
         let mut level = std::mem::take(&mut self.dirty);
         level.sort_unstable();
         level.dedup();
-        for height in 0..depth {
-            level = level.into_iter().map(|i| i >> 1).collect();
+        for height in 0..levels {
+            level = level.into_iter().map(|i| i >> shift).collect();
             level.dedup();
             let values = {
                 let this = &*self;
-                let pair = |q: u64| {
-                    node(
-                        this.get(empty, height, 2 * q),
-                        this.get(empty, height, 2 * q + 1),
-                    )
+                let child = |q: u64, i: u64| this.get(empty, height, A as u64 * q + i);
+                let parent = |q: u64| {
+                    if A == 2 {
+                        node(child(q, 0), child(q, 1))
+                    } else {
+                        node4([0, 1, 2, 3].map(|i| child(q, i)))
+                    }
                 };
-                hash_all(&level, &pair)
+                hash_all(&level, &parent)
             };
             for (q, value) in level.iter().zip(values) {
                 self.store(empty, height + 1, *q, value);
@@ -241,15 +278,25 @@ impl Nodes {
     }
 }
 
-impl MerkleTree {
-    /// An empty tree whose absent leaves hold `empty_leaf`.
+impl<const A: usize> Tree<A> {
+    /// An empty tree of `depth` bits (a multiple of the bits per level) whose absent leaves
+    /// hold `empty_leaf`.
     pub fn new(depth: usize, empty_leaf: Fp) -> Self {
         assert!((1..=64).contains(&depth), "tree depth must be 1..=64");
-        MerkleTree {
+        assert!(
+            depth.is_multiple_of(bits_per_level(A)),
+            "an arity-{A} tree's depth is a whole number of levels"
+        );
+        Tree {
             depth,
-            empty: empty_subtrees(depth, empty_leaf),
+            empty: empty_levels::<A>(depth / bits_per_level(A), empty_leaf),
             nodes: Mutex::new(Nodes::default()),
         }
+    }
+
+    /// Levels above the leaves.
+    pub fn levels(&self) -> usize {
+        self.depth / bits_per_level(A)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Nodes> {
@@ -263,11 +310,11 @@ impl MerkleTree {
     /// The nodes with every pending path rehashed.
     fn fresh(&self) -> std::sync::MutexGuard<'_, Nodes> {
         let mut nodes = self.lock();
-        nodes.rehash(&self.empty, self.depth);
+        nodes.rehash::<A>(&self.empty, self.levels());
         nodes
     }
 
-    /// The tree's depth.
+    /// The tree's depth in bits of a position.
     pub fn depth(&self) -> usize {
         self.depth
     }
@@ -279,7 +326,7 @@ impl MerkleTree {
 
     /// The root.
     pub fn root(&self) -> Fp {
-        self.node(self.depth, 0)
+        self.node(self.levels(), 0)
     }
 
     /// The leaf at `index` (the empty leaf if never set).
@@ -326,12 +373,13 @@ impl MerkleTree {
         empty_leaf: Fp,
         nodes: impl IntoIterator<Item = (u8, u64, Fp)>,
     ) -> Result<Self, MerkleError> {
-        let mut tree = MerkleTree::new(depth, empty_leaf);
+        let mut tree = Tree::<A>::new(depth, empty_leaf);
+        let levels = tree.levels();
         let map = &mut tree.nodes.get_mut().unwrap_or_else(|p| p.into_inner()).map;
         for (height, index, value) in nodes {
             let h = height as usize;
-            let width = depth - h.min(depth);
-            if h > depth || (width < 64 && index >> width != 0) {
+            let width = depth - (h * bits_per_level(A)).min(depth);
+            if h > levels || (width < 64 && index >> width != 0) {
                 return Err(MerkleError::IndexOutOfRange {
                     index,
                     depth: width,
@@ -343,7 +391,9 @@ impl MerkleTree {
         }
         Ok(tree)
     }
+}
 
+impl Tree<2> {
     /// The inclusion proof of the leaf at `index`.
     pub fn path(&self, index: u64) -> MerklePath {
         let nodes = self.fresh();
@@ -351,6 +401,25 @@ impl MerkleTree {
             .map(|height| nodes.get(&self.empty, height, (index >> height) ^ 1))
             .collect();
         MerklePath { index, siblings }
+    }
+}
+
+impl Tree<4> {
+    /// The inclusion proof of the leaf at `index`: per level, the three other children.
+    pub fn path(&self, index: u64) -> Path4 {
+        let nodes = self.fresh();
+        let siblings = (0..self.levels())
+            .map(|height| {
+                let at = index >> (2 * height);
+                let first = at & !3;
+                let others: Vec<Fp> = (0..4)
+                    .filter(|i| first + i != at)
+                    .map(|i| nodes.get(&self.empty, height, first + i))
+                    .collect();
+                [others[0], others[1], others[2]]
+            })
+            .collect();
+        Path4 { index, siblings }
     }
 }
 
@@ -641,6 +710,29 @@ mod tests {
         }
     }
 
+    /// The root of an arity-4 tree of `depth` bits holding `leaves` (by position), hashed
+    /// level by level over every position: the reference for [`MerkleTree4`].
+    fn naive_root4(depth: usize, empty: Fp, leaves: &HashMap<u64, Fp>) -> Fp {
+        let mut level: Vec<Fp> = (0..1u64 << depth)
+            .map(|i| *leaves.get(&i).unwrap_or(&empty))
+            .collect();
+        while level.len() > 1 {
+            level = level
+                .chunks(4)
+                .map(|c| node4([c[0], c[1], c[2], c[3]]))
+                .collect();
+        }
+        level[0]
+    }
+
+    #[test]
+    fn an_empty_arity_4_tree_and_its_depth() {
+        let tree = MerkleTree4::new(8, Fp::from(3));
+        assert_eq!(tree.levels(), 4);
+        assert_eq!(tree.root(), naive_root4(8, Fp::from(3), &HashMap::new()));
+        assert!(std::panic::catch_unwind(|| MerkleTree4::new(7, Fp::zero())).is_err());
+    }
+
     proptest! {
         /// Writes (some back to the empty leaf, some to the same position twice) with reads
         /// of roots, paths and node lists at random points in between: the deferred tree
@@ -694,6 +786,39 @@ mod tests {
                 prop_assert_eq!(tree.leaf(index), value);
                 prop_assert!(tree.path(index).verify(10, value, root).is_ok());
             }
+        }
+
+        /// The arity-4 tree, deferred as the binary one is, against the root hashed over
+        /// every position; every leaf's path reaches it; its node list loads it back.
+        #[test]
+        fn an_arity_4_tree_agrees_with_hashing_every_position(
+            steps in proptest::collection::vec((0u64..256, 0u64..4, proptest::bool::weighted(0.3)), 1..60),
+            levels in 1usize..5,
+        ) {
+            let depth = 2 * levels;
+            let empty = Fp::from(7);
+            let mut tree = MerkleTree4::new(depth, empty);
+            let mut leaves = HashMap::new();
+            for (index, value, read) in steps {
+                let index = index % (1 << depth);
+                let leaf = if value == 0 { empty } else { Fp::from(value) };
+                tree.set(index, leaf);
+                leaves.insert(index, leaf);
+                if read {
+                    prop_assert_eq!(tree.root(), naive_root4(depth, empty, &leaves));
+                }
+            }
+            let root = tree.root();
+            prop_assert_eq!(root, naive_root4(depth, empty, &leaves));
+            for index in 0..1u64 << depth {
+                let path = tree.path(index);
+                prop_assert_eq!(path.siblings.len(), levels);
+                prop_assert_eq!(path.compute_root(tree.leaf(index)), root);
+            }
+            let listed = tree.nodes();
+            prop_assert!(listed.iter().all(|(h, _, v)| *v != tree.empty[*h as usize]));
+            let loaded = MerkleTree4::from_nodes(depth, empty, listed).unwrap();
+            prop_assert_eq!(loaded.root(), root);
         }
     }
 }

@@ -198,3 +198,26 @@ fn every_constraint_of_the_pass_fails_by_name_on_a_tampered_cell() {
     );
     assert!(failures(&[]).is_empty());
 }
+
+#[test]
+fn the_pass_reaches_the_roots_of_a_native_arity_4_tree_before_and_after_the_write() {
+    let mut tree = crate::merkle::MerkleTree4::new(2 * LEVELS, Fp::from(9));
+    for (i, position) in [3u64, INDEX ^ 1, INDEX ^ 4, 1 << 20, INDEX]
+        .iter()
+        .enumerate()
+    {
+        tree.set(*position, Fp::from(100 + i as u64));
+    }
+    let before = tree.root();
+    let c = PassCircuit {
+        path: tree.path(INDEX),
+        leaf_old: tree.leaf(INDEX),
+        leaf_new: Fp::from(77),
+    };
+    tree.set(INDEX, Fp::from(77));
+    let public = vec![before, tree.root(), Fp::from(INDEX)];
+    assert_eq!(
+        MockProver::run(K, &c, vec![public]).unwrap().verify(),
+        Ok(())
+    );
+}
