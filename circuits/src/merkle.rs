@@ -103,27 +103,39 @@ impl MerklePath {
 
     /// Checks that `leaf` sits at this path's position in a tree of `depth` with `root`.
     pub fn verify(&self, depth: usize, leaf: Fp, root: Fp) -> Result<(), MerkleError> {
-        if self.siblings.len() != depth {
-            return Err(MerkleError::WrongDepth {
-                expected: depth,
-                got: self.siblings.len(),
-            });
-        }
-        if depth < 64 && self.index >> depth != 0 {
-            return Err(MerkleError::IndexOutOfRange {
-                index: self.index,
-                depth,
-            });
-        }
-        let computed = self.compute_root(leaf);
-        if computed == root {
-            Ok(())
-        } else {
-            Err(MerkleError::RootMismatch {
-                expected: crate::hash::to_hex(&root),
-                computed: crate::hash::to_hex(&computed),
-            })
-        }
+        check_inclusion(
+            (depth, self.siblings.len()),
+            depth,
+            self.index,
+            || self.compute_root(leaf),
+            root,
+        )
+    }
+}
+
+/// An inclusion proof's checks: `(levels the tree has, levels the path has)`, the position
+/// within `depth` bits, then the root it computes.
+fn check_inclusion(
+    (expected, got): (usize, usize),
+    depth: usize,
+    index: u64,
+    computed: impl FnOnce() -> Fp,
+    root: Fp,
+) -> Result<(), MerkleError> {
+    if got != expected {
+        return Err(MerkleError::WrongDepth { expected, got });
+    }
+    if depth < 64 && index >> depth != 0 {
+        return Err(MerkleError::IndexOutOfRange { index, depth });
+    }
+    let computed = computed();
+    if computed == root {
+        Ok(())
+    } else {
+        Err(MerkleError::RootMismatch {
+            expected: crate::hash::to_hex(&root),
+            computed: crate::hash::to_hex(&computed),
+        })
     }
 }
 
@@ -152,6 +164,18 @@ pub struct Path4 {
 }
 
 impl Path4 {
+    /// Checks that `leaf` sits at this path's position in an arity-4 tree of `depth` bits
+    /// (`depth / 2` levels) with `root`.
+    pub fn verify(&self, depth: usize, leaf: Fp, root: Fp) -> Result<(), MerkleError> {
+        check_inclusion(
+            (depth / 2, self.siblings.len()),
+            depth,
+            self.index,
+            || self.compute_root(leaf),
+            root,
+        )
+    }
+
     /// The root that `leaf` at this path hashes to.
     pub fn compute_root(&self, leaf: Fp) -> Fp {
         self.siblings
@@ -409,15 +433,7 @@ impl Tree<4> {
     pub fn path(&self, index: u64) -> Path4 {
         let nodes = self.fresh();
         let siblings = (0..self.levels())
-            .map(|height| {
-                let at = index >> (2 * height);
-                let first = at & !3;
-                let others: Vec<Fp> = (0..4)
-                    .filter(|i| first + i != at)
-                    .map(|i| nodes.get(&self.empty, height, first + i))
-                    .collect();
-                [others[0], others[1], others[2]]
-            })
+            .map(|height| others4(index, height, |p| nodes.get(&self.empty, height, p)))
             .collect();
         Path4 { index, siblings }
     }
@@ -430,8 +446,10 @@ impl Tree<4> {
 /// ceil(n / 4) + …` hashes, about `n` plus the depth, against `depth` hashes per leaf for
 /// `n` calls of [`MerkleTree::set`]. It gives the same root and paths as a [`MerkleTree`]
 /// with the same leaves set (tested below).
+/// Generic in the arity as [`Tree`] is: [`PrefixTree`] is binary, [`PrefixTree4`] arity 4
+/// (levels of quads, the last quad of a level padded with empty subtrees).
 #[derive(Clone, Debug)]
-pub struct PrefixTree {
+pub struct Prefix<const A: usize> {
     depth: usize,
     /// `empty[h]`: the root of an empty subtree of height `h`.
     empty: Vec<Fp>,
@@ -440,26 +458,38 @@ pub struct PrefixTree {
     levels: Vec<Vec<Fp>>,
 }
 
-impl PrefixTree {
-    /// The tree of depth `depth` (1 to 64) holding `leaves` at positions `0..leaves.len()`
-    /// and `empty_leaf` everywhere after.
+/// The binary prefix tree (the voter tree's shape today).
+pub type PrefixTree = Prefix<2>;
+
+/// The arity-4 prefix tree.
+pub type PrefixTree4 = Prefix<4>;
+
+impl<const A: usize> Prefix<A> {
+    /// The tree of depth `depth` bits (1 to 64, a whole number of levels) holding `leaves`
+    /// at positions `0..leaves.len()` and `empty_leaf` everywhere after.
     ///
     /// # Panics
-    /// If `depth` is not in `1..=64` (a constant of the caller's, never input).
+    /// If `depth` is not in `1..=64` or not a whole number of levels (a constant of the
+    /// caller's, never input).
     pub fn build(depth: usize, empty_leaf: Fp, leaves: Vec<Fp>) -> Result<Self, MerkleError> {
         assert!((1..=64).contains(&depth), "tree depth must be 1..=64");
+        assert!(
+            depth.is_multiple_of(bits_per_level(A)),
+            "an arity-{A} tree's depth is a whole number of levels"
+        );
         let count = leaves.len() as u64;
         if depth < 64 && count > 1u64 << depth {
             return Err(MerkleError::TooManyLeaves { count, depth });
         }
-        let empty = empty_subtrees(depth, empty_leaf);
-        let mut levels = Vec::with_capacity(depth + 1);
+        let height = depth / bits_per_level(A);
+        let empty = empty_levels::<A>(height, empty_leaf);
+        let mut levels = Vec::with_capacity(height + 1);
         levels.push(leaves);
-        for h in 0..depth {
-            let above = hash_level(&levels[h], empty[h]);
+        for h in 0..height {
+            let above = hash_level::<A>(&levels[h], empty[h]);
             levels.push(above);
         }
-        Ok(PrefixTree {
+        Ok(Prefix {
             depth,
             empty,
             levels,
@@ -488,7 +518,7 @@ impl PrefixTree {
 
     /// The root.
     pub fn root(&self) -> Fp {
-        self.node(self.depth, 0)
+        self.node(self.levels.len() - 1, 0)
     }
 
     fn node(&self, height: usize, index: u64) -> Fp {
@@ -499,19 +529,45 @@ impl PrefixTree {
             .unwrap_or(self.empty[height])
     }
 
-    /// The inclusion proof of the leaf at `index` (given or empty).
-    pub fn path(&self, index: u64) -> Result<MerklePath, MerkleError> {
+    fn check_index(&self, index: u64) -> Result<(), MerkleError> {
         if self.depth < 64 && index >> self.depth != 0 {
             return Err(MerkleError::IndexOutOfRange {
                 index,
                 depth: self.depth,
             });
         }
+        Ok(())
+    }
+}
+
+impl Prefix<2> {
+    /// The inclusion proof of the leaf at `index` (given or empty).
+    pub fn path(&self, index: u64) -> Result<MerklePath, MerkleError> {
+        self.check_index(index)?;
         let siblings = (0..self.depth)
             .map(|height| self.node(height, (index >> height) ^ 1))
             .collect();
         Ok(MerklePath { index, siblings })
     }
+}
+
+impl Prefix<4> {
+    /// The inclusion proof of the leaf at `index` (given or empty).
+    pub fn path(&self, index: u64) -> Result<Path4, MerkleError> {
+        self.check_index(index)?;
+        let siblings = (0..self.levels.len() - 1)
+            .map(|height| others4(index, height, |p| self.node(height, p)))
+            .collect();
+        Ok(Path4 { index, siblings })
+    }
+}
+
+/// The three other children, in order, of the node at `height` on the path of leaf `index`
+/// of an arity-4 tree, `node(p)` giving the node at position `p` of that height.
+fn others4(index: u64, height: usize, node: impl Fn(u64) -> Fp) -> [Fp; 3] {
+    let at = index >> (2 * height);
+    let mut others = (0..4).map(|i| (at & !3) + i).filter(|p| *p != at).map(node);
+    [0; 3].map(|_| others.next().expect("three other children"))
 }
 
 /// Levels with at least this many nodes to hash are split over the machine's cores.
@@ -540,13 +596,17 @@ fn hash_all(positions: &[u64], pair: &(dyn Fn(u64) -> Fp + Sync)) -> Vec<Fp> {
 
 /// The level above `below`: `node(below[2i], below[2i + 1])`, the last node of an odd level
 /// paired with `empty` (the empty subtree of `below`'s height); a wide level on every core.
-fn hash_level(below: &[Fp], empty: Fp) -> Vec<Fp> {
-    let positions: Vec<u64> = (0..below.len().div_ceil(2) as u64).collect();
-    let pair = |q: u64| {
-        let i = 2 * q as usize;
-        node(below[i], below.get(i + 1).copied().unwrap_or(empty))
+fn hash_level<const A: usize>(below: &[Fp], empty: Fp) -> Vec<Fp> {
+    let positions: Vec<u64> = (0..below.len().div_ceil(A) as u64).collect();
+    let parent = |q: u64| {
+        let child = |i: usize| below.get(A * q as usize + i).copied().unwrap_or(empty);
+        if A == 2 {
+            node(child(0), child(1))
+        } else {
+            node4([0, 1, 2, 3].map(child))
+        }
     };
-    hash_all(&positions, &pair)
+    hash_all(&positions, &parent)
 }
 
 #[cfg(test)]
@@ -651,6 +711,42 @@ mod tests {
             path.verify(24, Fp::from(1000 + index), tree.root())
                 .unwrap();
         }
+    }
+
+    #[test]
+    fn an_arity_4_prefix_tree_has_the_root_and_paths_of_the_same_leaves_set_one_by_one() {
+        let empty = Fp::from(5);
+        for n in [0u64, 1, 3, 4, 5, 15, 16, 17, 63, 64] {
+            let leaves: Vec<Fp> = (0..n).map(|i| Fp::from(1000 + i)).collect();
+            let mut tree = MerkleTree4::new(6, empty);
+            for (i, leaf) in leaves.iter().enumerate() {
+                tree.set(i as u64, *leaf);
+            }
+            let built = PrefixTree4::build(6, empty, leaves).unwrap();
+            assert_eq!(built.root(), tree.root(), "{n} leaves");
+            for index in [0, 1, n.saturating_sub(1), n.min(63), 63] {
+                let path = built.path(index).unwrap();
+                assert_eq!(path, tree.path(index), "{n}: {index}");
+                path.verify(6, tree.leaf(index), tree.root()).unwrap();
+            }
+        }
+        let built = PrefixTree4::build(6, empty, vec![Fp::one(); 3]).unwrap();
+        assert!(matches!(
+            built.path(64),
+            Err(MerkleError::IndexOutOfRange { .. })
+        ));
+        let path = built.path(2).unwrap();
+        assert!(matches!(
+            path.verify(8, Fp::one(), built.root()),
+            Err(MerkleError::WrongDepth {
+                expected: 4,
+                got: 3
+            })
+        ));
+        assert!(matches!(
+            path.verify(6, Fp::from(2), built.root()),
+            Err(MerkleError::RootMismatch { .. })
+        ));
     }
 
     #[test]
