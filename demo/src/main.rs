@@ -14,9 +14,9 @@ use clap::Parser;
 /// over HTTP (ballots proved on the voters' side, two steps refused on purpose); batches
 /// proven in the background with progress bars; then the verifier checks the whole chain
 /// over HTTP and the demo prints the tally, the market's trades and prices, transit
-/// revenue and a report. About six and a half minutes on two cores (measured: 6m38s the
-/// first time, parameters made and cached; 6m33s with them cached), nearly all of it
-/// proving about 140 one-slot chunks.
+/// revenue and a report. About six minutes on two cores (measured: 5m51s with the
+/// parameters cached; the first run also makes and caches them), nearly all of it proving
+/// about 140 one-slot chunks.
 ///
 /// Exit status: 0 the verifier accepts the chain; 1 it does not, or a step of the city went
 /// wrong; 2 bad usage; 3 the demo could not run (a directory, the port, proving).
