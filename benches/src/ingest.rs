@@ -46,36 +46,66 @@ pub fn residents(clients: usize) -> usize {
     RESIDENTS.max(clients)
 }
 
-/// `total` transfers signed for `clients` clients, each client's from residents of its own.
-fn signed_work(city: &mut City, clients: usize, total: usize) -> Vec<Vec<Transaction>> {
+/// `total` transfers signed for `clients` clients, each client's from residents of its own,
+/// in the order each client sends them. Each sender's nonces count up from its current one;
+/// the signing is spread over the machine's cores (a million transfers for the restart
+/// bench). The server checks every transfer: a refused one stops the run.
+fn signed_work(city: &City, clients: usize, total: usize) -> Vec<Vec<Transaction>> {
     let residents = residents(clients);
     let per_client = total / clients;
-    let mut work: Vec<Vec<Transaction>> = vec![Vec::with_capacity(per_client); clients];
-    for (c, txs) in work.iter_mut().enumerate() {
-        let senders: Vec<u64> = (0..residents)
-            .filter(|r| r % clients == c)
-            .map(|r| city.resident(r))
+    let mut nonces: std::collections::HashMap<u64, u64> = std::collections::HashMap::new();
+    let plans: Vec<Vec<(u64, u64, u64)>> = (0..clients)
+        .map(|c| {
+            let senders: Vec<u64> = (0..residents)
+                .filter(|r| r % clients == c)
+                .map(|r| city.resident(r))
+                .collect();
+            (0..per_client)
+                .map(|i| {
+                    let from = senders[i % senders.len()];
+                    // Around the client's own senders when it has several, so that no
+                    // balance runs out however long the load; otherwise to the next
+                    // resident.
+                    let mut to = if senders.len() > 1 {
+                        senders[(i + 1) % senders.len()]
+                    } else {
+                        city.resident((i + c + 1) % residents)
+                    };
+                    if to == from {
+                        to = city.resident((i + c + 2) % residents);
+                    }
+                    let nonce = nonces.entry(from).or_insert_with(|| city.nonce(from));
+                    *nonce += 1;
+                    (from, to, *nonce - 1)
+                })
+                .collect()
+        })
+        .collect();
+    let sign = |plan: &[(u64, u64, u64)]| -> Vec<Transaction> {
+        plan.iter()
+            .map(|&(from, to, nonce)| {
+                city.sign(Transaction::Transfer(circuits::tx::Transfer {
+                    from,
+                    to,
+                    amount: 1,
+                    nonce,
+                    signature: Default::default(),
+                }))
+            })
+            .collect()
+    };
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let share = plans.len().div_ceil(threads).max(1);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = plans
+            .chunks(share)
+            .map(|part| scope.spawn(move || part.iter().map(|p| sign(p)).collect::<Vec<_>>()))
             .collect();
-        for i in 0..per_client {
-            let from = senders[i % senders.len()];
-            // Around the client's own senders when it has several, so that no balance runs
-            // out however long the load (a million transfers for the restart bench);
-            // otherwise to the next resident.
-            let mut to = if senders.len() > 1 {
-                senders[(i + 1) % senders.len()]
-            } else {
-                city.resident((i + c + 1) % residents)
-            };
-            if to == from {
-                to = city.resident((i + c + 2) % residents);
-            }
-            let tx = city.transfer(from, to, 1);
-            city.apply(&tx, city.genesis.time)
-                .expect("a valid transfer");
-            txs.push(tx);
-        }
-    }
-    work
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("signing does not panic"))
+            .collect()
+    })
 }
 
 /// One run: a fresh sequencer with its data under `dir` (removed afterwards), `clients`
@@ -118,12 +148,12 @@ pub fn fill(
     tweak: &dyn Fn(&mut sequencer::Config),
 ) -> IngestRun {
     let _ = std::fs::remove_dir_all(dir);
-    let mut city = City::new(residents(clients));
+    let city = City::new(residents(clients));
     let mut config = config(dir, city.genesis.clone());
     tweak(&mut config);
     let server = sequencer::spawn(config).expect("start the sequencer");
     let url = format!("{}/v1/transactions", server.url());
-    let work = signed_work(&mut city, clients, total);
+    let work = signed_work(&city, clients, total);
 
     let started = Instant::now();
     let threads: Vec<_> = work
