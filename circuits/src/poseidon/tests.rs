@@ -90,10 +90,11 @@ fn message<const L: usize>() -> [Fp; L] {
     std::array::from_fn(|i| Fp::from(1_000 + i as u64).square())
 }
 
-fn run<const L: usize>(expected: Fp) -> Result<(), Vec<VerifyFailure>> {
+/// MockProver on the hash of `L` words on the width-`W` chip, claimed to be `expected`.
+fn run<const L: usize, const W: usize>(expected: Fp) -> Result<(), Vec<VerifyFailure>> {
     MockProver::run(
         K,
-        &HashCircuit::<L> { message: message() },
+        &HashCircuit::<L, W> { message: message() },
         vec![vec![expected]],
     )
     .unwrap()
@@ -102,13 +103,13 @@ fn run<const L: usize>(expected: Fp) -> Result<(), Vec<VerifyFailure>> {
 
 #[test]
 fn hashes_of_one_to_five_words_are_the_native_hashes() {
-    assert_eq!(run::<1>(poseidon(message::<1>())), Ok(()));
-    assert_eq!(run::<2>(poseidon(message::<2>())), Ok(()));
-    assert_eq!(run::<3>(poseidon(message::<3>())), Ok(()));
-    assert_eq!(run::<4>(poseidon(message::<4>())), Ok(()));
-    assert_eq!(run::<5>(poseidon(message::<5>())), Ok(()));
+    assert_eq!(run::<1, 3>(poseidon(message::<1>())), Ok(()));
+    assert_eq!(run::<2, 3>(poseidon(message::<2>())), Ok(()));
+    assert_eq!(run::<3, 3>(poseidon(message::<3>())), Ok(()));
+    assert_eq!(run::<4, 3>(poseidon(message::<4>())), Ok(()));
+    assert_eq!(run::<5, 3>(poseidon(message::<5>())), Ok(()));
     // And a wrong claimed hash is refused.
-    assert!(run::<3>(poseidon(message::<3>()) + Fp::ONE).is_err());
+    assert!(run::<3, 3>(poseidon(message::<3>()) + Fp::ONE).is_err());
 }
 
 /// The failures of a two-block hash (`W` words) on the width-`W` chip with `overrides`.
@@ -227,25 +228,15 @@ fn width_5_hashes_are_pinned() {
     );
 }
 
-fn run_t5<const L: usize>(expected: Fp) -> Result<(), Vec<VerifyFailure>> {
-    MockProver::run(
-        K,
-        &HashCircuit::<L, 5> { message: message() },
-        vec![vec![expected]],
-    )
-    .unwrap()
-    .verify()
-}
-
 #[test]
 fn width_5_hashes_of_one_to_nine_words_are_the_native_hashes() {
-    assert_eq!(run_t5::<1>(poseidon_t5(message::<1>())), Ok(()));
-    assert_eq!(run_t5::<3>(poseidon_t5(message::<3>())), Ok(()));
-    assert_eq!(run_t5::<4>(poseidon_t5(message::<4>())), Ok(()));
-    assert_eq!(run_t5::<5>(poseidon_t5(message::<5>())), Ok(()));
-    assert_eq!(run_t5::<8>(poseidon_t5(message::<8>())), Ok(()));
-    assert_eq!(run_t5::<9>(poseidon_t5(message::<9>())), Ok(()));
-    assert!(run_t5::<5>(poseidon_t5(message::<5>()) + Fp::ONE).is_err());
+    assert_eq!(run::<1, 5>(poseidon_t5(message::<1>())), Ok(()));
+    assert_eq!(run::<3, 5>(poseidon_t5(message::<3>())), Ok(()));
+    assert_eq!(run::<4, 5>(poseidon_t5(message::<4>())), Ok(()));
+    assert_eq!(run::<5, 5>(poseidon_t5(message::<5>())), Ok(()));
+    assert_eq!(run::<8, 5>(poseidon_t5(message::<8>())), Ok(()));
+    assert_eq!(run::<9, 5>(poseidon_t5(message::<9>())), Ok(()));
+    assert!(run::<5, 5>(poseidon_t5(message::<5>()) + Fp::ONE).is_err());
     // The two widths are different functions.
     assert_ne!(poseidon_t5(message::<2>()), poseidon(message::<2>()));
 }
