@@ -13,7 +13,6 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use circuits::chunk::merkle4::PassesCircuit;
 use circuits::chunk::{
     proof, AccountsCircuit, Family, GovernanceCircuit, MarketCircuit, RegistryCircuit,
 };
@@ -86,20 +85,4 @@ fn main() {
     report::<RegistryCircuit>(Family::Registry, &dir);
     report::<MarketCircuit>(Family::Market, &dir);
     report::<GovernanceCircuit>(Family::Governance, &dir);
-    // The two tree shapes' update passes alone (`examples/tree_arity` proves them).
-    for (shape, (total, by)) in [
-        (
-            "binary tree pass (width-3 chip)",
-            by_gate::<PassesCircuit<2>>(),
-        ),
-        (
-            "arity-4 tree pass (width-5 chip)",
-            by_gate::<PassesCircuit<4>>(),
-        ),
-    ] {
-        println!("{shape}: {total} gate nodes as configured");
-        for (name, n) in &by {
-            println!("  {n:5}  {name}");
-        }
-    }
 }

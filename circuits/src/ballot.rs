@@ -5,12 +5,12 @@
 //! of the voter tree), the proposal id, the ballot's nullifier, the vote's tally slot and the
 //! ballot's sequence number.
 //! **Private**: the voter's `nullifier_key` and `trapdoor`, and the Merkle path (siblings and
-//! position bits) of their identity commitment.
+//! position digits) of their identity commitment.
 //!
 //! The circuit proves:
 //! 1. `commitment = Poseidon(VOTER_COMMITMENT, nullifier_key, trapdoor)`;
 //! 2. the commitment is a leaf of the voter tree (depth [`VOTERS_DEPTH`]) with the public
-//!    root, with the node hash and left/right convention of [`crate::merkle`];
+//!    root, with the node hash and child order of [`crate::merkle`] (arity 4);
 //! 3. `nullifier = Poseidon(NULLIFIER, nullifier_key, proposal)`;
 //! 4. the vote is a tally slot below `2^TALLY_SLOT_BITS`.
 //!
@@ -30,33 +30,34 @@ mod slot;
 use std::fmt;
 
 use halo2_proofs::{
-    circuit::{AssignedCell, Layouter, SimpleFloorPlanner, Value},
+    circuit::{Layouter, SimpleFloorPlanner, Value},
     pasta::EqAffine,
     plonk::{
         self, create_proof, keygen_pk, keygen_vk, verify_proof, Advice, BatchVerifier, Circuit,
-        Column, ConstraintSystem, Instance as InstanceColumn, ProvingKey, Selector, SingleVerifier,
+        Column, ConstraintSystem, Instance as InstanceColumn, ProvingKey, SingleVerifier,
         VerifyingKey,
     },
     poly::commitment::Params,
     transcript::{Blake2bRead, Blake2bWrite, Challenge255},
 };
 
+use crate::chunk::merkle::{MerkleUpdateChip, MerkleUpdateConfig};
 use crate::constants::{domain, TALLY_SLOT_BITS, VOTERS_DEPTH};
 use crate::hash::{tag, Fp};
 use crate::merkle::MerklePath;
-use crate::poseidon::{configure_node_swap, PoseidonConfig, Witness, FIXED};
+use crate::poseidon::{PoseidonConfig, FIXED};
 use crate::voter::{nullifier, Vote, VoterSecret};
 use slot::{SlotChip, SlotConfig};
 
-/// The ballot circuit has `2^K` rows. Its 28 Poseidon permutations (one per Merkle level,
-/// two per three-input hash) run on the ten-column Poseidon chip ([`crate::poseidon`]), 12
-/// rows each, each level's swap in the free cells of its permutation's first row, so
-/// everything fits in 341 rows. (On two `Pow5Chip`s side by side it took 604 rows, `K =
-/// 10`.)
-pub const K: u32 = 9;
+/// The ballot circuit has `2^K` rows: the voter path's 12 arity-4 levels (a swap row and a
+/// width-5 permutation, 16 rows each) and the two three-input hashes (two width-3
+/// permutations of 12 rows each) on the ten-column Poseidon chip ([`crate::poseidon`]), the
+/// vote's range check and the secrets: 245 rows. (Binary paths took 341 rows, `K = 9`; on
+/// two `Pow5Chip`s side by side 604 rows, `K = 10`.)
+pub const K: u32 = 8;
 
 /// Bytes of every ballot proof (pinned: it only changes with the circuit).
-pub const PROOF_BYTES: usize = 3232;
+pub const PROOF_BYTES: usize = 3264;
 
 /// Instance row of the voter root.
 pub const VOTER_ROOT: usize = 0;
@@ -74,12 +75,12 @@ pub const PUBLIC_INPUTS: usize = 5;
 /// Why a ballot cannot be proved or does not verify.
 #[derive(Debug, thiserror::Error)]
 pub enum BallotError {
-    /// The Merkle path does not have one sibling per level of the voter tree.
-    #[error("the voter path has {got} siblings, the voter tree has depth {expected}")]
+    /// The Merkle path does not have one set of siblings per level of the voter tree.
+    #[error("the voter path has {got} levels, the voter tree has {expected}")]
     WrongPathDepth {
-        /// The voter tree's depth.
+        /// The voter tree's levels.
         expected: usize,
-        /// Siblings in the path.
+        /// Levels in the path.
         got: usize,
     },
     /// The path's position does not fit in the voter tree.
@@ -187,8 +188,8 @@ impl Instance {
 pub(crate) struct BallotConfig {
     instance: Column<InstanceColumn>,
     poseidon: PoseidonConfig,
-    /// A Merkle level's swap, on the free cells of its permutation's first row.
-    q_swap: Selector,
+    /// The voter path's levels: a swap row and a width-5 permutation each.
+    merkle: MerkleUpdateConfig,
     slot: SlotConfig,
 }
 
@@ -203,9 +204,8 @@ impl BallotConfig {
 pub(crate) struct BallotCircuit {
     nullifier_key: Value<Fp>,
     trapdoor: Value<Fp>,
-    siblings: [Value<Fp>; VOTERS_DEPTH],
-    /// Bit `level` of the leaf position: `true` puts the sibling on the left.
-    position_bits: [Value<bool>; VOTERS_DEPTH],
+    /// The voter commitment's path (arity 4, [`VOTERS_DEPTH`] bits).
+    path: Value<MerklePath>,
 }
 
 impl BallotCircuit {
@@ -213,10 +213,7 @@ impl BallotCircuit {
         BallotCircuit {
             nullifier_key: Value::known(secret.nullifier_key),
             trapdoor: Value::known(secret.trapdoor),
-            siblings: std::array::from_fn(|level| Value::known(path.siblings[level])),
-            position_bits: std::array::from_fn(|level| {
-                Value::known((path.index >> level) & 1 == 1)
-            }),
+            path: Value::known(path.clone()),
         }
     }
 }
@@ -229,8 +226,7 @@ impl Circuit<Fp> for BallotCircuit {
         BallotCircuit {
             nullifier_key: Value::unknown(),
             trapdoor: Value::unknown(),
-            siblings: [Value::unknown(); VOTERS_DEPTH],
-            position_bits: [Value::unknown(); VOTERS_DEPTH],
+            path: Value::unknown(),
         }
     }
 
@@ -259,7 +255,8 @@ impl Circuit<Fp> for BallotCircuit {
         let constants = meta.fixed_column();
         meta.enable_constant(constants);
         let poseidon = PoseidonConfig::configure(meta, advice, round_constants);
-        let q_swap = configure_node_swap(meta, advice);
+        let nodes = PoseidonConfig::<5>::configure(meta, advice, round_constants);
+        let merkle = MerkleUpdateChip::configure(meta, nodes);
         let slot = SlotChip::configure(
             meta,
             advice[0],
@@ -268,7 +265,7 @@ impl Circuit<Fp> for BallotCircuit {
         BallotConfig {
             instance,
             poseidon,
-            q_swap,
+            merkle,
             slot,
         }
     }
@@ -324,27 +321,15 @@ impl Circuit<Fp> for BallotCircuit {
             [commitment_tag, nullifier_key.clone(), trapdoor],
         )?;
 
-        // The commitment is a leaf of the voter tree with root `VOTER_ROOT`: at each level,
-        // (left, right) = bit ? (sibling, node) : (node, sibling); node = Poseidon(left, right),
-        // one region of 12 rows.
-        let mut node: AssignedCell<Fp, Fp> = commitment;
-        for level in 0..VOTERS_DEPTH {
-            let bit = self.position_bits[level].map(|b| if b { Fp::one() } else { Fp::zero() });
-            node = layouter.assign_region(
-                || format!("level {level}: node = Poseidon(left, right)"),
-                |mut region| {
-                    let (node, _, _) = config.poseidon.node_at(
-                        &mut region,
-                        0,
-                        config.q_swap,
-                        &node,
-                        Witness::Value(self.siblings[level]),
-                        Witness::Value(bit),
-                    )?;
-                    Ok(node)
-                },
-            )?;
-        }
+        // The commitment is a leaf of the voter tree with root `VOTER_ROOT`: per level, the
+        // node and its three siblings placed by the position's digit, node = Poseidon_t5 of
+        // the four children (16 rows).
+        let node = MerkleUpdateChip::construct(config.merkle.clone()).root(
+            layouter.namespace(|| "voter path"),
+            self.path.as_ref(),
+            VOTERS_DEPTH / 2,
+            commitment,
+        )?;
         layouter.constrain_instance(node.cell(), config.instance, VOTER_ROOT)?;
 
         // nullifier = Poseidon(NULLIFIER, nullifier_key, proposal), the public NULLIFIER.
@@ -390,10 +375,7 @@ fn shape() -> BallotCircuit {
             nullifier_key: Fp::zero(),
             trapdoor: Fp::zero(),
         },
-        &MerklePath {
-            index: 0,
-            siblings: vec![Fp::zero(); VOTERS_DEPTH],
-        },
+        &MerklePath::zeros(VOTERS_DEPTH),
     ))
 }
 
@@ -491,9 +473,9 @@ pub fn prove(
     seq: u64,
     rng: impl rand_core::Rng,
 ) -> Result<BallotProof, BallotError> {
-    if path.siblings.len() != VOTERS_DEPTH {
+    if path.siblings.len() != VOTERS_DEPTH / 2 {
         return Err(BallotError::WrongPathDepth {
-            expected: VOTERS_DEPTH,
+            expected: VOTERS_DEPTH / 2,
             got: path.siblings.len(),
         });
     }

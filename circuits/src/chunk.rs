@@ -42,7 +42,6 @@ pub(crate) mod base;
 pub mod family;
 pub(crate) mod grid;
 pub mod merkle;
-pub mod merkle4;
 pub mod proof;
 pub mod witness;
 

@@ -59,8 +59,9 @@ pub const AUTHORITY_COUNT: u64 = 5;
 
 /// Domain separators: the first input of every Poseidon hash that is not a Merkle node, so
 /// that no two kinds of value can be mistaken for each other. Merkle nodes are
-/// `Poseidon(left, right)` without a tag; Poseidon's `ConstantLength` domain already
-/// separates hashes of different lengths, and tree depths are fixed.
+/// `Poseidon_t5(c0, c1, c2, c3)` without a tag: the only width-5 hash of four words, and
+/// Poseidon's `ConstantLength` domain already separates hashes of different lengths; tree
+/// depths are fixed.
 pub mod domain {
     /// Account leaf.
     pub const ACCOUNT: u64 = 0x01;

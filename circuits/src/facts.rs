@@ -302,7 +302,7 @@ mod tests {
     fn a_changed_sibling_is_refused() {
         let city = city();
         let mut proof = city.state.prove_tally(0);
-        proof.records[2].path.siblings[3] += Fp::one();
+        proof.records[2].path.siblings[3][2] += Fp::one();
         let e = proof.verify(city.state.root()).unwrap_err();
         assert!(
             matches!(

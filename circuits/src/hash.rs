@@ -78,12 +78,12 @@ pub fn poseidon_t5<const L: usize>(message: [Fp; L]) -> Fp {
     Hash::<Fp, P128Pow5T5, ConstantLength<L>, 5, 4>::init().hash(message)
 }
 
-/// A Merkle node: `Poseidon(left, right)`, one permutation.
-pub fn node(left: Fp, right: Fp) -> Fp {
-    poseidon([left, right])
+/// `Poseidon(a, b)`, one width-3 permutation: a link of a chunk's data hash chain.
+pub fn node(a: Fp, b: Fp) -> Fp {
+    poseidon([a, b])
 }
 
-/// An arity-4 Merkle node: `Poseidon_t5(c0, c1, c2, c3)` ([`P128Pow5T5`]), one
+/// A Merkle node (the trees have arity 4): `Poseidon_t5(c0, c1, c2, c3)` ([`P128Pow5T5`]), one
 /// permutation for four children.
 pub fn node4(children: [Fp; 4]) -> Fp {
     poseidon_t5(children)

@@ -30,7 +30,7 @@ pub type Digest = [u8; 32];
 /// The smallest `k` with pinned parameters: the ballot circuit's (`ballot::K`), which a
 /// verifier reads from the cache like the chunks'. (A chunk circuit's range-check table
 /// alone needs 2^10 rows, so every chunk circuit has k >= 11: `Family::k_for`.)
-pub const MIN_K: u32 = 9;
+pub const MIN_K: u32 = 8;
 
 /// The largest `k` with pinned parameters: 2^16 rows, which hold more slots than the prover's
 /// and sequencer's sizes use (they stop at k = 15) and which the verifier accepts at most.
@@ -41,6 +41,7 @@ pub const MAX_K: u32 = 16;
 /// set of parameters and checks its digest here.
 #[rustfmt::skip]
 const PINNED: [(u32, Digest); (MAX_K - MIN_K + 1) as usize] = digests([
+    (8, "3609812a81cc9fa0d561e7b64bc2eb17b10d892f5831337957199c1bd9ad6823"),
     (9, "d6df3382e1fe93fcb52099f10a50a96be97421a9c9423dd98f169d2b2fc6464d"),
     (10, "62e1938e2e5327a1d246bab93d41729e8a54261cfa2dcb6f448866bba58266fa"),
     (11, "0dd0453cb871eb83c90ef75ded9da9c5a447a68075800f2ef6b517dc4d3a7f0b"),
@@ -400,7 +401,7 @@ mod tests {
         }
         assert_eq!(
             load_or_make(&dir, 19, |_| {}).unwrap_err().to_string(),
-            "no pinned parameters for k = 19; this build supports 9..=16"
+            "no pinned parameters for k = 19; this build supports 8..=16"
         );
         assert!(!dir.exists(), "nothing is written for an unpinned k");
     }
@@ -426,7 +427,7 @@ mod tests {
         assert_eq!(bytes_of(&again.params), bytes_of(&first.params));
         assert_eq!(
             again.provenance.to_string(),
-            "commitment parameters k=9: pinned digest d6df3382…2fc6464d ✓ (read from cache)"
+            "commitment parameters k=8: pinned digest 3609812a…d9ad6823 ✓ (read from cache)"
         );
 
         let expect_remade = |bytes: &[u8], why: &str| -> Rejected {

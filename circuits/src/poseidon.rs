@@ -39,9 +39,8 @@
 //! permutation also holds the next two inputs (c3, c4) and `q_absorb` makes the next
 //! permutation's input `output + (m0, m1, 0)`.
 //!
-//! The free cells of a permutation's first row carry a Merkle level's swap data
-//! ([`configure_node_swap`]): a node `Poseidon(left, right)` costs the permutation's 12 rows
-//! and nothing more.
+//! A Merkle node is a width-5 permutation with a swap row of its own above it
+//! ([`crate::chunk::merkle`]).
 
 use std::sync::OnceLock;
 
@@ -60,6 +59,7 @@ use crate::hash::{Fp, P128Pow5T5};
 pub(crate) type Cell = AssignedCell<Fp, Fp>;
 
 /// Rows of one width-3 permutation (the last holds its output).
+#[cfg(test)]
 pub(crate) const PERMUTATION_ROWS: usize = PoseidonConfig::<3>::ROWS;
 /// Full rounds before (and after) the partial rounds.
 const HALF_FULL: usize = 4;
@@ -677,117 +677,6 @@ fn values(cells: &[Cell]) -> Value<Vec<Fp>> {
             v
         })
     })
-}
-
-/// The capacity word a `ConstantLength<2>` Poseidon sponge starts with: `2 · 2^64`.
-pub(crate) fn node_capacity() -> Fp {
-    Fp::from_u128(2u128 << 64)
-}
-
-/// Columns of a Merkle level's swap data in a permutation's first row (free of the
-/// full-round gate, which uses columns 0 to 5): the current node, its sibling, the
-/// position bit.
-pub(crate) const SWAP_CURRENT: usize = 6;
-/// See [`SWAP_CURRENT`].
-pub(crate) const SWAP_SIBLING: usize = 7;
-/// See [`SWAP_CURRENT`].
-pub(crate) const SWAP_BIT: usize = 8;
-
-/// The gate that makes a permutation's input a Merkle node's: on the permutation's first
-/// row, `bit` is boolean, `left = current + bit·(sibling − current)`, `left + right =
-/// current + sibling` (the sibling is on the left when the bit is 1), and the capacity word
-/// is `2·2^64`, so the permutation's first output word is [`crate::hash::node`]`(left,
-/// right)`.
-pub(crate) fn configure_node_swap(
-    meta: &mut ConstraintSystem<Fp>,
-    advice: [Column<Advice>; 10],
-) -> Selector {
-    let q_swap = meta.selector();
-    meta.create_gate("merkle swap", |meta| {
-        let q = meta.query_selector(q_swap);
-        let [left, right, capacity, current, sibling, bit] =
-            [0, 1, 2, SWAP_CURRENT, SWAP_SIBLING, SWAP_BIT]
-                .map(|i| meta.query_advice(advice[i], Rotation::cur()));
-        let one = Expression::Constant(Fp::one());
-        Constraints::with_selector(
-            q,
-            [
-                ("bit is boolean", bit.clone() * (one - bit.clone())),
-                (
-                    "left = current + bit * (sibling - current)",
-                    left.clone() - current.clone() - bit * (sibling.clone() - current.clone()),
-                ),
-                (
-                    "left + right = current + sibling",
-                    left + right - current - sibling,
-                ),
-                (
-                    "node capacity = 2 * 2^64",
-                    capacity - Expression::Constant(node_capacity()),
-                ),
-            ],
-        )
-    });
-    q_swap
-}
-
-impl PoseidonConfig<3> {
-    /// A Merkle node at rows `offset..offset + 12` of `region`: the swap data (`current`
-    /// copied, `sibling` and `bit` given as cells to copy or values to witness) and the
-    /// permutation of `(left, right, 2·2^64)`, `q_swap` enabled on its first row. Returns
-    /// the node and the sibling and bit cells.
-    pub(crate) fn node_at(
-        &self,
-        region: &mut Region<'_, Fp>,
-        offset: usize,
-        q_swap: Selector,
-        current: &Cell,
-        sibling: Witness<'_>,
-        bit: Witness<'_>,
-    ) -> Result<(Cell, Cell, Cell), Error> {
-        let a = self.advice;
-        q_swap.enable(region, offset)?;
-        let current = current.copy_advice(|| "current", region, a[SWAP_CURRENT], offset)?;
-        let sibling = sibling.place(region, "sibling", a[SWAP_SIBLING], offset)?;
-        let bit = bit.place(region, "bit", a[SWAP_BIT], offset)?;
-        let input = current
-            .value()
-            .zip(sibling.value())
-            .zip(bit.value())
-            .map(|((c, s), b)| {
-                let (l, r) = if *b == Fp::one() { (*s, *c) } else { (*c, *s) };
-                [l, r, node_capacity()]
-            });
-        region.assign_advice(|| "left", a[0], offset, || input.map(|v| v[0]))?;
-        region.assign_advice(|| "right", a[1], offset, || input.map(|v| v[1]))?;
-        region.assign_advice(|| "node capacity", a[2], offset, || input.map(|v| v[2]))?;
-        let [node, _, _] = self.permute_at(region, offset, input)?;
-        Ok((node, sibling, bit))
-    }
-}
-
-/// A value to witness in a cell, or a cell to copy.
-#[derive(Clone, Copy, Debug)]
-pub(crate) enum Witness<'a> {
-    /// A fresh witness.
-    Value(Value<Fp>),
-    /// A copy of this cell.
-    Copy(&'a Cell),
-}
-
-impl Witness<'_> {
-    fn place(
-        self,
-        region: &mut Region<'_, Fp>,
-        name: &'static str,
-        column: Column<Advice>,
-        row: usize,
-    ) -> Result<Cell, Error> {
-        match self {
-            Witness::Value(v) => region.assign_advice(|| name, column, row, || v),
-            Witness::Copy(cell) => cell.copy_advice(|| name, region, column, row),
-        }
-    }
 }
 
 #[cfg(test)]

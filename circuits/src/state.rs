@@ -13,9 +13,12 @@
 //! | ballots     | 64    | nullifier's low 64 bits  | [`BallotRecord`]  |
 //! | tallies     | 28    | proposal · 2^12 + slot   | [`Tally`]         |
 //!
+//! Depths are in bits of a position; every tree has arity 4 ([`crate::merkle`]), so a tree of
+//! depth `d` has `d / 2` levels.
+//!
 //! The state root is `Poseidon(STATE, eight tree roots, three packed counter words)`: six
 //! permutations. Several trees rather than one keyed tree, because a transaction then pays
-//! only for the depth of the trees it touches (a tap touches two 24-deep account paths, not
+//! only for the depth of the trees it touches (a tap touches two 12-level account paths, not
 //! two paths of the deepest tree), and because the root over the trees is flat: a chunk
 //! circuit carries the eight roots and counters from slot to slot and hashes them into the
 //! state root only at the chunk's two ends. Appends go at the tree's counter, so "append

@@ -22,8 +22,8 @@ type MakeTx = Box<dyn Fn(&City) -> Transaction>;
 
 /// One slot fits in 2^12 rows.
 const K1: u32 = 12;
-/// Two slots fit in 2^13 rows.
-const K2: u32 = 13;
+/// Two slots fit in 2^12 rows too.
+const K2: u32 = 12;
 
 /// The demo fares: local, express, night, airport (cents).
 const FARES: [u64; 4] = [290, 700, 350, 1100];
@@ -100,7 +100,7 @@ fn rows_k_and_degree_are_pinned() {
         measured_rows(&AccountsCircuit::blank(3)),
         fixed + 3 * per_slot
     );
-    assert_eq!((per_slot, fixed), (2_208, 249));
+    assert_eq!((per_slot, fixed), (1_823, 249));
     assert!(
         circuits::chunk::reserved_rows_of::<AccountsCircuit>() <= circuits::chunk::BLINDING_ROWS
     );
@@ -110,8 +110,8 @@ fn rows_k_and_degree_are_pinned() {
     );
     assert_eq!(Family::Accounts.k_for(1), K1);
     assert_eq!(Family::Accounts.k_for(2), K2);
-    assert_eq!(Family::Accounts.slots_for(14), 7);
-    assert_eq!(Family::Accounts.slots_for(15), 14);
+    assert_eq!(Family::Accounts.slots_for(14), 8);
+    assert_eq!(Family::Accounts.slots_for(15), 17);
 }
 
 // ---- honest chunks ----
@@ -455,39 +455,66 @@ fn padding_must_encode_zeros_and_one_kind_at_most() {
 #[test]
 fn a_wrong_sibling_or_position_breaks_the_root_chain() {
     let s = one_transfer();
-    let (mut w, i) = accounts(&s, 1);
-    w.slots[0].touches[1].as_mut().unwrap().path.siblings[3] += Fp::ONE;
-    assert_fails_with(mock(K1, w, i), "'flag * (running root - old root) = 0'");
+    for i in 0..3 {
+        let (mut w, inst) = accounts(&s, 1);
+        w.slots[0].touches[1].as_mut().unwrap().path.siblings[3][i] += Fp::ONE;
+        assert_fails_with(mock(K1, w, inst), "'flag * (running root - old root) = 0'");
+    }
     let (mut w, i) = accounts(&s, 1);
     w.slots[0].touches[0].as_mut().unwrap().path.index ^= 1 << 5;
     let found = mock(K1, w, i);
     assert!(
         found.iter().any(|f| f.contains("position fits the tree"))
-            || found.iter().any(|f| f.contains("'z = 2 * z_next + bit'")),
+            || found
+                .iter()
+                .any(|f| f.contains("'z = 4 * z_next + b0 + 2 * b1'")),
         "{found:#?}"
     );
 }
 
 #[test]
 fn each_merkle_level_constraint_fails_by_name() {
-    // The first level of the sender's path: its swap (old side), capacity and running sum.
+    // The first level of the sender's path: its digit's bits, the children placed around
+    // the current node (old side), the capacity and the running sum.
     let s = one_transfer();
     let (w, i) = accounts(&s, 1);
-    let seven = Fp::from(7);
-    for (cell, constraint) in [
-        ("bit", "'bit is boolean'"),
-        ("left", "'left = current + bit * (sibling - current)'"),
-        ("right", "'left + right = current + sibling'"),
-        ("node capacity", "'node capacity = 2 * 2^64'"),
-        ("z_next", "'z = 2 * z_next + bit'"),
+    let (two, seven) = (Fp::from(2), Fp::from(7));
+    for (cell, n, value, constraint) in [
+        ("digit b0", 0, two, "'b0 is boolean'"),
+        ("digit b1", 0, two, "'b1 is boolean'"),
+        (
+            "child",
+            0,
+            seven,
+            "'child 0 = e0 * current + (1 - e0) * s0'",
+        ),
+        (
+            "child",
+            1,
+            seven,
+            "'child 1 = e1 * current + e0 * s0 + (e2 + e3) * s1'",
+        ),
+        (
+            "child",
+            2,
+            seven,
+            "'child 2 = e2 * current + (e0 + e1) * s1 + e3 * s2'",
+        ),
+        (
+            "child",
+            3,
+            seven,
+            "'child 3 = e3 * current + (1 - e3) * s2'",
+        ),
+        ("capacity", 0, Fp::ZERO, "'node4 capacity = 4 * 2^64'"),
+        ("z_next", 0, seven, "'z = 4 * z_next + b0 + 2 * b1'"),
     ] {
-        let value = if cell == "bit" { Fp::from(2) } else { seven };
-        assert_fails_with(mock_with(K1, w.clone(), i, &[(cell, 0, value)]), constraint);
+        assert_fails_with(mock_with(K1, w.clone(), i, &[(cell, n, value)]), constraint);
     }
-    // The new side's swap (the second "left" of the level).
+    // The new side's children (the second node of the level).
     assert_fails_with(
-        mock_with(K1, w, i, &[("left", 1, seven)]),
-        "'left = current + bit * (sibling - current)'",
+        mock_with(K1, w, i, &[("child", 4, seven)]),
+        "'child 0 = e0 * current + (1 - e0) * s0'",
     );
 }
 
@@ -1019,4 +1046,4 @@ fn a_real_proof_verifies_and_fails_with_any_public_input_changed() {
 }
 
 /// Bytes of a one-slot accounts proof at k = 12 (pinned: a change is deliberate).
-const ACCOUNTS_PROOF_BYTES_K12: usize = 4_512;
+const ACCOUNTS_PROOF_BYTES_K12: usize = 4_544;

@@ -106,7 +106,7 @@ fn an_honest_ballot_verifies() {
 fn a_changed_sibling_is_rejected() {
     let registry = Registry::new(1);
     let mut path = registry.path(1);
-    path.siblings[10] += Fp::one();
+    path.siblings[10][1] += Fp::one();
     let ballot = ballot::prove(
         keys(),
         registry.secret(1),
@@ -246,8 +246,8 @@ fn ballots_that_cannot_be_encoded_are_refused_before_proving() {
     assert!(matches!(
         prove(&short, Vote::Option(0)),
         Err(BallotError::WrongPathDepth {
-            expected: 24,
-            got: 23
+            expected: 12,
+            got: 11
         })
     ));
     let outside = MerklePath {

@@ -19,9 +19,9 @@ use circuits::{Fp, Transaction};
 use common::*;
 use ff::Field;
 
-/// One slot fits in 2^13 rows, two in 2^14.
-const K1: u32 = 13;
-const K2: u32 = 14;
+/// One slot fits in 2^12 rows, two in 2^13.
+const K1: u32 = 12;
+const K2: u32 = 13;
 
 /// Proposal 0's window.
 const START: u64 = NOW - 100;
@@ -151,12 +151,12 @@ fn layout_degree_and_reserved_rows_are_pinned() {
     );
     assert_eq!(one, Family::Governance.rows(1));
     assert_eq!(two, Family::Governance.rows(2));
-    assert_eq!((per_slot, fixed), (4_765, 249));
+    assert_eq!((per_slot, fixed), (3_485, 249));
     assert_eq!(circuits::chunk::degree_of::<GovernanceCircuit>(), 9);
     assert!(circuits::chunk::reserved_rows_of::<GovernanceCircuit>() <= BLINDING_ROWS);
     assert_eq!(
         [13, 14, 15].map(|k| Family::Governance.slots_for(k)),
-        [1, 3, 6]
+        [2, 4, 9]
     );
     assert_eq!(
         (Family::Governance.k_for(1), Family::Governance.k_for(2)),
@@ -895,5 +895,5 @@ fn a_real_proof_verifies_and_binds_its_public_inputs() {
         s.start.params(),
     );
     assert!(proof::verify(&params, keys.vk(), &other_root, &bytes).is_err());
-    assert_eq!(bytes.len(), 4_416, "proof size");
+    assert_eq!(bytes.len(), 4_384, "proof size");
 }

@@ -14,19 +14,23 @@ use pasta_curves::vesta;
 const PINNED: [(Family, usize, &str); 4] = [
     (
         Family::Accounts,
-        1_040_708,
-        "2db70b878a70986cc04fb935db42ceec",
+        1_414_948,
+        "18b56a05a747a904ea64b99f4c96380f",
     ),
     (
         Family::Registry,
-        1_022_676,
-        "484754f0daeaefb11aaf2f6c5b179137",
+        1_396_916,
+        "2a414b61309027e18ff57cea25187864",
     ),
-    (Family::Market, 939_488, "9c357655ee323a631539b6988a6fa6f1"),
+    (
+        Family::Market,
+        1_313_728,
+        "4ac059e6665bd4dac9d87f7fb5f747f3",
+    ),
     (
         Family::Governance,
-        944_317,
-        "542a181d9bbc383374aa1cded5dff196",
+        1_318_557,
+        "a400d5b86f4c427a1fccc65663ff52aa",
     ),
 ];
 

@@ -27,7 +27,7 @@ pub enum VoteError {
     Proof(#[from] BallotError),
 }
 
-/// Makes the ballot circuit's parameters and keys (k = 9: under a second; once per voter's
+/// Makes the ballot circuit's parameters and keys (k = 8: under a second; once per voter's
 /// machine, or once per process that proves many ballots).
 pub fn keys() -> Result<BallotKeys, BallotError> {
     BallotKeys::setup(ballot::params())

@@ -39,8 +39,8 @@ struct Cli {
     /// Address of the service (port 0: any free port).
     #[arg(long, default_value = "127.0.0.1:0", conflicts_with = "native")]
     listen: SocketAddr,
-    /// Slots per transfer chunk (1: k = 12; 6: k = 14, where the other families fill the
-    /// same rows).
+    /// Slots per transfer chunk (1 or 2: k = 12; 8: k = 14, where the other families fill
+    /// the same rows).
     #[arg(long, default_value_t = 1)]
     slots: usize,
     /// Seal a batch at this many transactions.

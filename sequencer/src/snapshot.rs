@@ -38,8 +38,9 @@ use serde::{Deserialize, Serialize};
 use crate::core::Key;
 use crate::store::BatchRecord;
 
-/// The file format's version.
-pub const VERSION: u32 = 1;
+/// The file format's version (2: the trees have arity 4, so a version-1 checkpoint's nodes
+/// are those of binary trees).
+pub const VERSION: u32 = 2;
 
 const MAGIC: &[u8; 8] = b"CITYSNAP";
 const DIGEST: usize = 32;

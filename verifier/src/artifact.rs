@@ -23,10 +23,10 @@ use circuits::chunk::{Family, Instance};
 use circuits::{Fp, Params, Transaction};
 use serde::{Deserialize, Serialize};
 
-/// The format version this crate reads and writes (6: the Poseidon chip's full rounds are
-/// checked in their `M⁻¹` form, so the chunk and ballot keys changed and version 5 proofs
-/// do not verify against them; 5 was the ten-column chip).
-pub const VERSION: u32 = 6;
+/// The format version this crate reads and writes (7: the state's trees have arity 4, so
+/// every root, the chunk and ballot keys and the ballot's `k` changed; 6 checked the
+/// Poseidon chip's full rounds in their `M⁻¹` form; 5 was the ten-column chip).
+pub const VERSION: u32 = 7;
 
 /// The number of the first batch after genesis; batches count up from it with no gap.
 pub const FIRST_BATCH: u64 = 1;

@@ -550,7 +550,7 @@ impl Keys {
         self.load_chunks(&wanted)
     }
 
-    /// Reads the ballot parameters (k = 9, pinned and cached like the chunks') and makes
+    /// Reads the ballot parameters (k = 8, pinned and cached like the chunks') and makes
     /// the ballot verifying key.
     pub fn load_ballot(&mut self) -> Result<&BallotVerifyingKey, VerifyError> {
         if self.ballot.is_none() {

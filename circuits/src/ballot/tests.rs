@@ -145,7 +145,7 @@ fn a_changed_sibling_or_secret_fails_the_root_equality() {
     let (index, secret) = &voters[2];
     let instance = Instance::new(tree.root(), 42, secret.nullifier(42), Vote::Option(3), 0);
     let mut path = tree.path(*index);
-    path.siblings[VOTERS_DEPTH - 1] += Fp::one();
+    path.siblings[VOTERS_DEPTH / 2 - 1][2] += Fp::one();
     let failures = mock(&BallotCircuit::new(secret, &path), &instance).unwrap_err();
     assert!(
         failures.contains(&instance_failure(VOTER_ROOT)),
@@ -209,60 +209,75 @@ fn mock_with_override(
 
 #[test]
 fn the_override_changes_nothing_when_it_writes_the_honest_value() {
-    // Voter 0 sits at position 0: every position bit is 0.
+    // Voter 0 sits at position 0: every digit is 0.
     let (circuit, instance) = honest(0, 42, Vote::Option(2));
     assert_eq!(
-        mock_with_override(circuit, &instance, "bit", 5, Fp::zero()),
+        mock_with_override(circuit, &instance, "digit b0", 5, Fp::zero()),
         Ok(())
     );
 }
 
+/// The voter path's swap gate (`chunk::merkle`).
+const SWAP: &str = "merkle4 swap";
+
 #[test]
-fn a_non_boolean_swap_bit_fails_the_swap_gate() {
-    let gate = "merkle swap";
-    for (level, value) in [
-        (0, Fp::from(2)),
-        (11, -Fp::one()),
-        (VOTERS_DEPTH - 1, Fp::from(7)),
+fn a_non_boolean_digit_bit_fails_the_swap_gate() {
+    for (bit, level, value, constraint) in [
+        ("digit b0", 0, Fp::from(2), "b0 is boolean"),
+        ("digit b1", 5, -Fp::one(), "b1 is boolean"),
+        (
+            "digit b0",
+            VOTERS_DEPTH / 2 - 1,
+            Fp::from(7),
+            "b0 is boolean",
+        ),
     ] {
         let (circuit, instance) = honest(0, 42, Vote::Option(2));
-        let failures = mock_with_override(circuit, &instance, "bit", level, value).unwrap_err();
+        let failures = mock_with_override(circuit, &instance, bit, level, value).unwrap_err();
         assert!(
-            fails_constraint(&failures, gate, "bit is boolean"),
+            fails_constraint(&failures, SWAP, constraint),
             "{failures:?}"
         );
     }
 }
 
 #[test]
-fn a_swap_bit_flipped_after_the_swap_fails_the_swap_gate() {
+fn a_digit_changed_after_the_swap_fails_the_swap_gate() {
+    // Position 0: digit 0 at level 3 said 1 puts the node where its first sibling belongs.
     let (circuit, instance) = honest(0, 42, Vote::Option(2));
-    let failures = mock_with_override(circuit, &instance, "bit", 3, Fp::one()).unwrap_err();
-    let gate = "merkle swap";
+    let failures = mock_with_override(circuit, &instance, "digit b0", 3, Fp::one()).unwrap_err();
     assert!(
-        fails_constraint(
-            &failures,
-            gate,
-            "left = current + bit * (sibling - current)"
-        ),
+        fails_constraint(&failures, SWAP, "child 0 = e0 * current + (1 - e0) * s0"),
         "{failures:?}"
     );
 }
 
 #[test]
-fn a_swapped_pair_that_is_not_the_node_and_its_sibling_fails_the_swap_gate() {
-    let (circuit, instance) = honest(0, 42, Vote::Option(2));
-    let gate = "merkle swap";
-    let failures =
-        mock_with_override(circuit.clone(), &instance, "right", 7, Fp::from(9)).unwrap_err();
+fn children_that_are_not_the_node_and_its_siblings_fail_the_swap_gate() {
+    let (circuit, instance) = honest(2, 42, Vote::Option(2));
+    for (child, constraint) in [
+        (0, "child 0 = e0 * current + (1 - e0) * s0"),
+        (1, "child 1 = e1 * current + e0 * s0 + (e2 + e3) * s1"),
+        (2, "child 2 = e2 * current + (e0 + e1) * s1 + e3 * s2"),
+        (3, "child 3 = e3 * current + (1 - e3) * s2"),
+    ] {
+        // Level 7's children.
+        let failures = mock_with_override(
+            circuit.clone(),
+            &instance,
+            "child",
+            4 * 7 + child,
+            Fp::from(9),
+        )
+        .unwrap_err();
+        assert!(
+            fails_constraint(&failures, SWAP, constraint),
+            "{failures:?}"
+        );
+    }
+    let failures = mock_with_override(circuit, &instance, "capacity", 2, Fp::from(9)).unwrap_err();
     assert!(
-        fails_constraint(&failures, gate, "left + right = current + sibling"),
-        "{failures:?}"
-    );
-    let failures =
-        mock_with_override(circuit, &instance, "node capacity", 2, Fp::from(9)).unwrap_err();
-    assert!(
-        fails_constraint(&failures, gate, "node capacity = 2 * 2^64"),
+        fails_constraint(&failures, SWAP, "node4 capacity = 4 * 2^64"),
         "{failures:?}"
     );
 }
@@ -313,7 +328,7 @@ fn the_circuit_fits_in_k_rows_and_not_fewer() {
     );
     let cost = CircuitCost::<pasta_curves::vesta::Point, _>::measure(K, &circuit);
     let text = format!("{cost:?}");
-    assert!(text.contains("max_rows: 341,"), "{text}");
+    assert!(text.contains("max_rows: 245,"), "{text}");
     assert!(text.contains("num_advice_columns: 10,"), "{text}");
 }
 
@@ -329,7 +344,7 @@ fn the_circuit_is_pinned() {
         .hash(pinned.as_bytes());
     assert_eq!(
         (pinned.len(), digest.to_hex().to_string()),
-        (339142, "33dbcd0e2c1689f7d9b72b5d5e163259".to_string()),
+        (663318, "145fcc2a44c3dd03a48e17f53d5fcf9e".to_string()),
         "the ballot circuit changed: update K, PROOF_BYTES and this snapshot deliberately"
     );
 }

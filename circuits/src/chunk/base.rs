@@ -35,10 +35,11 @@ pub(crate) fn two64() -> Fp {
 
 /// The shared columns, chips and gates.
 ///
-/// Column sharing: ten advice columns. The Poseidon chip ([`super::poseidon`]) uses all ten,
-/// with eleven fixed columns for its round constants: `fixed[1..8]` (which the ECC chip also
-/// uses as its Lagrange coefficients, on its own rows) and four of their own. The Merkle swap
-/// gates sit in the cells its full-round rows leave free. Advice 9 is the lookup range
+/// Column sharing: ten advice columns. The Poseidon chip ([`crate::poseidon`]) uses all ten,
+/// at width 3 (hashes) and width 5 (the trees' nodes, [`super::merkle`]: a swap row above
+/// each permutation), with eleven fixed columns for its round constants at both widths:
+/// `fixed[1..8]` (which the ECC chip also uses as its Lagrange coefficients, on its own
+/// rows) and four of their own. Advice 9 is the lookup range
 /// check's running sum. Rule gates span the advice columns in two-row
 /// regions (rotations 0 and 1 only, which the chips query already, so rules add no openings
 /// to the proof). `fixed[0]` holds constants.
@@ -238,7 +239,9 @@ impl Base {
         let round_constants: [Column<Fixed>; FIXED] =
             std::array::from_fn(|i| if i < 7 { fixed[1 + i] } else { own[i - 7] });
         let poseidon = PoseidonConfig::configure(meta, advice, round_constants);
-        let merkle = MerkleUpdateChip::configure(meta, poseidon.clone());
+        // The trees' nodes: the width-5 chip on the same columns (its rows are its own).
+        let nodes = PoseidonConfig::<5>::configure(meta, advice, round_constants);
+        let merkle = MerkleUpdateChip::configure(meta, nodes);
         // The ECC chip (signatures) and its 10-bit lookup range check, which the amounts'
         // range checks share.
         let table_idx = meta.lookup_table_column();
@@ -985,11 +988,11 @@ impl Base {
             layouter.namespace(|| "path"),
             index,
             path,
-            ACCOUNTS_DEPTH,
+            ACCOUNTS_DEPTH / 2,
             leaf_old,
             leaf_new,
         )?;
-        let top = &levels[ACCOUNTS_DEPTH];
+        let top = &levels[ACCOUNTS_DEPTH / 2];
         let pos = tree_position(TreeId::Accounts);
         running.roots[pos] = self.select_root(
             layouter.namespace(|| "accounts root"),
@@ -1082,7 +1085,7 @@ impl Base {
             layouter.namespace(|| "path"),
             index,
             path,
-            depth,
+            depth / 2,
             leaf_old,
             leaf_new,
         )?;
@@ -1092,7 +1095,7 @@ impl Base {
                 layouter.namespace(|| format!("{} root", tree.name())),
                 flag,
                 &running.roots[pos],
-                &levels[tree.depth()],
+                &levels[tree.depth() / 2],
             )?;
         }
         Ok(())

@@ -1,4 +1,4 @@
-//! The arity-4 pass against the native [`Path4`], and each of its named constraints failing
+//! The pass against the native [`MerklePath`], and each of its named constraints failing
 //! on a tampered cell.
 
 use ff::Field;
@@ -8,9 +8,9 @@ use halo2_proofs::{
     plonk::{Circuit, Column, ConstraintSystem, Error, Instance},
 };
 
-use super::{Merkle4UpdateChip, Merkle4UpdateConfig, LEVEL_ROWS};
+use super::{MerkleUpdateChip, MerkleUpdateConfig, LEVEL_ROWS};
 use crate::hash::Fp;
-use crate::merkle::Path4;
+use crate::merkle::MerklePath;
 use crate::poseidon::{PoseidonConfig, FIXED};
 use crate::testing::mock_with_overrides;
 
@@ -20,14 +20,14 @@ const K: u32 = 9;
 /// One leaf update through `LEVELS` levels; public: old root, new root, position.
 #[derive(Clone)]
 struct PassCircuit {
-    path: Path4,
+    path: MerklePath,
     leaf_old: Fp,
     leaf_new: Fp,
 }
 
 #[derive(Clone, Debug)]
 struct Config {
-    merkle: Merkle4UpdateConfig,
+    merkle: MerkleUpdateConfig,
     advice: [Column<halo2_proofs::plonk::Advice>; 10],
     instance: Column<Instance>,
 }
@@ -52,7 +52,7 @@ impl Circuit<Fp> for PassCircuit {
         meta.enable_equality(instance);
         let poseidon = PoseidonConfig::<5>::configure(meta, advice, fixed);
         Config {
-            merkle: Merkle4UpdateChip::configure(meta, poseidon),
+            merkle: MerkleUpdateChip::configure(meta, poseidon),
             advice,
             instance,
         }
@@ -75,7 +75,7 @@ impl Circuit<Fp> for PassCircuit {
                 ))
             },
         )?;
-        let chip = Merkle4UpdateChip::construct(config.merkle.clone());
+        let chip = MerkleUpdateChip::construct(config.merkle.clone());
         let levels = chip.update(
             layouter.namespace(|| "pass"),
             &index,
@@ -99,7 +99,7 @@ fn circuit(index: u64) -> PassCircuit {
         .map(|l| [1, 2, 3].map(|i| Fp::from(100 * l + i).square()))
         .collect();
     PassCircuit {
-        path: Path4 { index, siblings },
+        path: MerklePath { index, siblings },
         leaf_old: Fp::from(5),
         leaf_new: Fp::from(6),
     }
@@ -170,11 +170,11 @@ fn assert_fails(overrides: &[(&'static str, usize, Fp)], constraint: &str) {
 #[test]
 fn every_constraint_of_the_pass_fails_by_name_on_a_tampered_cell() {
     let two = Fp::from(2);
-    assert_fails(&[("b0", 0, two)], "b0 is boolean");
-    assert_fails(&[("b1", 0, two)], "b1 is boolean");
+    assert_fails(&[("digit b0", 0, two)], "b0 is boolean");
+    assert_fails(&[("digit b1", 0, two)], "b1 is boolean");
     // A bit flipped to the other boolean value moves the current node: the children no
     // longer match, and the running sum no longer adds up.
-    assert_fails(&[("b1", 0, Fp::ONE)], "z = 4 * z_next + b0 + 2 * b1");
+    assert_fails(&[("digit b1", 0, Fp::ONE)], "z = 4 * z_next + b0 + 2 * b1");
     for (i, name) in [
         "child 0 = e0 * current + (1 - e0) * s0",
         "child 1 = e1 * current + e0 * s0 + (e2 + e3) * s1",
@@ -201,7 +201,7 @@ fn every_constraint_of_the_pass_fails_by_name_on_a_tampered_cell() {
 
 #[test]
 fn the_pass_reaches_the_roots_of_a_native_arity_4_tree_before_and_after_the_write() {
-    let mut tree = crate::merkle::MerkleTree4::new(2 * LEVELS, Fp::from(9));
+    let mut tree = crate::merkle::MerkleTree::new(2 * LEVELS, Fp::from(9));
     for (i, position) in [3u64, INDEX ^ 1, INDEX ^ 4, 1 << 20, INDEX]
         .iter()
         .enumerate()
