@@ -16,8 +16,8 @@
 //! Depths are in bits of a position; every tree has arity 4 ([`crate::merkle`]), so a tree of
 //! depth `d` has `d / 2` levels.
 //!
-//! The state root is `Poseidon(STATE, eight tree roots, three packed counter words)`: six
-//! permutations. Several trees rather than one keyed tree, because a transaction then pays
+//! The state root is `Poseidon_t5(STATE, eight tree roots, three packed counter words)`:
+//! three width-5 permutations. Several trees rather than one keyed tree, because a transaction then pays
 //! only for the depth of the trees it touches (a tap touches two 12-level account paths, not
 //! two paths of the deepest tree), and because the root over the trees is flat: a chunk
 //! circuit carries the eight roots and counters from slot to slot and hashes them into the
@@ -32,7 +32,7 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 
 use crate::constants::*;
-use crate::hash::{pack, poseidon, tag, Fp};
+use crate::hash::{pack, poseidon_t5, tag, Fp};
 use crate::merkle::{MerkleError, MerklePath, MerkleTree};
 use crate::records::*;
 use crate::tx::{AccountId, MeterId, OrderId, ProposalId};
@@ -225,11 +225,11 @@ pub struct StateHeader {
 }
 
 impl StateHeader {
-    /// `Poseidon(STATE, roots, counter words)`.
+    /// `Poseidon_t5(STATE, roots, counter words)` (width 5, rate 4: three permutations).
     pub fn root(&self) -> Fp {
         let r = &self.roots;
         let [c0, c1, c2] = self.counters.words();
-        poseidon([
+        poseidon_t5([
             tag(domain::STATE),
             r[0],
             r[1],

@@ -20,9 +20,9 @@ use rand::{RngExt, SeedableRng};
 /// Makes a signed transaction from a city's current nonces.
 type MakeTx = Box<dyn Fn(&City) -> Transaction>;
 
-/// One slot fits in 2^12 rows.
-const K1: u32 = 12;
-/// Two slots fit in 2^12 rows too.
+/// One slot fits in 2^11 rows.
+const K1: u32 = 11;
+/// Two slots fit in 2^12 rows.
 const K2: u32 = 12;
 
 /// The demo fares: local, express, night, airport (cents).
@@ -100,7 +100,7 @@ fn rows_k_and_degree_are_pinned() {
         measured_rows(&AccountsCircuit::blank(3)),
         fixed + 3 * per_slot
     );
-    assert_eq!((per_slot, fixed), (1_823, 249));
+    assert_eq!((per_slot, fixed), (1_823, 195));
     assert!(
         circuits::chunk::reserved_rows_of::<AccountsCircuit>() <= circuits::chunk::BLINDING_ROWS
     );
@@ -1042,8 +1042,8 @@ fn a_real_proof_verifies_and_fails_with_any_public_input_changed() {
     ] {
         assert!(proof::verify(&params, keys.vk(), &bad, &bytes).is_err());
     }
-    assert_eq!(bytes.len(), ACCOUNTS_PROOF_BYTES_K12);
+    assert_eq!(bytes.len(), ACCOUNTS_PROOF_BYTES_K11);
 }
 
-/// Bytes of a one-slot accounts proof at k = 12 (pinned: a change is deliberate).
-const ACCOUNTS_PROOF_BYTES_K12: usize = 4_544;
+/// Bytes of a one-slot accounts proof at k = 11 (pinned: a change is deliberate).
+const ACCOUNTS_PROOF_BYTES_K11: usize = 4_480;

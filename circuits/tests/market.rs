@@ -313,7 +313,7 @@ fn rows_are_pinned_and_slots_fit_each_k() {
     );
     assert_eq!(one, Family::Market.rows(1));
     assert_eq!(two, Family::Market.rows(2));
-    assert_eq!(Family::Market.layout(), (3_206, 249));
+    assert_eq!(Family::Market.layout(), (3_206, 195));
     assert_eq!(
         [13, 14, 15].map(|k| Family::Market.slots_for(k)),
         [2, 5, 10]

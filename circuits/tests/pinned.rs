@@ -15,22 +15,22 @@ const PINNED: [(Family, usize, &str); 4] = [
     (
         Family::Accounts,
         1_414_948,
-        "18b56a05a747a904ea64b99f4c96380f",
+        "81661d7283526c1ae65a7bd185a22288",
     ),
     (
         Family::Registry,
         1_396_916,
-        "2a414b61309027e18ff57cea25187864",
+        "a659341594f933ce3a0eea8181d3fd32",
     ),
     (
         Family::Market,
         1_313_728,
-        "4ac059e6665bd4dac9d87f7fb5f747f3",
+        "d8f0674e7c1f132de7f58c67cf29dd5b",
     ),
     (
         Family::Governance,
         1_318_557,
-        "a400d5b86f4c427a1fccc65663ff52aa",
+        "4468dc39f6205a22edc289ff4e9dcbd7",
     ),
 ];
 

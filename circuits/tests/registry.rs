@@ -211,7 +211,7 @@ fn rows_degree_and_reserved_rows_are_pinned() {
         measured_rows(&RegistryCircuit::blank(2)),
         fixed + 2 * per_slot
     );
-    assert_eq!((per_slot, fixed), (1_651, 249));
+    assert_eq!((per_slot, fixed), (1_651, 195));
     assert_eq!(chunk::degree_of::<RegistryCircuit>(), 9);
     assert!(chunk::reserved_rows_of::<RegistryCircuit>() <= BLINDING_ROWS);
     assert_eq!(

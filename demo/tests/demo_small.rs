@@ -57,9 +57,9 @@ fn the_small_demo_city_runs_end_to_end_and_the_verifier_accepts_it() {
         .find(|w| w.first() == Some(&"VERIFIED:"))
         .unwrap_or_else(|| panic!("no VERIFIED line\n{context}"))
         .join(" ");
-    // One-slot chunks, but two registry transactions share a chunk (both fit 2^12 rows),
-    // so there are at most as many chunk proofs as transactions; how many runs of two
-    // there are depends on where the batches were sealed.
+    // One chunk proof per transaction at one slot per chunk; at most as many if a family's
+    // slot fits its neighbours' rows twice (then how many share a chunk depends on where the
+    // batches were sealed).
     assert!(
         verified.contains(" 49 transactions, ") && verified.contains(" and 7 ballot proofs"),
         "{verified}"

@@ -116,8 +116,8 @@ impl Options {
 /// the largest `k`; every other family's full chunks have as many slots as fit in the same
 /// `2^k` rows (at least one). A run of one family is split into full chunks and, for what
 /// is left, the smaller chunks (at smaller `k`) that cost least: proving time doubles with
-/// each `k`, so a run of three transfers is a two-slot chunk at k = 12 and a one-slot one,
-/// not one eight-slot chunk at k = 14.
+/// each `k`, so a run of three transfers is a two-slot chunk at k = 12 and a one-slot one at
+/// k = 11, not one eight-slot chunk at k = 14.
 #[derive(Debug)]
 pub struct Prover {
     data_dir: PathBuf,

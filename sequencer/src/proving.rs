@@ -148,7 +148,7 @@ impl Setup {
 pub struct ProvingConfig {
     /// Where the parameter cache lives.
     pub params_dir: PathBuf,
-    /// Slots per transfer chunk (1 or 2: k = 12).
+    /// Slots per transfer chunk (1: k = 11; 2: k = 12).
     pub slots: usize,
     /// Threads for proving (0: one per core).
     pub threads: usize,
@@ -693,19 +693,23 @@ mod tests {
         };
         let plan = setup_plan(&config);
         let whats: Vec<&str> = plan.iter().map(|s| s.what.as_str()).collect();
-        // One-slot chunks of every family fit 2^12 rows (the registry's two slots).
-        assert_eq!(whats.len(), 1 + Family::ALL.len(), "{whats:?}");
-        assert!(whats[0].contains("k = 12"), "{whats:?}");
+        // A one-slot accounts or registry chunk fits 2^11 rows, a market or governance one
+        // 2^12.
+        assert_eq!(whats.len(), 2 + Family::ALL.len(), "{whats:?}");
         assert!(
-            whats[1].starts_with("accounts chunk keys (1 slot, k = 12)"),
+            whats[0].contains("k = 11") && whats[1].contains("k = 12"),
             "{whats:?}"
         );
         assert!(
-            whats[2].starts_with("registry chunk keys (2 slots, k = 12)"),
+            whats[2].starts_with("accounts chunk keys (1 slot, k = 11)"),
             "{whats:?}"
         );
         assert!(
-            whats[4].starts_with("governance chunk keys (1 slot, k = 12)"),
+            whats[3].starts_with("registry chunk keys (1 slot, k = 11)"),
+            "{whats:?}"
+        );
+        assert!(
+            whats[5].starts_with("governance chunk keys (1 slot, k = 12)"),
             "{whats:?}"
         );
         let setup = Setup {

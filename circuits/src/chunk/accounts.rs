@@ -39,7 +39,7 @@ pub(crate) const TOUCHES: usize = 2;
 pub(crate) const ROWS_PER_SLOT: usize = 1_823;
 /// Rows used once per chunk: the two state-root hashes, the counters, the public values, the
 /// batch time's check.
-pub(crate) const ROWS_FIXED: usize = 249;
+pub(crate) const ROWS_FIXED: usize = 195;
 
 /// The leaves each kind touches, in touch order.
 pub(crate) fn targets(state: &State, tx: &Transaction) -> Vec<Option<(TreeId, u64)>> {

@@ -48,6 +48,8 @@ pub(crate) struct Base {
     pub(crate) advice: [Column<Advice>; 10],
     pub(crate) instance: Column<InstanceColumn>,
     pub(crate) poseidon: PoseidonConfig,
+    /// The width-5 chip: the trees' nodes (inside [`Base::merkle`]) and the state root.
+    poseidon5: PoseidonConfig<5>,
     pub(crate) merkle: MerkleUpdateConfig,
     pub(crate) schnorr: SchnorrConfig,
     q_pack: Selector,
@@ -240,8 +242,8 @@ impl Base {
             std::array::from_fn(|i| if i < 7 { fixed[1 + i] } else { own[i - 7] });
         let poseidon = PoseidonConfig::configure(meta, advice, round_constants);
         // The trees' nodes: the width-5 chip on the same columns (its rows are its own).
-        let nodes = PoseidonConfig::<5>::configure(meta, advice, round_constants);
-        let merkle = MerkleUpdateChip::configure(meta, nodes);
+        let poseidon5 = PoseidonConfig::<5>::configure(meta, advice, round_constants);
+        let merkle = MerkleUpdateChip::configure(meta, poseidon5.clone());
         // The ECC chip (signatures) and its 10-bit lookup range check, which the amounts'
         // range checks share.
         let table_idx = meta.lookup_table_column();
@@ -389,6 +391,7 @@ impl Base {
             advice,
             instance,
             poseidon,
+            poseidon5,
             merkle,
             schnorr,
             q_pack,
@@ -736,11 +739,12 @@ impl Base {
         layouter.constrain_instance(running.data.cell(), self.instance, super::DATA_HASH)
     }
 
-    /// `Poseidon(STATE, header)` over the eleven header cells, on `chip`.
+    /// `Poseidon_t5(STATE, header)` over the eleven header cells: three width-5
+    /// permutations (45 rows) where width 3 took six (72).
     fn state_root(&self, mut layouter: impl Layouter<Fp>, header: &[Cell]) -> Result<Cell, Error> {
         let t = self.tag(layouter.namespace(|| "STATE"), domain::STATE)?;
         let h = header;
-        self.hash(
+        self.poseidon5.hash(
             layouter.namespace(|| "state root"),
             [
                 t,

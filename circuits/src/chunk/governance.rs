@@ -75,7 +75,7 @@ pub(crate) const TOUCHES: usize = 5;
 pub(crate) const ROWS_PER_SLOT: usize = 3_485;
 /// Rows used once per chunk: the two state-root hashes, the counters, the public values, the
 /// batch time's check.
-pub(crate) const ROWS_FIXED: usize = 249;
+pub(crate) const ROWS_FIXED: usize = 195;
 
 /// Lookup words of a nullifier's high part: `high < 2^190`.
 const HIGH_WORDS: usize = 19;

@@ -54,7 +54,7 @@ pub(crate) const TOUCHES: usize = 5;
 pub(crate) const ROWS_PER_SLOT: usize = 3_206;
 /// Rows used once per chunk: the two state-root hashes, the counters, the public values, the
 /// batch time's check.
-pub(crate) const ROWS_FIXED: usize = 249;
+pub(crate) const ROWS_FIXED: usize = 195;
 
 /// The leaves each kind touches, in touch order: the market account, the maker and taker
 /// orders, and the accounts of their owners (read from the state; an order that does not

@@ -68,7 +68,7 @@ pub(crate) const TOUCHES: usize = 2;
 pub(crate) const ROWS_PER_SLOT: usize = 1_651;
 /// Rows used once per chunk: the two state-root hashes, the counters, the public values, the
 /// batch time's check.
-pub(crate) const ROWS_FIXED: usize = 249;
+pub(crate) const ROWS_FIXED: usize = 195;
 
 /// Bits of `options − 1` (options are `1..=MAX_OPTIONS`, a power of two).
 const OPTION_BITS: usize = MAX_OPTIONS.trailing_zeros() as usize;
