@@ -251,9 +251,7 @@ impl MerkleUpdateChip {
                 new: cur_new.clone(),
                 z: z.clone(),
             });
-            let siblings = path.map(|p| p.siblings.get(level).copied().unwrap_or_default());
-            let digit = path.map(|p| (p.index >> (2 * level)) & 3);
-            let bits = digit.map(|d| [Fp::from(d & 1), Fp::from(d >> 1)]);
+            let (siblings, digit, bits) = level_witness(path, level);
             let (old, new, z_next) = layouter.assign_region(
                 || format!("merkle4 level {level}"),
                 |mut region| {
@@ -269,13 +267,8 @@ impl MerkleUpdateChip {
                                 .map(|(z, d)| (*z - Fp::from(d)) * Fp::from(4).invert().unwrap())
                         },
                     )?;
-                    let (old, sib, b) = self.node_at(
-                        &mut region,
-                        0,
-                        &cur_old,
-                        Either::Value(siblings),
-                        Either::Value(bits),
-                    )?;
+                    let (old, sib, b) =
+                        self.witnessed_node_at(&mut region, &cur_old, siblings, bits)?;
                     let (new, _, _) = self.node_at(
                         &mut region,
                         LEVEL_ROWS / 2,
@@ -321,27 +314,48 @@ impl MerkleUpdateChip {
     ) -> Result<Cell, Error> {
         let mut node = leaf;
         for level in 0..levels {
-            let siblings = path.map(|p| p.siblings.get(level).copied().unwrap_or_default());
-            let bits = path.map(|p| {
-                let d = (p.index >> (2 * level)) & 3;
-                [Fp::from(d & 1), Fp::from(d >> 1)]
-            });
+            let (siblings, _, bits) = level_witness(path, level);
             node = layouter.assign_region(
                 || format!("merkle4 level {level}"),
                 |mut region| {
-                    let (node, _, _) = self.node_at(
-                        &mut region,
-                        0,
-                        &node,
-                        Either::Value(siblings),
-                        Either::Value(bits),
-                    )?;
+                    let (node, _, _) =
+                        self.witnessed_node_at(&mut region, &node, siblings, bits)?;
                     Ok(node)
                 },
             )?;
         }
         Ok(node)
     }
+}
+
+impl MerkleUpdateChip {
+    /// A node at the top of `region` with its siblings and bits witnessed (not copied).
+    fn witnessed_node_at(
+        &self,
+        region: &mut Region<'_, Fp>,
+        current: &Cell,
+        siblings: Value<[Fp; 3]>,
+        bits: Value<[Fp; 2]>,
+    ) -> Result<(Cell, [Cell; 3], [Cell; 2]), Error> {
+        self.node_at(
+            region,
+            0,
+            current,
+            Either::Value(siblings),
+            Either::Value(bits),
+        )
+    }
+}
+
+/// A path's witness at `level`: the three siblings, the digit and its two bits.
+fn level_witness(
+    path: Value<&MerklePath>,
+    level: usize,
+) -> (Value<[Fp; 3]>, Value<u64>, Value<[Fp; 2]>) {
+    let siblings = path.map(|p| p.siblings.get(level).copied().unwrap_or_default());
+    let digit = path.map(|p| (p.index >> (2 * level)) & 3);
+    let bits = digit.map(|d| [Fp::from(d & 1), Fp::from(d >> 1)]);
+    (siblings, digit, bits)
 }
 
 /// Values to witness, or cells to copy.
