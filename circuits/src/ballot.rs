@@ -256,7 +256,7 @@ impl Circuit<Fp> for BallotCircuit {
         meta.enable_constant(constants);
         let poseidon = PoseidonConfig::configure(meta, advice, round_constants);
         let nodes = PoseidonConfig::<5>::configure(meta, advice, round_constants);
-        let merkle = MerkleUpdateChip::configure(meta, nodes);
+        let merkle = MerkleUpdateChip::configure_path(meta, nodes);
         let slot = SlotChip::configure(
             meta,
             advice[0],

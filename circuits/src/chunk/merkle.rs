@@ -49,12 +49,13 @@ fn node4_capacity() -> Fp {
     Fp::from_u128(4u128 << 64)
 }
 
-/// The width-5 Poseidon chip's columns and the swap and index selectors.
+/// The width-5 Poseidon chip's columns and the swap and index selectors (no index gate for
+/// a circuit that only hashes single paths).
 #[derive(Clone, Debug)]
 pub(crate) struct MerkleUpdateConfig {
     poseidon: PoseidonConfig<5>,
     q_swap: Selector,
-    q_index: Selector,
+    q_index: Option<Selector>,
 }
 
 /// One level of a pass: the old and new node at that height (level 0 is the leaves) and the
@@ -84,14 +85,39 @@ fn indicators(b0: &Expression<Fp>, b1: &Expression<Fp>) -> [Expression<Fp>; 4] {
 }
 
 impl MerkleUpdateChip {
-    /// Configures the swap and index gates on the width-5 chip's columns.
+    /// Configures the swap and index gates on the width-5 chip's columns: for
+    /// [`MerkleUpdateChip::update`] (and [`MerkleUpdateChip::root`]).
     pub(crate) fn configure(
         meta: &mut ConstraintSystem<Fp>,
         poseidon: PoseidonConfig<5>,
     ) -> MerkleUpdateConfig {
         let a = poseidon.advice;
-        let q_swap = meta.selector();
+        let mut config = Self::configure_path(meta, poseidon);
         let q_index = meta.selector();
+        meta.create_gate("merkle4 index", |meta| {
+            let q = meta.query_selector(q_index);
+            let [b0, b1, z, z_next] =
+                [4, 5, 6, 7].map(|i| meta.query_advice(a[i], Rotation::cur()));
+            Constraints::with_selector(
+                q,
+                [(
+                    "z = 4 * z_next + b0 + 2 * b1",
+                    z - z_next * Fp::from(4) - b0 - b1 * Fp::from(2),
+                )],
+            )
+        });
+        config.q_index = Some(q_index);
+        config
+    }
+
+    /// Configures the swap gate alone: for [`MerkleUpdateChip::root`] only (a private
+    /// position, no running sum).
+    pub(crate) fn configure_path(
+        meta: &mut ConstraintSystem<Fp>,
+        poseidon: PoseidonConfig<5>,
+    ) -> MerkleUpdateConfig {
+        let a = poseidon.advice;
+        let q_swap = meta.selector();
         meta.create_gate("merkle4 swap", |meta| {
             let q = meta.query_selector(q_swap);
             let cur = |meta: &mut halo2_proofs::plonk::VirtualCells<'_, Fp>, i: usize| {
@@ -139,22 +165,10 @@ impl MerkleUpdateChip {
                 ],
             )
         });
-        meta.create_gate("merkle4 index", |meta| {
-            let q = meta.query_selector(q_index);
-            let [b0, b1, z, z_next] =
-                [4, 5, 6, 7].map(|i| meta.query_advice(a[i], Rotation::cur()));
-            Constraints::with_selector(
-                q,
-                [(
-                    "z = 4 * z_next + b0 + 2 * b1",
-                    z - z_next * Fp::from(4) - b0 - b1 * Fp::from(2),
-                )],
-            )
-        });
         MerkleUpdateConfig {
             poseidon,
             q_swap,
-            q_index,
+            q_index: None,
         }
     }
 
@@ -241,6 +255,10 @@ impl MerkleUpdateChip {
         leaf_new: Cell,
     ) -> Result<Vec<Level>, Error> {
         let a = self.config.poseidon.advice;
+        let q_index = self
+            .config
+            .q_index
+            .expect("a pass needs the index gate (MerkleUpdateChip::configure)");
         let mut cur_old = leaf_old;
         let mut cur_new = leaf_new;
         let mut z = index.clone();
@@ -255,7 +273,7 @@ impl MerkleUpdateChip {
             let (old, new, z_next) = layouter.assign_region(
                 || format!("merkle4 level {level}"),
                 |mut region| {
-                    self.config.q_index.enable(&mut region, 0)?;
+                    q_index.enable(&mut region, 0)?;
                     z.copy_advice(|| "z", &mut region, a[6], 0)?;
                     let z_next = region.assign_advice(
                         || "z_next",
@@ -297,9 +315,7 @@ impl MerkleUpdateChip {
         });
         Ok(out)
     }
-}
 
-impl MerkleUpdateChip {
     /// Hashes `leaf` up `path` through `levels` levels and returns the root: per level a
     /// region of 16 rows, a swap row and the node's permutation. The position's digits are
     /// witnessed as bits (each boolean by the swap gate) and tied to no cell, so the
@@ -326,9 +342,7 @@ impl MerkleUpdateChip {
         }
         Ok(node)
     }
-}
 
-impl MerkleUpdateChip {
     /// A node at the top of `region` with its siblings and bits witnessed (not copied).
     fn witnessed_node_at(
         &self,
