@@ -57,20 +57,10 @@ fn the_small_demo_city_runs_end_to_end_and_the_verifier_accepts_it() {
         .find(|w| w.first() == Some(&"VERIFIED:"))
         .unwrap_or_else(|| panic!("no VERIFIED line\n{context}"))
         .join(" ");
-    // One chunk proof per transaction at one slot per chunk; at most as many if a family's
-    // slot fits its neighbours' rows twice (then how many share a chunk depends on where the
-    // batches were sealed).
     assert!(
-        verified.contains(" 49 transactions, ") && verified.contains(" and 7 ballot proofs"),
+        verified.contains(" 49 transactions, 49 chunk proofs and 7 ballot proofs"),
         "{verified}"
     );
-    let chunks: usize = verified
-        .split(" 49 transactions, ")
-        .nth(1)
-        .and_then(|rest| rest.split(' ').next())
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("no chunk count in {verified}"));
-    assert!((25..=49).contains(&chunks), "{verified}");
 
     // Two steps refused on purpose, with the sequencer's codes.
     for code in ["reading_not_increasing", "tap_not_forward"] {
