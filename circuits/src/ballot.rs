@@ -50,14 +50,14 @@ use crate::voter::{nullifier, Vote, VoterSecret};
 use slot::{SlotChip, SlotConfig};
 
 /// The ballot circuit has `2^K` rows: the voter path's 12 arity-4 levels (a swap row and a
-/// width-5 permutation, 16 rows each) and the two three-input hashes (two width-3
-/// permutations of 12 rows each) on the ten-column Poseidon chip ([`crate::poseidon`]), the
-/// vote's range check and the secrets: 245 rows. (Binary paths took 341 rows, `K = 9`; on
+/// width-5 permutation, 16 rows each) and the two three-input hashes (one permutation of 15
+/// rows each) on the ten-column Poseidon chip ([`crate::poseidon`]), the
+/// vote's range check and the secrets: 227 rows. (Binary paths took 341 rows, `K = 9`; on
 /// two `Pow5Chip`s side by side 604 rows, `K = 10`.)
 pub const K: u32 = 8;
 
 /// Bytes of every ballot proof (pinned: it only changes with the circuit).
-pub const PROOF_BYTES: usize = 3264;
+pub const PROOF_BYTES: usize = 3168;
 
 /// Instance row of the voter root.
 pub const VOTER_ROOT: usize = 0;
@@ -187,7 +187,7 @@ impl Instance {
 #[derive(Clone, Debug)]
 pub(crate) struct BallotConfig {
     instance: Column<InstanceColumn>,
-    poseidon: PoseidonConfig,
+    poseidon: PoseidonConfig<5>,
     /// The voter path's levels: a swap row and a width-5 permutation each.
     merkle: MerkleUpdateConfig,
     slot: SlotConfig,
@@ -254,9 +254,8 @@ impl Circuit<Fp> for BallotCircuit {
         let round_constants: [_; FIXED] = std::array::from_fn(|_| meta.fixed_column());
         let constants = meta.fixed_column();
         meta.enable_constant(constants);
-        let poseidon = PoseidonConfig::configure(meta, advice, round_constants);
-        let nodes = PoseidonConfig::<5>::configure(meta, advice, round_constants);
-        let merkle = MerkleUpdateChip::configure_path(meta, nodes);
+        let poseidon = PoseidonConfig::<5>::configure(meta, advice, round_constants);
+        let merkle = MerkleUpdateChip::configure_path(meta, poseidon.clone());
         let slot = SlotChip::configure(
             meta,
             advice[0],

@@ -1,11 +1,11 @@
-//! The field and the one hash of the rollup: Poseidon P128Pow5T3 over Pallas' base field,
-//! taken from `halo2_gadgets` so that the native rules and the circuits hash identically.
-//!
-//! [`P128Pow5T5`] is the same construction at width 5 (rate 4), for hashes of four words in
-//! one permutation: its constants come from the reference Grain generator
+//! The field and the one hash of the rollup: Poseidon over Pallas' base field at width 5
+//! ([`P128Pow5T5`], rate 4, x⁵ S-box), the construction of Zcash's P128Pow5T3 at the width
+//! that hashes four words in one permutation (a Merkle node of the arity-4 trees, a record
+//! of four words). Its constants come from the reference Grain generator
 //! (`generate_constants`), its round numbers and MDS matrix are justified in
-//! [`crate::poseidon`]'s tests. It is laid out by the same chip; the state's trees do not use
-//! it yet.
+//! [`crate::poseidon`]'s tests. Native rules and circuits use the same `Spec` (the sponge is
+//! `halo2_gadgets`'), so they hash identically. (Width 3 took two permutations per node and
+//! per four-word record, and a second set of gates in every circuit.)
 //!
 //! Also the packing of small integers into one field element: three `u64` fit below the
 //! modulus (192 < 254 bits), which lets a record of many counters hash in few permutations.
@@ -13,19 +13,17 @@
 use std::sync::OnceLock;
 
 use ff::{Field, PrimeField};
-use halo2_gadgets::poseidon::primitives::{
-    generate_constants, ConstantLength, Hash, Mds, P128Pow5T3, Spec,
-};
+use halo2_gadgets::poseidon::primitives::{generate_constants, ConstantLength, Hash, Mds, Spec};
 
 use crate::constants::domain;
 
 /// Pallas' base field: every value of the state is one of these.
 pub type Fp = pasta_curves::pallas::Base;
 
-/// Poseidon (P128Pow5T3, rate 2) of a fixed number of field elements. A hash of `L`
-/// elements costs `ceil(L / 2)` permutations, in the circuit as natively.
+/// The rollup's hash of a fixed number of field elements: [`poseidon_t5`], `ceil(L / 4)`
+/// permutations, in the circuit as natively.
 pub fn poseidon<const L: usize>(message: [Fp; L]) -> Fp {
-    Hash::<Fp, P128Pow5T3, ConstantLength<L>, 3, 2>::init().hash(message)
+    poseidon_t5(message)
 }
 
 /// Poseidon-128 with the x⁵ S-box at width 5 (rate 4): `R_F = 8` full rounds and `R_P = 60`
@@ -64,7 +62,7 @@ impl Spec<Fp, 5, 4> for P128Pow5T5 {
     }
 
     fn constants() -> T5Constants {
-        // Generated once (the Grain stream), then copied, as the width-3 tables are.
+        // Generated once (the Grain stream), then copied.
         static CONSTANTS: OnceLock<T5Constants> = OnceLock::new();
         CONSTANTS
             .get_or_init(generate_constants::<Fp, P128Pow5T5, 5, 4>)
@@ -78,7 +76,7 @@ pub fn poseidon_t5<const L: usize>(message: [Fp; L]) -> Fp {
     Hash::<Fp, P128Pow5T5, ConstantLength<L>, 5, 4>::init().hash(message)
 }
 
-/// `Poseidon(a, b)`, one width-3 permutation: a link of a chunk's data hash chain.
+/// `Poseidon(a, b)`, one permutation: a link of a chunk's data hash chain.
 pub fn node(a: Fp, b: Fp) -> Fp {
     poseidon([a, b])
 }
@@ -163,17 +161,6 @@ mod tests {
     fn unpack_rejects_high_bits() {
         assert_eq!(unpack(-Fp::one()), None);
         assert_eq!(unpack(Fp::from(2).pow([192])), None);
-    }
-
-    #[test]
-    fn poseidon_matches_the_zcash_test_vectors() {
-        use halo2_poseidon::test_vectors::fp;
-        let vectors = fp::hash();
-        assert!(!vectors.is_empty());
-        for v in vectors {
-            let input = v.input.map(|bytes| Fp::from_repr(bytes).unwrap());
-            assert_eq!(poseidon(input).to_repr(), v.output);
-        }
     }
 
     #[test]

@@ -1,15 +1,15 @@
-//! Poseidon (P128Pow5T3, the rollup's one hash: [`crate::hash::poseidon`]) laid out on ten
-//! advice columns, for the chunk circuits and the ballot circuit: one permutation in 12
-//! rows, where `Pow5Chip` takes 37 rows on four columns. The permutation is the same, so the
-//! native rules and the circuits agree on every hash (tests compare with the Zcash test
-//! vectors).
+//! Poseidon laid out on ten advice columns, for the chunk circuits and the ballot circuit.
+//! The circuits configure it at width 5 only: [`crate::hash::P128Pow5T5`] (rate 4, 60
+//! partial rounds, the rollup's one hash [`crate::hash::poseidon`]) in 15 rows a
+//! permutation, where `Pow5Chip` takes 37 rows on four columns for width 3. A full-rounds
+//! row holds the state and the state after one round (ten cells), a partial-rounds row the
+//! state and the S-box inputs `x2..x6` (six rounds a row, ten rows).
 //!
-//! The chip is generic in the width `W`: `PoseidonConfig<5>` lays out
-//! [`crate::hash::P128Pow5T5`] (rate 4, 60 partial rounds) in 15 rows on the same ten
-//! columns: a full-rounds row holds the state and the state after one round (ten cells), a
-//! partial-rounds row the state and the S-box inputs `x2..x6` (six rounds a row, ten rows).
-//! Every number below is for `W = 3`; for `W = 5` read six partial rounds a row, `x2..x6`
-//! in c5..c9, and four message words absorbed in c5..c8.
+//! The chip is generic in the width `W`, and its tests also lay out Zcash's P128Pow5T3
+//! (`W = 3`, 12 rows) and compare it with Zcash's test vectors: the same code checked
+//! against a reference it did not produce. The table below is drawn for `W = 3`; for
+//! `W = 5` read six partial rounds a row, `x2..x6` in c5..c9, and four message words
+//! absorbed in c5..c8.
 //!
 //! A permutation is 4 full rounds, 56 partial rounds and 4 full rounds. Rows:
 //!
@@ -280,7 +280,7 @@ pub(crate) fn trace<const W: usize>(input: [Fp; W]) -> Trace {
 
 /// Columns and selectors of the chip for permutations of width `W`.
 #[derive(Clone, Debug)]
-pub(crate) struct PoseidonConfig<const W: usize = 3> {
+pub(crate) struct PoseidonConfig<const W: usize> {
     pub(crate) advice: [Column<Advice>; 10],
     fixed: [Column<Fixed>; FIXED],
     q_full: Selector,

@@ -100,7 +100,7 @@ fn rows_k_and_degree_are_pinned() {
         measured_rows(&AccountsCircuit::blank(3)),
         fixed + 3 * per_slot
     );
-    assert_eq!((per_slot, fixed), (1_823, 195));
+    assert_eq!((per_slot, fixed), (1_763, 195));
     assert!(
         circuits::chunk::reserved_rows_of::<AccountsCircuit>() <= circuits::chunk::BLINDING_ROWS
     );
@@ -110,8 +110,8 @@ fn rows_k_and_degree_are_pinned() {
     );
     assert_eq!(Family::Accounts.k_for(1), K1);
     assert_eq!(Family::Accounts.k_for(2), K2);
-    assert_eq!(Family::Accounts.slots_for(14), 8);
-    assert_eq!(Family::Accounts.slots_for(15), 17);
+    assert_eq!(Family::Accounts.slots_for(14), 9);
+    assert_eq!(Family::Accounts.slots_for(15), 18);
 }
 
 // ---- honest chunks ----
@@ -1046,4 +1046,4 @@ fn a_real_proof_verifies_and_fails_with_any_public_input_changed() {
 }
 
 /// Bytes of a one-slot accounts proof at k = 11 (pinned: a change is deliberate).
-const ACCOUNTS_PROOF_BYTES_K11: usize = 4_480;
+const ACCOUNTS_PROOF_BYTES_K11: usize = 4_448;

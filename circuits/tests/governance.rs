@@ -151,7 +151,7 @@ fn layout_degree_and_reserved_rows_are_pinned() {
     );
     assert_eq!(one, Family::Governance.rows(1));
     assert_eq!(two, Family::Governance.rows(2));
-    assert_eq!((per_slot, fixed), (3_485, 195));
+    assert_eq!((per_slot, fixed), (3_377, 195));
     assert_eq!(circuits::chunk::degree_of::<GovernanceCircuit>(), 9);
     assert!(circuits::chunk::reserved_rows_of::<GovernanceCircuit>() <= BLINDING_ROWS);
     assert_eq!(
@@ -895,5 +895,5 @@ fn a_real_proof_verifies_and_binds_its_public_inputs() {
         s.start.params(),
     );
     assert!(proof::verify(&params, keys.vk(), &other_root, &bytes).is_err());
-    assert_eq!(bytes.len(), 4_384, "proof size");
+    assert_eq!(bytes.len(), 4_352, "proof size");
 }

@@ -14,23 +14,23 @@ use pasta_curves::vesta;
 const PINNED: [(Family, usize, &str); 4] = [
     (
         Family::Accounts,
-        1_414_948,
-        "81661d7283526c1ae65a7bd185a22288",
+        1_105_823,
+        "3ed682df7eeb84f279d58762b6e3c6df",
     ),
     (
         Family::Registry,
-        1_396_916,
-        "a659341594f933ce3a0eea8181d3fd32",
+        1_087_791,
+        "7a165ea21bb91fe863b03ba9fbb0c19c",
     ),
     (
         Family::Market,
-        1_313_728,
-        "d8f0674e7c1f132de7f58c67cf29dd5b",
+        1_004_603,
+        "b4995a33e1c0f62a44ef2bdfe775be6f",
     ),
     (
         Family::Governance,
-        1_318_557,
-        "4468dc39f6205a22edc289ff4e9dcbd7",
+        1_009_432,
+        "e156c67979ab3f81f50bb64043767f0a",
     ),
 ];
 

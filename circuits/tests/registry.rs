@@ -211,12 +211,12 @@ fn rows_degree_and_reserved_rows_are_pinned() {
         measured_rows(&RegistryCircuit::blank(2)),
         fixed + 2 * per_slot
     );
-    assert_eq!((per_slot, fixed), (1_651, 195));
+    assert_eq!((per_slot, fixed), (1_597, 195));
     assert_eq!(chunk::degree_of::<RegistryCircuit>(), 9);
     assert!(chunk::reserved_rows_of::<RegistryCircuit>() <= BLINDING_ROWS);
     assert_eq!(
         [11, 12, 13, 14, 15].map(|k| FAMILY.slots_for(k)),
-        [1, 2, 4, 9, 19],
+        [1, 2, 4, 10, 20],
         "slots per chunk at k = 11, 12, 13, 14, 15"
     );
 }
@@ -976,5 +976,5 @@ fn real_proof_verifies_and_binds_its_public_inputs() {
         assert!(proof::verify(&params, keys.vk(), &other, &bytes).is_err());
     }
     println!("k = {k}, proof {} bytes", bytes.len());
-    assert_eq!((k, bytes.len()), (11, 4_480), "k and proof size");
+    assert_eq!((k, bytes.len()), (11, 4_448), "k and proof size");
 }

@@ -35,9 +35,9 @@ pub(crate) fn two64() -> Fp {
 
 /// The shared columns, chips and gates.
 ///
-/// Column sharing: ten advice columns. The Poseidon chip ([`crate::poseidon`]) uses all ten,
-/// at width 3 (hashes) and width 5 (the trees' nodes, [`super::merkle`]: a swap row above
-/// each permutation), with eleven fixed columns for its round constants at both widths:
+/// Column sharing: ten advice columns. The Poseidon chip ([`crate::poseidon`]) uses all ten
+/// at width 5 (every hash; the trees' nodes in [`super::merkle`] with a swap row above each
+/// permutation), with eleven fixed columns for its round constants:
 /// `fixed[1..8]` (which the ECC chip also uses as its Lagrange coefficients, on its own
 /// rows) and four of their own. Advice 9 is the lookup range
 /// check's running sum. Rule gates span the advice columns in two-row
@@ -47,9 +47,9 @@ pub(crate) fn two64() -> Fp {
 pub(crate) struct Base {
     pub(crate) advice: [Column<Advice>; 10],
     pub(crate) instance: Column<InstanceColumn>,
-    pub(crate) poseidon: PoseidonConfig,
-    /// The width-5 chip: the trees' nodes (inside [`Base::merkle`]) and the state root.
-    poseidon5: PoseidonConfig<5>,
+    /// The one hash chip (width 5): records, signatures' challenges, the data hash chain, the
+    /// state root, and the trees' nodes inside [`Base::merkle`].
+    pub(crate) poseidon: PoseidonConfig<5>,
     pub(crate) merkle: MerkleUpdateConfig,
     pub(crate) schnorr: SchnorrConfig,
     q_pack: Selector,
@@ -240,10 +240,8 @@ impl Base {
 
         let round_constants: [Column<Fixed>; FIXED] =
             std::array::from_fn(|i| if i < 7 { fixed[1 + i] } else { own[i - 7] });
-        let poseidon = PoseidonConfig::configure(meta, advice, round_constants);
-        // The trees' nodes: the width-5 chip on the same columns (its rows are its own).
-        let poseidon5 = PoseidonConfig::<5>::configure(meta, advice, round_constants);
-        let merkle = MerkleUpdateChip::configure(meta, poseidon5.clone());
+        let poseidon = PoseidonConfig::<5>::configure(meta, advice, round_constants);
+        let merkle = MerkleUpdateChip::configure(meta, poseidon.clone());
         // The ECC chip (signatures) and its 10-bit lookup range check, which the amounts'
         // range checks share.
         let table_idx = meta.lookup_table_column();
@@ -391,7 +389,6 @@ impl Base {
             advice,
             instance,
             poseidon,
-            poseidon5,
             merkle,
             schnorr,
             q_pack,
@@ -739,12 +736,11 @@ impl Base {
         layouter.constrain_instance(running.data.cell(), self.instance, super::DATA_HASH)
     }
 
-    /// `Poseidon_t5(STATE, header)` over the eleven header cells: three width-5
-    /// permutations (45 rows) where width 3 took six (72).
+    /// `Poseidon_t5(STATE, header)` over the eleven header cells: three permutations (45 rows).
     fn state_root(&self, mut layouter: impl Layouter<Fp>, header: &[Cell]) -> Result<Cell, Error> {
         let t = self.tag(layouter.namespace(|| "STATE"), domain::STATE)?;
         let h = header;
-        self.poseidon5.hash(
+        self.poseidon.hash(
             layouter.namespace(|| "state root"),
             [
                 t,
