@@ -115,4 +115,13 @@ fn help_names_every_option() {
     ] {
         assert!(stdout.contains(flag), "no {flag} in the help\n{stdout}");
     }
+    // The `--slots` help names the k = 14 chunk's slots as the circuits give them.
+    let ladder = format!(
+        "{}: k = 14",
+        circuits::chunk::Family::Accounts.slots_for(14)
+    );
+    assert!(
+        stdout.contains(&ladder),
+        "no {ladder:?} in the help\n{stdout}"
+    );
 }

@@ -93,3 +93,27 @@ fn two_batches_from_the_command_line_verify_as_a_chain() {
     // No such batch file.
     assert_exit(&prove("absent.json", "x.json", &[]), 3, "absent.json");
 }
+
+/// The `--slots` help lists the accounts chunk's slots at each k as the circuits give them,
+/// so a change of the slot's rows cannot leave the help behind.
+#[test]
+fn the_slots_help_matches_the_circuits() {
+    use circuits::chunk::Family;
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    let ladder = (11..=15)
+        .map(|k| match k {
+            11 => format!("{} → k = 11", Family::Accounts.slots_for(11)),
+            k => format!("{} → {k}", Family::Accounts.slots_for(k)),
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    for command in ["prove", "worker"] {
+        let out = prover(&dir, &[command, "--help"]);
+        let help = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(0), "{help}");
+        assert!(
+            help.contains(&ladder),
+            "no {ladder:?} in {command}'s help:\n{help}"
+        );
+    }
+}
