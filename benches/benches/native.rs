@@ -1,7 +1,8 @@
 //! Native rules: how fast the pure state transition applies each kind of transaction
 //! (signature check included; ballots by the rules only, their proofs are the ballot
-//! circuit's), the whole demo scenario, what one Merkle leaf update costs per tree depth, and
-//! how long a voter's client takes to rebuild a proposal's voter tree from its commitments.
+//! circuit's), the whole demo scenario, one hash (the width-5 permutation under every leaf,
+//! node, message and root), what one Merkle leaf update costs per tree depth, and how long a
+//! voter's client takes to rebuild a proposal's voter tree from its commitments.
 //! Transactions are built and signed outside the timed loop (`benches::workload`).
 //!
 //! `cargo bench -p benches --bench native`.
@@ -50,6 +51,26 @@ fn apply(c: &mut Criterion) {
     group.finish();
 }
 
+/// `hash::poseidon` of 2 words (one permutation, as a data hash link) and of 11 (three, as
+/// the state root).
+fn poseidon(c: &mut Criterion) {
+    let mut group = c.benchmark_group("poseidon");
+    let mut x = Fp::from(7);
+    group.bench_function("2 words", |bench| {
+        bench.iter(|| {
+            x = circuits::hash::poseidon([x, Fp::from(3)]);
+            x
+        })
+    });
+    group.bench_function("11 words", |bench| {
+        bench.iter(|| {
+            x = circuits::hash::poseidon([x; 11]);
+            x
+        })
+    });
+    group.finish();
+}
+
 fn merkle(c: &mut Criterion) {
     let mut group = c.benchmark_group("merkle_update");
     for depth in [16usize, 20, 24, 28, 32, 64] {
@@ -88,5 +109,5 @@ fn voter_set(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, apply, merkle, voter_set);
+criterion_group!(benches, apply, poseidon, merkle, voter_set);
 criterion_main!(benches);
