@@ -13,9 +13,11 @@
 use std::sync::OnceLock;
 
 use ff::{Field, PrimeField};
-use halo2_gadgets::poseidon::primitives::{generate_constants, ConstantLength, Hash, Mds, Spec};
+use halo2_gadgets::poseidon::primitives::{generate_constants, Mds, Spec};
 
 use crate::constants::domain;
+
+mod permutation;
 
 /// Pallas' base field: every value of the state is one of these.
 pub type Fp = pasta_curves::pallas::Base;
@@ -73,9 +75,10 @@ impl Spec<Fp, 5, 4> for P128Pow5T5 {
 }
 
 /// Poseidon ([`P128Pow5T5`], rate 4) of a fixed number of field elements: `ceil(L / 4)`
-/// permutations.
+/// permutations. The sponge of `halo2_poseidon`'s `Hash<_, P128Pow5T5, ConstantLength<L>, 5,
+/// 4>`, on the same permutation computed with sparse partial rounds ([`permutation`]).
 pub fn poseidon_t5<const L: usize>(message: [Fp; L]) -> Fp {
-    Hash::<Fp, P128Pow5T5, ConstantLength<L>, 5, 4>::init().hash(message)
+    permutation::hash(message)
 }
 
 /// `Poseidon(a, b)`, one permutation: a link of a chunk's data hash chain.
@@ -150,6 +153,43 @@ pub fn is_zero(value: &Fp) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use halo2_gadgets::poseidon::primitives::{ConstantLength, Hash};
+    use rand_chacha::rand_core::SeedableRng;
+
+    /// `halo2_poseidon`'s sponge and permutation, the reference.
+    fn reference<const L: usize>(message: [Fp; L]) -> Fp {
+        Hash::<Fp, P128Pow5T5, ConstantLength<L>, 5, 4>::init().hash(message)
+    }
+
+    fn random<const L: usize>(rng: &mut rand_chacha::ChaCha20Rng) -> [Fp; L] {
+        std::array::from_fn(|_| Fp::random(&mut *rng))
+    }
+
+    fn same_as_reference<const L: usize>(rng: &mut rand_chacha::ChaCha20Rng) {
+        for _ in 0..8 {
+            let message = random::<L>(rng);
+            assert_eq!(poseidon_t5(message), reference(message), "L = {L}");
+        }
+        assert_eq!(poseidon_t5([Fp::zero(); L]), reference([Fp::zero(); L]));
+        assert_eq!(poseidon_t5([-Fp::one(); L]), reference([-Fp::one(); L]));
+    }
+
+    #[test]
+    fn the_sparse_permutation_is_the_reference_sponge_at_every_length() {
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(5);
+        same_as_reference::<1>(&mut rng);
+        same_as_reference::<2>(&mut rng);
+        same_as_reference::<3>(&mut rng);
+        same_as_reference::<4>(&mut rng);
+        same_as_reference::<5>(&mut rng);
+        same_as_reference::<6>(&mut rng);
+        same_as_reference::<7>(&mut rng);
+        same_as_reference::<8>(&mut rng);
+        same_as_reference::<9>(&mut rng);
+        same_as_reference::<11>(&mut rng);
+        same_as_reference::<12>(&mut rng);
+        same_as_reference::<13>(&mut rng);
+    }
 
     #[test]
     fn pack_round_trips_edge_values() {
