@@ -3,6 +3,7 @@
 //! | tree | key | value |
 //! | --- | --- | --- |
 //! | `meta` | `"genesis"` | the genesis JSON the data directory was started with |
+//! | `meta` | `"format"` | [`FORMAT`] (4 bytes, big-endian), written with the genesis |
 //! | `chain` | `'L'` + position (8 bytes, big-endian) | a [`LogEntry`]: batch number, batch time, transaction (JSON) |
 //! | `chain` | `'B'` + batch number (8 bytes, big-endian) | a [`BatchRecord`]: the sealed batch's time, log range and roots (JSON) |
 //! | `artifacts` | batch number (8 bytes, big-endian) | the proven batch's [`verifier::BatchArtifact`] JSON |
@@ -17,6 +18,10 @@ use std::path::Path;
 
 use circuits::{Fp, Genesis, Transaction};
 use serde::{Deserialize, Serialize};
+
+/// The store's format (2: every hash is the width-5 Poseidon, so the signatures in an older
+/// log and its batches' roots no longer check; 1, unwritten: before the format was recorded).
+pub const FORMAT: u32 = 2;
 
 /// Why the store cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -38,6 +43,13 @@ pub enum StoreError {
     /// The data directory belongs to another genesis.
     #[error("the data directory was started with another genesis file; use a fresh --data directory or the original genesis")]
     OtherGenesis,
+    /// The data directory was written by a version of the sequencer whose log this one
+    /// cannot replay.
+    #[error("the data directory is in store format {found}, this sequencer reads format {FORMAT} (its hash changed, so the log's signatures and roots would not check): use a fresh --data directory")]
+    OtherFormat {
+        /// The format found (1: none recorded).
+        found: u32,
+    },
 }
 
 /// One transaction in the log.
@@ -129,10 +141,20 @@ impl Store {
         &self.dir
     }
 
-    /// Records `genesis` on first use; afterwards refuses any other genesis.
+    /// Records `genesis` and the store's [`FORMAT`] on first use; afterwards refuses any
+    /// other genesis, and a directory of another format (before anything is replayed).
     pub fn check_genesis(&self, genesis: &Genesis) -> Result<(), StoreError> {
         match self.meta.get("genesis")? {
             Some(stored) => {
+                let found = match self.meta.get("format")? {
+                    None => 1,
+                    Some(bytes) => u32::from_be_bytes(bytes.as_ref().try_into().map_err(|_| {
+                        StoreError::Corrupt(format!("the store format is {} bytes", bytes.len()))
+                    })?),
+                };
+                if found != FORMAT {
+                    return Err(StoreError::OtherFormat { found });
+                }
                 let stored: Genesis = decode(&stored, "genesis".into())?;
                 if &stored == genesis {
                     Ok(())
@@ -142,7 +164,10 @@ impl Store {
             }
             None => {
                 let json = serde_json::to_vec(genesis).expect("genesis always serializes");
-                self.meta.insert("genesis", json)?;
+                let mut meta = sled::Batch::default();
+                meta.insert("genesis", json);
+                meta.insert("format", &FORMAT.to_be_bytes());
+                self.meta.apply_batch(meta)?;
                 self.db.flush()?;
                 Ok(())
             }
@@ -259,5 +284,52 @@ impl Store {
             .keys()
             .map(|key| number_of(&key?))
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fresh(name: &str) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("store-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        dir
+    }
+
+    #[test]
+    fn a_directory_of_another_genesis_or_format_is_refused_by_name() {
+        let dir = fresh("format");
+        let genesis = circuits::genesis::demo(4);
+        {
+            let store = Store::open(&dir).unwrap();
+            store.check_genesis(&genesis).unwrap();
+            store.check_genesis(&genesis).unwrap();
+            let other = circuits::genesis::demo(5);
+            assert!(matches!(
+                store.check_genesis(&other),
+                Err(StoreError::OtherGenesis)
+            ));
+            // A directory written before the format was recorded.
+            store.meta.remove("format").unwrap();
+            store.db.flush().unwrap();
+        }
+        let store = Store::open(&dir).unwrap();
+        let err = store.check_genesis(&genesis).unwrap_err();
+        assert!(matches!(err, StoreError::OtherFormat { found: 1 }), "{err}");
+        assert!(
+            err.to_string().contains("use a fresh --data directory"),
+            "{err}"
+        );
+        store.meta.insert("format", &7u32.to_be_bytes()).unwrap();
+        let err = store.check_genesis(&genesis).unwrap_err();
+        assert!(matches!(err, StoreError::OtherFormat { found: 7 }), "{err}");
+        store.meta.insert("format", &[1u8, 2]).unwrap();
+        assert!(matches!(
+            store.check_genesis(&genesis),
+            Err(StoreError::Corrupt(_))
+        ));
+        drop(store);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
