@@ -39,6 +39,10 @@ struct Sparse {
     tail: Matrix4,
 }
 
+fn identity4() -> Matrix4 {
+    std::array::from_fn(|i| std::array::from_fn(|j| if i == j { Fp::ONE } else { Fp::ZERO }))
+}
+
 fn mul4(a: &Matrix4, b: &Matrix4) -> Matrix4 {
     std::array::from_fn(|i| std::array::from_fn(|j| (0..4).map(|k| a[i][k] * b[k][j]).sum()))
 }
@@ -51,8 +55,7 @@ fn apply4(m: &Matrix4, v: [Fp; 4]) -> [Fp; 4] {
 /// matrix is invertible, and products of invertible matrices are).
 fn invert4(m: &Matrix4) -> Matrix4 {
     let mut a = *m;
-    let mut inv: Matrix4 =
-        std::array::from_fn(|i| std::array::from_fn(|j| if i == j { Fp::ONE } else { Fp::ZERO }));
+    let mut inv = identity4();
     for col in 0..4 {
         let pivot = (col..4)
             .find(|&r| !bool::from(a[r][col].is_zero()))
@@ -86,10 +89,7 @@ fn sparse() -> &'static Sparse {
         let m_hat: Matrix4 = std::array::from_fn(|i| std::array::from_fn(|j| mds[i + 1][j + 1]));
         let m_hat_inv = invert4(&m_hat);
         // The carried matrix D̂ (identity at first) and its inverse.
-        let identity: Matrix4 = std::array::from_fn(|i| {
-            std::array::from_fn(|j| if i == j { Fp::ONE } else { Fp::ZERO })
-        });
-        let (mut d, mut d_inv) = (identity, identity);
+        let (mut d, mut d_inv) = (identity4(), identity4());
         let mut partial = Vec::with_capacity(T5_PARTIAL_ROUNDS);
         for c in &round_constants[half..half + T5_PARTIAL_ROUNDS] {
             // The constants as the carried state sees them: D⁻¹·c.
