@@ -33,12 +33,11 @@ use halo2_proofs::{
     circuit::{Layouter, SimpleFloorPlanner, Value},
     pasta::EqAffine,
     plonk::{
-        self, create_proof, keygen_pk, keygen_vk, verify_proof, Advice, BatchVerifier, Circuit,
-        Column, ConstraintSystem, Instance as InstanceColumn, ProvingKey, SingleVerifier,
-        VerifyingKey,
+        self, create_proof, keygen_pk, keygen_vk, Advice, Circuit, Column, ConstraintSystem,
+        Instance as InstanceColumn, ProvingKey, VerifyingKey,
     },
     poly::commitment::Params,
-    transcript::{Blake2bRead, Blake2bWrite, Challenge255},
+    transcript::{Blake2bWrite, Challenge255},
 };
 
 use crate::chunk::merkle::{MerkleUpdateChip, MerkleUpdateConfig};
@@ -517,31 +516,24 @@ pub fn verify(
     proof: &[u8],
 ) -> Result<(), BallotError> {
     check_params(params)?;
-    let column = instance.to_halo2();
-    let mut transcript = Blake2bRead::<_, EqAffine, Challenge255<_>>::init(proof);
-    verify_proof(
-        params,
-        vk,
-        SingleVerifier::new(params),
-        &[&[&column[..]]],
-        &mut transcript,
-    )
-    .map_err(BallotError::InvalidProof)
+    crate::verifying::verify_one(params, vk, &instance.to_halo2(), proof)
+        .map_err(BallotError::InvalidProof)
 }
 
-/// Verifies many ballots at once (one multi-scalar multiplication for the whole batch).
-/// If the batch fails, the ballots are checked one by one to name the first bad one.
+/// Verifies many ballots at once (one multi-scalar multiplication for the whole batch,
+/// [`crate::verifying::verify_many`]). If the batch fails, the ballots are checked one by
+/// one to name the first bad one.
 pub fn verify_batch(
     params: &Params<EqAffine>,
     vk: &VerifyingKey<EqAffine>,
     ballots: &[(Instance, Vec<u8>)],
 ) -> Result<(), BallotError> {
     check_params(params)?;
-    let mut batch = BatchVerifier::new();
-    for (instance, proof) in ballots {
-        batch.add_proof(vec![vec![instance.to_halo2().to_vec()]], proof.clone());
-    }
-    if batch.finalize(params, vk) {
+    let claimed: Vec<_> = ballots
+        .iter()
+        .map(|(instance, proof)| (instance.to_halo2().to_vec(), &proof[..]))
+        .collect();
+    if crate::verifying::verify_many(params, vk, &claimed) {
         return Ok(());
     }
     for (index, (instance, proof)) in ballots.iter().enumerate() {

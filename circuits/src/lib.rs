@@ -27,6 +27,7 @@ pub mod tally;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 pub mod tx;
+pub mod verifying;
 pub mod voter;
 
 pub use error::TxError;

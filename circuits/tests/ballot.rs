@@ -6,6 +6,7 @@ use std::sync::OnceLock;
 use circuits::ballot::{self, BallotError, BallotKeys, BallotProof, Instance};
 use circuits::constants::{MAX_DELEGATES, TALLY_SLOT_BITS, VOTERS_DEPTH};
 use circuits::merkle::{MerklePath, MerkleTree};
+use circuits::verifying;
 use circuits::voter::{Vote, VoterSecret};
 use circuits::Fp;
 use rand::SeedableRng;
@@ -292,6 +293,65 @@ fn batches_verify_and_name_their_bad_ballot() {
         ballot::verify_batch(params, vk, &ballots),
         Err(BallotError::InvalidBallotInBatch { index: 0 })
     ));
+}
+
+#[test]
+fn many_proofs_checked_on_any_number_of_threads_and_every_share_counts() {
+    let registry = Registry::new(1);
+    let ballots: Vec<(Instance, Vec<u8>)> = (0..7)
+        .map(|i| {
+            // The registry's four voters, on two proposals.
+            let ballot = registry.ballot(i % 4, 12 + i as u64 / 4, Vote::Option(i as u64 % 3));
+            (ballot.instance, ballot.proof)
+        })
+        .collect();
+    let (params, vk) = (keys().params(), keys().verifying_key());
+    let claims = |ballots: &[(Instance, Vec<u8>)]| -> Vec<(Vec<Fp>, Vec<u8>)> {
+        ballots
+            .iter()
+            .map(|(i, p)| (i.to_halo2().to_vec(), p.clone()))
+            .collect()
+    };
+    let many = |threads: usize, claims: &[(Vec<Fp>, Vec<u8>)]| -> bool {
+        let borrowed: Vec<_> = claims.iter().map(|(i, p)| (i.clone(), &p[..])).collect();
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap()
+            .install(|| verifying::verify_many(params, vk, &borrowed))
+    };
+    let good = claims(&ballots);
+    // 1, 2 and 3 threads: one share, shares of 4 and 3, shares of 3, 3 and 1.
+    for threads in 1..=3 {
+        assert!(many(threads, &good), "{threads} threads");
+        assert!(many(threads, &[]), "none, {threads} threads");
+        for bad in [0, 3, 6] {
+            // A public input changed after proving, in the first, a middle and the last share.
+            let mut changed = good.clone();
+            changed[bad].0[0] += Fp::one();
+            assert!(!many(threads, &changed), "input {bad}, {threads} threads");
+            // A flipped byte in the proof, and a truncated proof.
+            let mut flipped = good.clone();
+            let at = flipped[bad].1.len() / 2;
+            flipped[bad].1[at] ^= 1;
+            assert!(!many(threads, &flipped), "byte {bad}, {threads} threads");
+            let mut short = good.clone();
+            short[bad].1.truncate(100);
+            assert!(!many(threads, &short), "short {bad}, {threads} threads");
+        }
+        // Two proofs swapped between their claims: each proof holds, for the other claim.
+        let mut swapped = good.clone();
+        let (a, b) = (swapped[1].1.clone(), swapped[5].1.clone());
+        swapped[1].1 = b;
+        swapped[5].1 = a;
+        assert!(!many(threads, &swapped), "swapped, {threads} threads");
+    }
+    // One proof alone, as `ballot::verify` checks it.
+    let (instance, proof) = &good[4];
+    verifying::verify_one(params, vk, instance, proof).unwrap();
+    let mut other = instance.clone();
+    other[1] += Fp::one();
+    assert!(verifying::verify_one(params, vk, &other, proof).is_err());
 }
 
 #[test]

@@ -14,7 +14,7 @@ use clap::Parser;
 /// over HTTP (ballots proved on the voters' side, two steps refused on purpose); batches
 /// proven in the background with progress bars; then the verifier checks the whole chain
 /// over HTTP and the demo prints the tally, the market's trades and prices, transit
-/// revenue and a report. About six minutes on two cores (measured: 5m51s with the
+/// revenue and a report. About three minutes on two cores (measured: 2m54s with the
 /// parameters cached; the first run also makes and caches them), nearly all of it proving
 /// about 140 one-slot chunks.
 ///

@@ -10,8 +10,13 @@
 //!    from the batch's `root_old` to its `root_new`;
 //! 5. a native replay of every transaction at the batch time with the rules
 //!    (`State::plan` / `commit`), each chunk's `root_new` equal to the replayed root;
-//! 6. every chunk proof against its public inputs, with halo2's `BatchVerifier` over the
-//!    batch's chunks (and one by one to name the bad chunk when the batch fails).
+//! 6. every chunk proof against its public inputs, batched per circuit
+//!    (`circuits::verifying::verify_many`, on every core) over the batch's chunks (and one
+//!    by one to name the bad chunk when the batch fails).
+//!
+//! A chain checked from its proofs alone ([`Keys::verify_chain_proofs`]) has no step 5 and
+//! takes the proofs of steps 3 and 6 over a window of batches: the ballots first, then the
+//! chunks, each in one batch check.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -23,9 +28,10 @@ use circuits::hash::to_hex;
 use circuits::params::{ParamsError, Provenance};
 use circuits::state::Plan;
 use circuits::{Fp, Params as RuleParams, State, Transaction, TxError};
-use halo2_proofs::plonk::{BatchVerifier, VerifyingKey};
+use halo2_proofs::plonk::VerifyingKey;
 use halo2_proofs::poly::commitment::Params;
 use pasta_curves::vesta;
+use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::artifact::{ArtifactError, BatchArtifact, FIRST_BATCH};
@@ -348,6 +354,19 @@ pub struct PendingProof {
     pub proof: Vec<u8>,
 }
 
+/// A ballot proof waiting to be verified, with the public inputs its transaction claims.
+#[derive(Clone, Debug)]
+pub struct PendingBallot {
+    /// Its batch.
+    pub batch: u64,
+    /// Its place in the batch.
+    pub tx: usize,
+    /// The public inputs.
+    pub instance: ballot::Instance,
+    /// The proof.
+    pub proof: Vec<u8>,
+}
+
 /// Where a chain check starts: after batch `number` (0: genesis), at its root and time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct Checkpoint {
@@ -471,12 +490,15 @@ impl Keys {
                 .map(|&(family, slots)| {
                     scope.spawn(move || {
                         let params = &params[&family.k_for(slots)].0;
-                        chunk::proof::verifying_key(params, family, slots).map_err(|source| {
-                            VerifyError::Keygen {
-                                family,
-                                slots,
-                                source,
-                            }
+                        // On a pool of its own (see `circuits::verifying`): the key's
+                        // commitments are multiplications the threads would each shift.
+                        circuits::verifying::on_one_thread(|| {
+                            chunk::proof::verifying_key(params, family, slots)
+                        })
+                        .map_err(|source| VerifyError::Keygen {
+                            family,
+                            slots,
+                            source,
                         })
                     })
                 })
@@ -599,13 +621,16 @@ impl Keys {
             previous_time,
             observe,
             &mut proofs,
+            None,
         )?;
         summary.chunk_proofs = self.verify_chunk_proofs(&proofs)?;
         Ok(summary)
     }
 
     /// Everything [`Keys::verify_batch`] checks but the chunk proofs, which are added to
-    /// `proofs` for the caller to verify (batched with other batches' if it likes).
+    /// `proofs` for the caller to verify (batched with other batches' if it likes); the
+    /// ballot proofs are verified here, before the data and the replay, unless `ballots`
+    /// takes them for the caller too.
     #[allow(clippy::too_many_arguments)]
     fn check_batch(
         &mut self,
@@ -616,6 +641,7 @@ impl Keys {
         previous_time: Option<u64>,
         observe: &mut dyn FnMut(Replayed<'_>),
         proofs: &mut Vec<PendingProof>,
+        ballots: Option<&mut Vec<PendingBallot>>,
     ) -> Result<BatchSummary, VerifyError> {
         let batch = artifact.number;
         let (chain, rule_params) = state
@@ -693,42 +719,44 @@ impl Keys {
             }
         }
         // 3. Ballot proofs.
-        let ballots: Vec<(usize, &circuits::tx::Ballot)> = artifact
+        let pending: Vec<PendingBallot> = artifact
             .transactions
             .iter()
             .enumerate()
-            .filter_map(|(i, tx)| match tx {
-                Transaction::Ballot(b) => Some((i, b)),
+            .filter_map(|(tx, t)| match t {
+                Transaction::Ballot(b) => Some(PendingBallot {
+                    batch,
+                    tx,
+                    instance: ballot::instance_of(b),
+                    proof: b.proof.clone(),
+                }),
                 _ => None,
             })
             .collect();
-        if !ballots.is_empty() {
-            self.load_ballot()?;
-        }
-        let started = Instant::now();
-        if let Some(keys) = self.ballot.as_ref().filter(|_| !ballots.is_empty()) {
-            let claimed: Vec<_> = ballots
-                .iter()
-                .map(|(_, b)| (ballot::instance_of(b), b.proof.clone()))
-                .collect();
-            match ballot::verify_batch(keys.params(), keys.verifying_key(), &claimed) {
-                Ok(()) => {}
-                Err(BallotError::InvalidBallotInBatch { index }) => {
-                    let (tx, b) = ballots[index];
-                    return Err(VerifyError::BallotProof {
-                        batch,
-                        tx,
-                        proposal: b.proposal,
-                    });
-                }
-                Err(_) => return Err(VerifyError::BallotBatch { batch }),
+        let ballot_count = pending.len();
+        let ballot_proofs = match ballots {
+            Some(deferred) => {
+                deferred.extend(pending);
+                Duration::ZERO
             }
-        }
-        let ballot_proofs = started.elapsed();
-        // 4. Data hashes and chaining.
+            None => self.verify_ballot_proofs(&pending)?,
+        };
+        // 4. Data hashes (the chunks' side by side) and chaining.
+        let data_hashes: Vec<Fp> = artifact
+            .chunks
+            .par_iter()
+            .zip(&parts)
+            .map(|(c, (_, txs))| chunk::data_hash(chain, txs, c.slots))
+            .collect();
         let mut root = artifact.root_old;
-        for (i, (c, (first, txs))) in artifact.chunks.iter().zip(&parts).enumerate() {
-            if chunk::data_hash(chain, txs, c.slots) != c.data_hash {
+        for (i, ((c, (first, txs)), data_hash)) in artifact
+            .chunks
+            .iter()
+            .zip(&parts)
+            .zip(data_hashes)
+            .enumerate()
+        {
+            if data_hash != c.data_hash {
                 return Err(VerifyError::DataHash {
                     batch,
                     chunk: i,
@@ -803,13 +831,43 @@ impl Keys {
             time: artifact.time,
             transactions: artifact.transactions.len(),
             chunks: artifact.chunks.len(),
-            ballots: ballots.len(),
+            ballots: ballot_count,
             root_old: artifact.root_old,
             root_new: artifact.root_new,
             replayed,
             chunk_proofs,
             ballot_proofs,
         })
+    }
+
+    /// Verifies ballot proofs (of one batch or many) in one batch; if it fails, one by one
+    /// to name the first bad one. Returns the time the proofs took (the keys made first, if
+    /// any ballot needs them, not counted).
+    pub fn verify_ballot_proofs(
+        &mut self,
+        pending: &[PendingBallot],
+    ) -> Result<Duration, VerifyError> {
+        let Some(first) = pending.first() else {
+            return Ok(Duration::ZERO);
+        };
+        let keys = self.load_ballot()?;
+        let started = Instant::now();
+        let claimed: Vec<_> = pending
+            .iter()
+            .map(|b| (b.instance, b.proof.clone()))
+            .collect();
+        match ballot::verify_batch(keys.params(), keys.verifying_key(), &claimed) {
+            Ok(()) => Ok(started.elapsed()),
+            Err(BallotError::InvalidBallotInBatch { index }) => {
+                let b = &pending[index];
+                Err(VerifyError::BallotProof {
+                    batch: b.batch,
+                    tx: b.tx,
+                    proposal: b.instance.proposal(),
+                })
+            }
+            Err(_) => Err(VerifyError::BallotBatch { batch: first.batch }),
+        }
     }
 
     /// Verifies chunk proofs (of one batch or many), batched per circuit (family and size)
@@ -827,11 +885,11 @@ impl Keys {
         let started = Instant::now();
         for (&(family, slots), members) in &groups {
             let (params, vk) = self.chunk(family, slots);
-            let mut verifier = BatchVerifier::new();
-            for p in members {
-                verifier.add_proof(vec![vec![p.instance.to_halo2()]], p.proof.clone());
-            }
-            if !verifier.finalize(params, vk) {
+            let claimed: Vec<_> = members
+                .iter()
+                .map(|p| (p.instance.to_halo2(), &p.proof[..]))
+                .collect();
+            if !circuits::verifying::verify_many(params, vk, &claimed) {
                 let mut sorted = members.clone();
                 sorted.sort_by_key(|p| (p.batch, p.chunk));
                 for p in &sorted {
@@ -869,19 +927,25 @@ impl Keys {
         let mut batches = Vec::new();
         let mut waiting: Vec<BatchSummary> = Vec::new();
         let mut proofs = Vec::new();
+        let mut ballots = Vec::new();
         let mut flush = |keys: &mut Keys,
                          waiting: &mut Vec<BatchSummary>,
                          proofs: &mut Vec<PendingProof>,
+                         ballots: &mut Vec<PendingBallot>,
                          batches: &mut Vec<BatchSummary>|
          -> Result<(), VerifyError> {
+            let ballots_took = keys.verify_ballot_proofs(ballots)?;
             let took = keys.verify_chunk_proofs(proofs)?;
             let chunks: usize = waiting.iter().map(|b| b.chunks).sum::<usize>().max(1);
+            let ballot_count: usize = waiting.iter().map(|b| b.ballots).sum::<usize>().max(1);
             for mut b in waiting.drain(..) {
                 b.chunk_proofs = took.mul_f64(b.chunks as f64 / chunks as f64);
+                b.ballot_proofs = ballots_took.mul_f64(b.ballots as f64 / ballot_count as f64);
                 progress(&b);
                 batches.push(b);
             }
             proofs.clear();
+            ballots.clear();
             Ok(())
         };
         for item in artifacts {
@@ -894,6 +958,7 @@ impl Keys {
                 Some(at.time),
                 &mut |_| {},
                 &mut proofs,
+                Some(&mut ballots),
             )?;
             at = Checkpoint {
                 number: artifact.number,
@@ -901,11 +966,11 @@ impl Keys {
                 time: artifact.time,
             };
             waiting.push(summary);
-            if proofs.len() >= window.max(1) {
-                flush(self, &mut waiting, &mut proofs, &mut batches)?;
+            if proofs.len() + ballots.len() >= window.max(1) {
+                flush(self, &mut waiting, &mut proofs, &mut ballots, &mut batches)?;
             }
         }
-        flush(self, &mut waiting, &mut proofs, &mut batches)?;
+        flush(self, &mut waiting, &mut proofs, &mut ballots, &mut batches)?;
         Ok(ProofsReport { batches, end: at })
     }
 

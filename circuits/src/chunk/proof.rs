@@ -2,9 +2,9 @@
 //! trusted setup). Parameters are made once and cached on disk by the caller
 //! ([`crate::params`]); keys are made once per process and chunk size.
 
-use halo2_proofs::plonk::{self, keygen_pk, keygen_vk, ProvingKey, SingleVerifier, VerifyingKey};
+use halo2_proofs::plonk::{self, keygen_pk, keygen_vk, ProvingKey, VerifyingKey};
 use halo2_proofs::poly::commitment::Params;
-use halo2_proofs::transcript::{Blake2bRead, Blake2bWrite, Challenge255};
+use halo2_proofs::transcript::{Blake2bWrite, Challenge255};
 use pasta_curves::vesta;
 
 use super::family::Family;
@@ -178,14 +178,6 @@ pub fn verify(
     instance: &Instance,
     proof: &[u8],
 ) -> Result<(), ProofError> {
-    let column = instance.to_halo2();
-    let mut transcript = Blake2bRead::<_, vesta::Affine, Challenge255<_>>::init(proof);
-    plonk::verify_proof(
-        params,
-        vk,
-        SingleVerifier::new(params),
-        &[&[&column]],
-        &mut transcript,
-    )
-    .map_err(|_| ProofError::Invalid)
+    crate::verifying::verify_one(params, vk, &instance.to_halo2(), proof)
+        .map_err(|_| ProofError::Invalid)
 }

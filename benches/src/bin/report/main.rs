@@ -820,14 +820,17 @@ fn batch_phase(progress: &Progress, dir: &Path, settings: &Settings, slots: usiz
     let chunk_verifier =
         ChunkVerifier::for_artifact(dir, &artifact, start.chain(), start.params().clone());
     let chunk_proofs_batched = Stats::measure(5, || assert!(chunk_verifier.batched(&artifact)));
+    let chunk_proofs_halo2_batch =
+        Stats::measure(5, || assert!(chunk_verifier.halo2_batched(&artifact)));
     let chunk_proofs_one_by_one =
         Stats::measure(5, || assert!(chunk_verifier.one_by_one(&artifact)));
     progress.say(format!(
-        "verifier: cold start {:.2} s, whole check {:.0} ms with the replay, {:.0} ms from proofs and data, chunk proofs {:.0} ms batched, {:.0} ms one by one",
+        "verifier: cold start {:.2} s, whole check {:.0} ms with the replay, {:.0} ms from proofs and data, chunk proofs {:.0} ms batched ({:.0} ms with halo2's BatchVerifier), {:.0} ms one by one",
         cold_start.total.median_s,
         full_check.median_ms(),
         proofs_check.median_ms(),
         chunk_proofs_batched.median_ms(),
+        chunk_proofs_halo2_batch.median_ms(),
         chunk_proofs_one_by_one.median_ms()
     ));
     BatchRow {
@@ -847,6 +850,7 @@ fn batch_phase(progress: &Progress, dir: &Path, settings: &Settings, slots: usiz
         full_check,
         proofs_check,
         chunk_proofs_batched,
+        chunk_proofs_halo2_batch,
         chunk_proofs_one_by_one,
     }
 }

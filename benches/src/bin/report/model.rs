@@ -190,7 +190,11 @@ pub struct BatchRow {
     /// The verifier's check from the proofs and data alone (`verifier chain` without
     /// `--replay`: no rules replayed), keys already loaded.
     pub proofs_check: Stats,
+    /// The chunk proofs batched per circuit as the verifier does
+    /// (`circuits::verifying::verify_many`).
     pub chunk_proofs_batched: Stats,
+    /// The same with halo2's own `BatchVerifier`, which that replaced.
+    pub chunk_proofs_halo2_batch: Stats,
     pub chunk_proofs_one_by_one: Stats,
 }
 
