@@ -155,38 +155,57 @@ pub fn fill(
     let url = format!("{}/v1/transactions", server.url());
     let work = signed_work(&city, clients, total);
 
+    // The clients are tasks on one thread of their own (each with its own connection, as
+    // many open at once as there are clients), so the load generator takes at most one of
+    // the machine's cores from the sequencer it measures: a thread per client, each with
+    // a blocking HTTP client and that client's own runtime thread, took a growing share of
+    // the CPU as the clients grew (1,000 clients were 2,000 threads).
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime for the clients");
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .pool_max_idle_per_host(clients)
+        .build()
+        .expect("an HTTP client");
     let started = Instant::now();
-    let threads: Vec<_> = work
-        .into_iter()
-        .enumerate()
-        .map(|(c, txs)| {
-            let url = url.clone();
-            std::thread::spawn(move || {
-                let http = reqwest::blocking::Client::builder()
-                    .timeout(Duration::from_secs(60))
-                    .build()
-                    .expect("an HTTP client");
-                let mut latencies = Vec::with_capacity(txs.len());
-                for (k, tx) in txs.iter().enumerate() {
-                    let due = rate
-                        .map(|r| started + Duration::from_secs_f64((k * clients + c) as f64 / r));
-                    if let Some(due) = due {
-                        std::thread::sleep(due.saturating_duration_since(Instant::now()));
+    let mut latencies: Vec<Duration> = runtime.block_on(async {
+        let tasks: Vec<_> = work
+            .into_iter()
+            .enumerate()
+            .map(|(c, txs)| {
+                let (http, url) = (http.clone(), url.clone());
+                tokio::spawn(async move {
+                    let mut latencies = Vec::with_capacity(txs.len());
+                    for (k, tx) in txs.iter().enumerate() {
+                        let due = rate.map(|r| {
+                            started + Duration::from_secs_f64((k * clients + c) as f64 / r)
+                        });
+                        if let Some(due) = due {
+                            tokio::time::sleep_until(due.into()).await;
+                        }
+                        let sent = due.unwrap_or_else(Instant::now);
+                        let response = http
+                            .post(&url)
+                            .json(tx)
+                            .send()
+                            .await
+                            .expect("the server answers");
+                        let status = response.status().as_u16();
+                        assert_eq!(status, 202, "{}", response.text().await.unwrap_or_default());
+                        latencies.push(sent.elapsed());
                     }
-                    let sent = due.unwrap_or_else(Instant::now);
-                    let response = http.post(&url).json(tx).send().expect("the server answers");
-                    let status = response.status().as_u16();
-                    assert_eq!(status, 202, "{}", response.text().unwrap_or_default());
-                    latencies.push(sent.elapsed());
-                }
-                latencies
+                    latencies
+                })
             })
-        })
-        .collect();
-    let mut latencies: Vec<Duration> = threads
-        .into_iter()
-        .flat_map(|t| t.join().expect("a client thread"))
-        .collect();
+            .collect();
+        let mut all = Vec::new();
+        for task in tasks {
+            all.extend(task.await.expect("a client task"));
+        }
+        all
+    });
     let elapsed = started.elapsed();
     latencies.sort();
     server.stop();

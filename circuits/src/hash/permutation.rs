@@ -21,9 +21,11 @@ use super::{Fp, P128Pow5T5, T5_FULL_ROUNDS, T5_PARTIAL_ROUNDS};
 
 type Matrix4 = [[Fp; 4]; 4];
 
-/// One partial round: constants to add, then word 0's S-box, then `S`.
+/// One partial round: word 0's constant to add, then its S-box, then `S`.
 struct Partial {
-    constants: [Fp; 5],
+    /// The constant of word 0 (the other words' constants are carried, see
+    /// [`Sparse::carried`]).
+    constant: Fp,
     /// `S`'s first row: `a₀₀` and `wᵀ`.
     row: [Fp; 5],
     /// `S`'s first column below the corner (`Â⁻¹·v`).
@@ -35,6 +37,15 @@ struct Sparse {
     round_constants: Vec<[Fp; 5]>,
     mds: [[Fp; 5]; 5],
     partial: Vec<Partial>,
+    /// The partial rounds' constants of words 1..4, summed: those words bypass the S-box,
+    /// and `S` leaves them as they are but for `column·s₀`, so a constant added to them
+    /// before a round is still there, unchanged, after every later round. It is added once
+    /// after the last partial round; what it adds to word 0 on the way (`S`'s row times
+    /// the constants carried so far) is folded into each next round's word-0 constant, and
+    /// after the last round into `carried_0`.
+    carried: [Fp; 4],
+    /// What the carried constants add to word 0 through the last partial round's row.
+    carried_0: Fp,
     /// `D̂` left over after the last partial round, applied to words 1..4.
     tail: Matrix4,
 }
@@ -90,11 +101,21 @@ fn sparse() -> &'static Sparse {
         let m_hat_inv = invert4(&m_hat);
         // The carried matrix D̂ (identity at first) and its inverse.
         let (mut d, mut d_inv) = (identity4(), identity4());
-        let mut partial = Vec::with_capacity(T5_PARTIAL_ROUNDS);
+        let mut partial: Vec<Partial> = Vec::with_capacity(T5_PARTIAL_ROUNDS);
+        let mut carried = [Fp::ZERO; 4];
+        // What the constants carried so far add to word 0 through the last round's row.
+        let through_row = |partial: &[Partial], carried: &[Fp; 4]| {
+            partial.last().map_or(Fp::ZERO, |p| {
+                (0..4).map(|k| p.row[k + 1] * carried[k]).sum::<Fp>()
+            })
+        };
         for c in &round_constants[half..half + T5_PARTIAL_ROUNDS] {
-            // The constants as the carried state sees them: D⁻¹·c.
+            let constant = c[0] + through_row(&partial, &carried);
+            // The other words' constants as the carried state sees them: D⁻¹·c.
             let rest = apply4(&d_inv, [c[1], c[2], c[3], c[4]]);
-            let constants = [c[0], rest[0], rest[1], rest[2], rest[3]];
+            for (sum, r) in carried.iter_mut().zip(rest) {
+                *sum += r;
+            }
             // A = M·D: corner M₀₀, first row (M₀,₁..₄)·D̂, first column M₁..₄,₀, block M̂·D̂.
             let mut row = [mds[0][0], Fp::ZERO, Fp::ZERO, Fp::ZERO, Fp::ZERO];
             for (j, entry) in row.iter_mut().enumerate().skip(1) {
@@ -107,7 +128,7 @@ fn sparse() -> &'static Sparse {
             d_inv = mul4(&d_inv, &m_hat_inv);
             let column = apply4(&d_inv, v);
             partial.push(Partial {
-                constants,
+                constant,
                 row,
                 column,
             });
@@ -115,32 +136,46 @@ fn sparse() -> &'static Sparse {
         Sparse {
             round_constants,
             mds,
+            carried_0: through_row(&partial, &carried),
             partial,
+            carried,
             tail: d,
         }
     })
 }
 
+/// `x⁵`, [`P128Pow5T5`]'s S-box, inlined into the rounds (the tests against the reference
+/// sponge hold the permutation equal to `halo2_poseidon`'s).
+#[inline(always)]
 fn sbox(x: Fp) -> Fp {
-    <P128Pow5T5 as Spec<Fp, 5, 4>>::sbox(x)
+    x.square().square() * x
+}
+
+/// A full round: the constants, every word's S-box, the dense matrix (written out: an
+/// iterator's `sum` here was not inlined, ~8% of the sequencer's ingest).
+#[inline(always)]
+fn full(state: &mut [Fp; 5], rc: &[Fp; 5], mds: &[[Fp; 5]; 5]) {
+    let s = [
+        sbox(state[0] + rc[0]),
+        sbox(state[1] + rc[1]),
+        sbox(state[2] + rc[2]),
+        sbox(state[3] + rc[3]),
+        sbox(state[4] + rc[4]),
+    ];
+    for (word, row) in state.iter_mut().zip(mds) {
+        *word = row[0] * s[0] + row[1] * s[1] + row[2] * s[2] + row[3] * s[3] + row[4] * s[4];
+    }
 }
 
 /// The [`P128Pow5T5`] permutation of `state`.
 pub(super) fn permute(state: &mut [Fp; 5]) {
     let p = sparse();
     let half = T5_FULL_ROUNDS / 2;
-    let full = |state: &mut [Fp; 5], rc: &[Fp; 5]| {
-        let s: [Fp; 5] = std::array::from_fn(|i| sbox(state[i] + rc[i]));
-        *state = std::array::from_fn(|i| (0..5).map(|k| p.mds[i][k] * s[k]).sum());
-    };
     for rc in &p.round_constants[..half] {
-        full(state, rc);
+        full(state, rc, &p.mds);
     }
     for round in &p.partial {
-        for (word, c) in state.iter_mut().zip(round.constants) {
-            *word += c;
-        }
-        let s0 = sbox(state[0]);
+        let s0 = sbox(state[0] + round.constant);
         let mut first = round.row[0] * s0;
         for ((word, w), v) in state[1..]
             .iter_mut()
@@ -152,10 +187,20 @@ pub(super) fn permute(state: &mut [Fp; 5]) {
         }
         state[0] = first;
     }
-    let rest = apply4(&p.tail, [state[1], state[2], state[3], state[4]]);
+    state[0] += p.carried_0;
+    let c = &p.carried;
+    let rest = apply4(
+        &p.tail,
+        [
+            state[1] + c[0],
+            state[2] + c[1],
+            state[3] + c[2],
+            state[4] + c[3],
+        ],
+    );
     state[1..].copy_from_slice(&rest);
     for rc in &p.round_constants[half + T5_PARTIAL_ROUNDS..] {
-        full(state, rc);
+        full(state, rc, &p.mds);
     }
 }
 
