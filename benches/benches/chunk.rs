@@ -1,6 +1,6 @@
 //! Chunk proofs of every family: proving time per chunk size (one slot, and the slots that
 //! fill 2^14 rows), and verifying one proof alone or a batch of proofs of the same circuit
-//! with halo2's `BatchVerifier`. Each chunk is full of honest transactions of its family's
+//! as the verifier does (`circuits::verifying`). Each chunk is full of honest transactions of its family's
 //! kinds in turn (`benches::workload`). Params are cached under `target/params`; keys and the
 //! proofs to verify are made outside the timed loops.
 //!
@@ -17,7 +17,6 @@ use benches::workload::full_chunk;
 use circuits::chunk::proof::{self, ChunkKeys};
 use circuits::chunk::{Family, Instance};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use halo2_proofs::plonk::BatchVerifier;
 use halo2_proofs::poly::commitment::Params;
 use pasta_curves::vesta;
 use rand::SeedableRng;
@@ -126,11 +125,16 @@ fn chunks(c: &mut Criterion) {
             s,
             |b, s| {
                 b.iter(|| {
-                    let mut batch = BatchVerifier::new();
-                    for p in &s.proofs {
-                        batch.add_proof(vec![vec![s.instance.to_halo2()]], p.clone());
-                    }
-                    assert!(batch.finalize(&s.params, s.keys.vk()));
+                    let claimed: Vec<_> = s
+                        .proofs
+                        .iter()
+                        .map(|p| (s.instance.to_halo2(), &p[..]))
+                        .collect();
+                    assert!(circuits::verifying::verify_many(
+                        &s.params,
+                        s.keys.vk(),
+                        &claimed
+                    ));
                 })
             },
         );

@@ -528,6 +528,98 @@ fn a_ballot_moved_to_another_proposal_is_refused() {
     );
 }
 
+/// The chain check from proofs alone takes ballot proofs over its window of batches, and
+/// still names the bad one by batch and position: two hand-made batches (true data hashes
+/// and roots, chunk proofs that are not), a ballot in each; the second's moved to another
+/// proposal is named before any chunk proof, and without it the chain fails only at the
+/// first chunk proof.
+#[test]
+fn the_chain_check_names_a_moved_ballot_in_a_later_batch_of_its_window() {
+    let mut city = City::new(2);
+    for v in 0..2 {
+        let tx = city.register_voter(demo_voter(v).commitment());
+        city.apply(&tx, T1).unwrap();
+    }
+    for _ in 0..2 {
+        let tx = city.proposal("Q?", &["a", "b"], T1, T1 + 1_000);
+        city.apply(&tx, T1).unwrap();
+    }
+    let start = city.state.clone();
+    let mut batches = Vec::new();
+    for (number, voter) in [(1u64, 0u64), (2, 1)] {
+        let proof = circuits::ballot::prove(
+            ballot_keys(),
+            &demo_voter(voter),
+            &city.state.voter_path(voter),
+            0,
+            Vote::Option(1),
+            0,
+            ChaCha20Rng::seed_from_u64(number),
+        )
+        .unwrap();
+        let tx = Transaction::Ballot(proof.into_transaction());
+        let before = city.state.clone();
+        let time = T2 + number;
+        city.apply(&tx, time).unwrap();
+        batches.push((before, city.state.root(), time, tx));
+    }
+    let artifact =
+        |number: u64, (before, root_new, time, tx): &(State, Fp, u64, Transaction)| BatchArtifact {
+            version: verifier::VERSION,
+            number,
+            time: *time,
+            root_old: before.root(),
+            root_new: *root_new,
+            chunks: vec![verifier::ChunkArtifact {
+                family: circuits::chunk::Family::Governance,
+                slots: 1,
+                transactions: 1,
+                root_old: before.root(),
+                root_new: *root_new,
+                data_hash: circuits::chunk::data_hash(before.chain(), std::slice::from_ref(tx), 1),
+                proof: vec![0; 64],
+            }],
+            transactions: vec![tx.clone()],
+        };
+    let check = |second: &(State, Fp, u64, Transaction)| {
+        let mut keys = keys();
+        keys.set_genesis(start.chain(), start.params().clone());
+        let chain = [artifact(1, &batches[0]), artifact(2, second)]
+            .into_iter()
+            .map(|a| Ok::<_, VerifyError>((format!("batch {}", a.number), a)));
+        keys.verify_chain_proofs(
+            verifier::check::Checkpoint::genesis(&start),
+            chain,
+            256,
+            &mut |_| {},
+        )
+        .map(|_| ())
+        .unwrap_err()
+    };
+    let e = check(&batches[1]);
+    assert!(
+        matches!(e, VerifyError::ChunkProof { batch: 1, chunk: 0 }),
+        "{e}"
+    );
+    let mut moved = batches[1].clone();
+    let Transaction::Ballot(b) = &mut moved.3 else {
+        panic!()
+    };
+    b.proposal = 1;
+    let e = check(&moved);
+    assert!(
+        matches!(
+            e,
+            VerifyError::BallotProof {
+                batch: 2,
+                tx: 0,
+                proposal: 1
+            }
+        ),
+        "{e}"
+    );
+}
+
 /// Applies `tx` to the city at `now` and adds it to the batch.
 fn push(city: &mut City, txs: &mut Vec<Transaction>, now: u64, tx: Transaction) {
     city.apply(&tx, now)

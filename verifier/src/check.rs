@@ -870,9 +870,9 @@ impl Keys {
         }
     }
 
-    /// Verifies chunk proofs (of one batch or many), batched per circuit (family and size)
-    /// with halo2's `BatchVerifier`; if a batch of them fails, one by one to name the first
-    /// bad one. Returns the time the proofs took (keys loaded first, not counted).
+    /// Verifies chunk proofs (of one batch or many), batched per circuit (family and size,
+    /// [`circuits::verifying::verify_many`]); if a batch of them fails, one by one to name
+    /// the first bad one. Returns the time the proofs took (keys loaded first, not counted).
     pub fn verify_chunk_proofs(
         &mut self,
         proofs: &[PendingProof],
@@ -911,9 +911,10 @@ impl Keys {
     /// numbers consecutive after `from`, each batch starting at the root the previous one
     /// (or `from`) ended at and not dated before it, chunk shapes and families, every ballot
     /// proof, every chunk's data hash recomputed from the published transactions, chunks
-    /// chaining by roots, and every chunk proof. The chunk proofs are verified in windows of
-    /// about `window` chunks, each window in one `BatchVerifier` per circuit (then one by one
-    /// to name a bad one), so a long chain takes bounded memory when `artifacts` streams.
+    /// chaining by roots, and every chunk proof. The ballot and chunk proofs are verified in
+    /// windows of about `window` proofs, each window's ballots in one batched check and its
+    /// chunks in one per circuit (then one by one to name a bad one), so a long chain takes
+    /// bounded memory when `artifacts` streams.
     /// `progress` sees each batch once its proofs are verified. The deployment's genesis hash
     /// and rule parameters must be set ([`Keys::set_genesis`]).
     pub fn verify_chain_proofs<E: From<VerifyError>>(

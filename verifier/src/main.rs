@@ -748,8 +748,8 @@ fn record<R: std::fmt::Debug + serde::Serialize>(
     Ok(())
 }
 
-/// Chunk proofs verified in one `BatchVerifier` window: bounds the memory a long chain
-/// takes while keeping the batching's gain (it flattens out well before this).
+/// Proofs (chunks and ballots) verified in one window of batched checks: bounds the memory
+/// a long chain takes while keeping the batching's gain (it flattens out well before this).
 const CHUNKS_PER_WINDOW: usize = 256;
 
 fn chain(

@@ -324,9 +324,9 @@ fn chunks(md: &mut String, r: &Report) {
     let _ = writeln!(md, "## Chunk proofs: size, verification, memory\n");
     let _ = writeln!(
         md,
-        "Verifying one proof (`SingleVerifier`, median of 10) and a batch of all the proofs \
-         made above of the same chunk, distinct proofs with their own randomness \
-         (`BatchVerifier`, median of 5), on {}. Peak memory: the process's peak resident \
+        "Verifying one proof (`chunk::proof::verify`, median of 10) and a batch of all the \
+         proofs made above of the same chunk, distinct proofs with their own randomness \
+         (`circuits::verifying::verify_many`, median of 5), on {}. Peak memory: the process's peak resident \
          memory while that chunk's keys were made and its proofs made and verified.\n",
         threads(r.settings.threads)
     );
