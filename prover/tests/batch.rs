@@ -449,12 +449,8 @@ fn ballot_keys() -> &'static circuits::ballot::BallotKeys {
     })
 }
 
-/// This artifact is assembled by hand: its
-/// data hashes and roots are true, its chunk proof is not. The honest one then fails only at
-/// the chunk proofs (every earlier check, the ballot proof included, passed); the one whose
-/// ballot was moved to another proposal fails at its ballot proof.
-#[test]
-fn a_ballot_moved_to_another_proposal_is_refused() {
+/// A city of two registered voters and two open proposals (0 and 1), for ballot tests.
+fn two_voters_two_proposals() -> City {
     let mut city = City::new(2);
     for v in 0..2 {
         let tx = city.register_voter(demo_voter(v).commitment());
@@ -464,40 +460,75 @@ fn a_ballot_moved_to_another_proposal_is_refused() {
         let tx = city.proposal("Q?", &["a", "b"], T1, T1 + 1_000);
         city.apply(&tx, T1).unwrap();
     }
+    city
+}
+
+/// `voter`'s ballot for option 1 of proposal 0, with its proof.
+fn ballot(city: &City, voter: u64, seed: u64) -> Transaction {
     let proof = circuits::ballot::prove(
         ballot_keys(),
-        &demo_voter(1),
-        &city.state.voter_path(1),
+        &demo_voter(voter),
+        &city.state.voter_path(voter),
         0,
         Vote::Option(1),
         0,
-        ChaCha20Rng::seed_from_u64(7),
+        ChaCha20Rng::seed_from_u64(seed),
     )
     .unwrap();
-    let tx = Transaction::Ballot(proof.into_transaction());
-    let before = city.state.clone();
-    city.apply(&tx, T2).unwrap();
-    let artifact = |tx: Transaction| BatchArtifact {
+    Transaction::Ballot(proof.into_transaction())
+}
+
+/// The same ballot claiming proposal 1: its proof no longer holds.
+fn moved(tx: &Transaction) -> Transaction {
+    let Transaction::Ballot(mut b) = tx.clone() else {
+        panic!("a ballot")
+    };
+    b.proposal = 1;
+    Transaction::Ballot(b)
+}
+
+/// Batch `number` assembled by hand: one governance chunk holding `tx`, from `before`'s
+/// root to `root_new` at `time`, its data hash true and its proof not a proof.
+fn hand_made(
+    number: u64,
+    before: &State,
+    root_new: Fp,
+    time: u64,
+    tx: Transaction,
+) -> BatchArtifact {
+    BatchArtifact {
         version: verifier::VERSION,
-        number: 1,
-        time: T2,
+        number,
+        time,
         root_old: before.root(),
-        root_new: city.state.root(),
+        root_new,
         chunks: vec![verifier::ChunkArtifact {
             family: circuits::chunk::Family::Governance,
             slots: 1,
             transactions: 1,
             root_old: before.root(),
-            root_new: city.state.root(),
+            root_new,
             data_hash: circuits::chunk::data_hash(before.chain(), std::slice::from_ref(&tx), 1),
             proof: vec![0; 64],
         }],
         transactions: vec![tx],
-    };
-    let check = |a: &BatchArtifact| {
+    }
+}
+
+/// This artifact is assembled by hand: its
+/// data hashes and roots are true, its chunk proof is not. The honest one then fails only at
+/// the chunk proofs (every earlier check, the ballot proof included, passed); the one whose
+/// ballot was moved to another proposal fails at its ballot proof.
+#[test]
+fn a_ballot_moved_to_another_proposal_is_refused() {
+    let mut city = two_voters_two_proposals();
+    let tx = ballot(&city, 1, 7);
+    let before = city.state.clone();
+    city.apply(&tx, T2).unwrap();
+    let check = |tx: Transaction| {
         let mut state = before.clone();
         keys().verify_batch(
-            a,
+            &hand_made(1, &before, city.state.root(), T2, tx),
             Some(&mut state),
             before.root(),
             Some(1),
@@ -505,16 +536,12 @@ fn a_ballot_moved_to_another_proposal_is_refused() {
             &mut |_| {},
         )
     };
-    let e = check(&artifact(tx.clone())).unwrap_err();
+    let e = check(tx.clone()).unwrap_err();
     assert!(
         matches!(e, VerifyError::ChunkProof { batch: 1, chunk: 0 }),
         "{e}"
     );
-    let Transaction::Ballot(mut moved) = tx else {
-        panic!()
-    };
-    moved.proposal = 1;
-    let e = check(&artifact(Transaction::Ballot(moved))).unwrap_err();
+    let e = check(moved(&tx)).unwrap_err();
     assert!(
         matches!(
             e,
@@ -535,58 +562,28 @@ fn a_ballot_moved_to_another_proposal_is_refused() {
 /// first chunk proof.
 #[test]
 fn the_chain_check_names_a_moved_ballot_in_a_later_batch_of_its_window() {
-    let mut city = City::new(2);
-    for v in 0..2 {
-        let tx = city.register_voter(demo_voter(v).commitment());
-        city.apply(&tx, T1).unwrap();
-    }
-    for _ in 0..2 {
-        let tx = city.proposal("Q?", &["a", "b"], T1, T1 + 1_000);
-        city.apply(&tx, T1).unwrap();
-    }
+    let mut city = two_voters_two_proposals();
     let start = city.state.clone();
     let mut batches = Vec::new();
     for (number, voter) in [(1u64, 0u64), (2, 1)] {
-        let proof = circuits::ballot::prove(
-            ballot_keys(),
-            &demo_voter(voter),
-            &city.state.voter_path(voter),
-            0,
-            Vote::Option(1),
-            0,
-            ChaCha20Rng::seed_from_u64(number),
-        )
-        .unwrap();
-        let tx = Transaction::Ballot(proof.into_transaction());
+        let tx = ballot(&city, voter, number);
         let before = city.state.clone();
         let time = T2 + number;
         city.apply(&tx, time).unwrap();
-        batches.push((before, city.state.root(), time, tx));
+        batches.push((number, before, city.state.root(), time, tx));
     }
-    let artifact =
-        |number: u64, (before, root_new, time, tx): &(State, Fp, u64, Transaction)| BatchArtifact {
-            version: verifier::VERSION,
-            number,
-            time: *time,
-            root_old: before.root(),
-            root_new: *root_new,
-            chunks: vec![verifier::ChunkArtifact {
-                family: circuits::chunk::Family::Governance,
-                slots: 1,
-                transactions: 1,
-                root_old: before.root(),
-                root_new: *root_new,
-                data_hash: circuits::chunk::data_hash(before.chain(), std::slice::from_ref(tx), 1),
-                proof: vec![0; 64],
-            }],
-            transactions: vec![tx.clone()],
-        };
-    let check = |second: &(State, Fp, u64, Transaction)| {
+    let check = |second: Transaction| {
         let mut keys = keys();
         keys.set_genesis(start.chain(), start.params().clone());
-        let chain = [artifact(1, &batches[0]), artifact(2, second)]
-            .into_iter()
-            .map(|a| Ok::<_, VerifyError>((format!("batch {}", a.number), a)));
+        let chain = batches.iter().map(|(number, before, root_new, time, tx)| {
+            let tx = if *number == 2 {
+                second.clone()
+            } else {
+                tx.clone()
+            };
+            let artifact = hand_made(*number, before, *root_new, *time, tx);
+            Ok::<_, VerifyError>((format!("batch {number}"), artifact))
+        });
         keys.verify_chain_proofs(
             verifier::check::Checkpoint::genesis(&start),
             chain,
@@ -596,17 +593,12 @@ fn the_chain_check_names_a_moved_ballot_in_a_later_batch_of_its_window() {
         .map(|_| ())
         .unwrap_err()
     };
-    let e = check(&batches[1]);
+    let e = check(batches[1].4.clone());
     assert!(
         matches!(e, VerifyError::ChunkProof { batch: 1, chunk: 0 }),
         "{e}"
     );
-    let mut moved = batches[1].clone();
-    let Transaction::Ballot(b) = &mut moved.3 else {
-        panic!()
-    };
-    b.proposal = 1;
-    let e = check(&moved);
+    let e = check(moved(&batches[1].4));
     assert!(
         matches!(
             e,
