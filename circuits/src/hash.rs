@@ -57,7 +57,9 @@ impl Spec<Fp, 5, 4> for P128Pow5T5 {
     }
 
     /// `x⁵` as two squarings and a multiplication (`pow_vartime([5])` walks all 64 bits of
-    /// its exponent limb; measured 6% of a native permutation).
+    /// its exponent limb; measured 6% of a native permutation). Inlined: the native
+    /// permutation calls it in every round.
+    #[inline(always)]
     fn sbox(val: Fp) -> Fp {
         val.square().square() * val
     }
@@ -187,6 +189,7 @@ mod tests {
         same_as_reference::<7>(&mut rng);
         same_as_reference::<8>(&mut rng);
         same_as_reference::<9>(&mut rng);
+        same_as_reference::<10>(&mut rng);
         same_as_reference::<11>(&mut rng);
         same_as_reference::<12>(&mut rng);
         same_as_reference::<13>(&mut rng);
