@@ -56,7 +56,7 @@ use slot::{SlotChip, SlotConfig};
 pub const K: u32 = 8;
 
 /// Bytes of every ballot proof (pinned: it only changes with the circuit).
-pub const PROOF_BYTES: usize = 3168;
+pub const PROOF_BYTES: usize = 3232;
 
 /// Instance row of the voter root.
 pub const VOTER_ROOT: usize = 0;

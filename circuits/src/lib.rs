@@ -22,6 +22,7 @@ pub(crate) mod poseidon;
 pub mod records;
 pub mod rules;
 pub mod schnorr;
+pub(crate) mod selector;
 pub mod state;
 pub mod tally;
 #[cfg(any(test, feature = "testing"))]

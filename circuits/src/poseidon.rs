@@ -420,9 +420,9 @@ impl<const W: usize> PoseidonConfig<W> {
         let c = constants::<W>();
         let names = Self::names();
         let per_row = Layout::<W>::PER_ROW;
-        let q_full = meta.selector();
-        let q_partial = meta.selector();
-        let q_absorb = meta.selector();
+        let q_full = crate::selector::selector(meta);
+        let q_partial = crate::selector::selector(meta);
+        let q_absorb = crate::selector::selector(meta);
         meta.create_gate(names.full_gate, |meta| {
             let q = meta.query_selector(q_full);
             let s: Vec<_> = (0..W)

@@ -1046,4 +1046,4 @@ fn a_real_proof_verifies_and_fails_with_any_public_input_changed() {
 }
 
 /// Bytes of a one-slot accounts proof at k = 11 (pinned: a change is deliberate).
-const ACCOUNTS_PROOF_BYTES_K11: usize = 4_448;
+const ACCOUNTS_PROOF_BYTES_K11: usize = 4_736;

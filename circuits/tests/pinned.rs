@@ -14,23 +14,19 @@ use pasta_curves::vesta;
 const PINNED: [(Family, usize, &str); 4] = [
     (
         Family::Accounts,
-        1_105_823,
-        "3ed682df7eeb84f279d58762b6e3c6df",
+        1_006_461,
+        "d07948841ebb8a9a631c559a3a4305fe",
     ),
     (
         Family::Registry,
-        1_087_791,
-        "7a165ea21bb91fe863b03ba9fbb0c19c",
+        988_429,
+        "259a4381c8610af6cff24e989e8d32e7",
     ),
-    (
-        Family::Market,
-        1_004_603,
-        "b4995a33e1c0f62a44ef2bdfe775be6f",
-    ),
+    (Family::Market, 905_241, "9b06460188c07e57e2f8c009c1e14cbf"),
     (
         Family::Governance,
-        1_009_432,
-        "e156c67979ab3f81f50bb64043767f0a",
+        910_070,
+        "6c81f0e9195a301e0a2010f6d3faed7b",
     ),
 ];
 

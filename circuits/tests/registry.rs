@@ -976,5 +976,5 @@ fn real_proof_verifies_and_binds_its_public_inputs() {
         assert!(proof::verify(&params, keys.vk(), &other, &bytes).is_err());
     }
     println!("k = {k}, proof {} bytes", bytes.len());
-    assert_eq!((k, bytes.len()), (11, 4_448), "k and proof size");
+    assert_eq!((k, bytes.len()), (11, 4_736), "k and proof size");
 }

@@ -23,11 +23,13 @@ use circuits::chunk::{Family, Instance};
 use circuits::{Fp, Params, Transaction};
 use serde::{Deserialize, Serialize};
 
-/// The format version this crate reads and writes (8: every hash is the width-5 Poseidon, so
-/// every root, data hash, signature and key changed; 7: the state's trees have arity 4, so
-/// every root, the chunk and ballot keys and the ballot's `k` changed; 6 checked the
-/// Poseidon chip's full rounds in their `M⁻¹` form; 5 was the ten-column chip).
-pub const VERSION: u32 = 8;
+/// The format version this crate reads and writes (9: every gate of the circuits' own has
+/// its selector in a fixed column of its own, so every chunk and ballot key changed; 8: every
+/// hash is the width-5 Poseidon, so every root, data hash, signature and key changed; 7: the
+/// state's trees have arity 4, so every root, the chunk and ballot keys and the ballot's `k`
+/// changed; 6 checked the Poseidon chip's full rounds in their `M⁻¹` form; 5 was the
+/// ten-column chip).
+pub const VERSION: u32 = 9;
 
 /// The number of the first batch after genesis; batches count up from it with no gap.
 pub const FIRST_BATCH: u64 = 1;

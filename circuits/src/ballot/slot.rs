@@ -48,7 +48,7 @@ impl SlotChip {
         slot: Column<Advice>,
         bits: [Column<Advice>; BITS_PER_ROW],
     ) -> SlotConfig {
-        let q_slot = meta.selector();
+        let q_slot = crate::selector::selector(meta);
 
         // Region layout (SLOT_ROWS = 3 rows for 12 bits):
         //

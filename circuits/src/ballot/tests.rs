@@ -344,7 +344,7 @@ fn the_circuit_is_pinned() {
         .hash(pinned.as_bytes());
     assert_eq!(
         (pinned.len(), digest.to_hex().to_string()),
-        (394770, "7025cc162d208d11acf35d2236774ecd".to_string()),
+        (362436, "5eb99b6f6fbf71d6e7f2014af0114198".to_string()),
         "the ballot circuit changed: update K, PROOF_BYTES and this snapshot deliberately"
     );
 }

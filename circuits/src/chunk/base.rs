@@ -252,7 +252,7 @@ impl Base {
         //
         // | a0     | a1      | a2      | a3           | a4           | a5   | a6   | a7  | a8  |
         // | signed | (s·G).x | (s·G).y | (R + c·PK).x | (R + c·PK).y | PK.x | PK.y | key x | key y |
-        let q_signature = meta.selector();
+        let q_signature = crate::selector::selector(meta);
         meta.create_gate("signed * (s·G - (R + c·PK)) = 0", |meta| {
             let q = meta.query_selector(q_signature);
             let [signed, lx, ly, rx, ry, pkx, pky, kx, ky] =
@@ -282,7 +282,7 @@ impl Base {
         //
         // | a0 | a1 | a2 | a3   |
         // | p0 | p1 | p2 | word |
-        let q_pack = meta.selector();
+        let q_pack = crate::selector::selector(meta);
         meta.create_gate("word = p0 + 2^64 p1 + 2^128 p2", |meta| {
             let q = meta.query_selector(q_pack);
             let [p0, p1, p2, word] =
@@ -301,7 +301,7 @@ impl Base {
         //
         // | a0   | a1    | a2  | a3       | a4   | a5        |
         // | flag | TAG_T | acc | acc_next | sum  | sum_next  |
-        let q_tag = meta.selector();
+        let q_tag = crate::selector::selector(meta);
         meta.create_gate("touch tree flags", |meta| {
             let q = meta.query_selector(q_tag);
             let [flag, value, acc, acc_next, sum, sum_next] =
@@ -331,7 +331,7 @@ impl Base {
         //
         // | a0   | a1   | a2         | a3   |
         // | flag | hash | commitment | leaf |
-        let q_raw_leaf = meta.selector();
+        let q_raw_leaf = crate::selector::selector(meta);
         meta.create_gate("leaf = hash + voter * (commitment - hash)", |meta| {
             let q = meta.query_selector(q_raw_leaf);
             let [flag, h, raw, leaf] =
@@ -351,7 +351,7 @@ impl Base {
         // | now | last | d  |
         //
         // with `d` range-checked to 64 bits by the caller.
-        let q_time = meta.selector();
+        let q_time = crate::selector::selector(meta);
         meta.create_gate("now = last batch time + d", |meta| {
             let q = meta.query_selector(q_time);
             let [now, last, d] = [0, 1, 2].map(|i| meta.query_advice(advice[i], Rotation::cur()));
@@ -364,7 +364,7 @@ impl Base {
         //
         // | a0   | a1   | a2         | a3         | a4  | a5        |
         // | flag | root | old at d_T | new at d_T | z_d | root_next |
-        let q_select = meta.selector();
+        let q_select = crate::selector::selector(meta);
         meta.create_gate("touch root select", |meta| {
             let q = meta.query_selector(q_select);
             let [flag, root, old, new, z, next] =

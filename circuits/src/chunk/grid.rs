@@ -139,26 +139,6 @@ pub(crate) fn c(v: u64) -> Expression<Fp> {
     Expression::Constant(Fp::from(v))
 }
 
-/// The selector of a rule gate: a fixed column of its own (halo2's "complex" selector), not
-/// one folded with others into a shared column.
-///
-/// Key generation compresses simple selectors into shared fixed columns, and each query of a
-/// compressed selector becomes a product of up to `degree - 1` factors. `Constraints::
-/// with_selector` multiplies every constraint of a gate by its selector, and a rule gate has
-/// ten to thirty constraints, so at the circuits' degree 9 compression made the accounts
-/// circuit's gate expressions 67% larger (4,508 nodes as configured, 7,519 after key
-/// generation; the `gate_cost` example counts them). Evaluating those expressions over the
-/// extended domain is the largest phase of a chunk proof (the README's profile). With a
-/// column per rule gate they are 5,499, and a full accounts chunk (11 slots, k = 15) proves
-/// about 9% faster, for about 170 MiB more proving memory at that size and 288 more bytes
-/// per proof (nine more fixed evaluations). Giving the base and Merkle gates (one to three
-/// constraints each) columns of their own too (5,119 nodes) proved that chunk in 14.0 s
-/// against 14.7 s in two report runs, but peaked at 1,946 MiB against 1,484 MiB, and a
-/// mixed batch at the default chunk size above 2 GiB; so they keep compressed selectors.
-fn rule_selector(meta: &mut ConstraintSystem<Fp>) -> Selector {
-    meta.complex_selector()
-}
-
 /// A gate named `name` over `grid`'s cells, enabled by a new selector (returned):
 /// `rules` lists its named constraints.
 pub(crate) fn gate(
@@ -168,7 +148,7 @@ pub(crate) fn gate(
     grid: Grid,
     rules: impl Fn(&Queries) -> Vec<(&'static str, Expression<Fp>)>,
 ) -> Selector {
-    let q = rule_selector(meta);
+    let q = crate::selector::selector(meta);
     let advice = base.advice;
     meta.create_gate(name, |meta| {
         let cells = grid.queries(meta, &advice);

@@ -93,7 +93,7 @@ impl MerkleUpdateChip {
     ) -> MerkleUpdateConfig {
         let a = poseidon.advice;
         let mut config = Self::configure_path(meta, poseidon);
-        let q_index = meta.selector();
+        let q_index = crate::selector::selector(meta);
         meta.create_gate("merkle4 index", |meta| {
             let q = meta.query_selector(q_index);
             let [b0, b1, z, z_next] =
@@ -117,7 +117,7 @@ impl MerkleUpdateChip {
         poseidon: PoseidonConfig<5>,
     ) -> MerkleUpdateConfig {
         let a = poseidon.advice;
-        let q_swap = meta.selector();
+        let q_swap = crate::selector::selector(meta);
         meta.create_gate("merkle4 swap", |meta| {
             let q = meta.query_selector(q_swap);
             let cur = |meta: &mut halo2_proofs::plonk::VirtualCells<'_, Fp>, i: usize| {
