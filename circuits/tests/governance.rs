@@ -895,5 +895,5 @@ fn a_real_proof_verifies_and_binds_its_public_inputs() {
         s.start.params(),
     );
     assert!(proof::verify(&params, keys.vk(), &other_root, &bytes).is_err());
-    assert_eq!(bytes.len(), 4_352, "proof size");
+    assert_eq!(bytes.len(), 4_640, "proof size");
 }

@@ -968,7 +968,7 @@ fn a_real_proof_verifies_and_binds_its_public_inputs() {
     let keys = proof::ChunkKeys::for_family(&params, Family::Market, 1).unwrap();
     let bytes = proof::prove(&params, &keys, w, &instance, ChaCha20Rng::seed_from_u64(1)).unwrap();
     println!("market proof at k={k}: {} bytes", bytes.len());
-    assert_eq!(bytes.len(), 4_416);
+    assert_eq!(bytes.len(), 4_704);
     proof::verify(&params, keys.vk(), &instance, &bytes).unwrap();
     let params_rules = s.city.state.params().clone();
     let other = |root_new: Fp, now: u64| {
