@@ -42,12 +42,14 @@ fn corrupt_truncated_and_foreign_artifacts_exit_1_with_the_reason() {
     std::fs::write(d.join("cut.json"), "{\"version\": 1, \"number\": 1, \"ti").unwrap();
     let out = verifier(&d, &["batch", "cut.json", "--genesis", "genesis.json"]);
     assert_exit(&out, 1, "cut.json: not a readable batch artifact");
-    std::fs::write(d.join("v9.json"), "{\"version\": 9}").unwrap();
-    let out = verifier(&d, &["batch", "v9.json", "--genesis", "genesis.json"]);
-    assert_exit(&out, 1, "version 9");
+    // A version this verifier does not read: the next one.
+    let next = verifier::VERSION + 1;
+    std::fs::write(d.join("next.json"), format!("{{\"version\": {next}}}")).unwrap();
+    let out = verifier(&d, &["batch", "next.json", "--genesis", "genesis.json"]);
+    assert_exit(&out, 1, &format!("version {next}"));
     let out = verifier(
         &d,
-        &["--json", "batch", "v9.json", "--genesis", "genesis.json"],
+        &["--json", "batch", "next.json", "--genesis", "genesis.json"],
     );
     assert_exit(&out, 1, "\"ok\":false");
     // A chain directory with a bad file in it.
@@ -64,8 +66,8 @@ fn corrupt_truncated_and_foreign_artifacts_exit_1_with_the_reason() {
 #[test]
 fn a_missing_genesis_or_directory_exits_3_and_bad_usage_2() {
     let d = dir("env");
-    std::fs::write(d.join("v9.json"), "{\"version\": 9}").unwrap();
-    let out = verifier(&d, &["batch", "v9.json", "--genesis", "absent.json"]);
+    std::fs::write(d.join("batch.json"), "{\"version\": 1}").unwrap();
+    let out = verifier(&d, &["batch", "batch.json", "--genesis", "absent.json"]);
     assert_exit(&out, 3, "absent.json");
     let out = verifier(&d, &["chain", "absent-dir", "--genesis", "genesis.json"]);
     assert_exit(&out, 3, "absent-dir");
