@@ -52,6 +52,17 @@ impl Cost {
     }
 }
 
+impl std::ops::Add for Cost {
+    type Output = Cost;
+
+    fn add(self, other: Cost) -> Cost {
+        Cost {
+            nodes: self.nodes + other.nodes,
+            muls: self.muls + other.muls,
+        }
+    }
+}
+
 /// The items of the bracketed list that starts right after `open` in `text` (the first
 /// occurrence at or after `from`), split at its top-level commas; and where the list ends.
 fn list_after<'t>(text: &'t str, from: usize, open: &str) -> (Vec<&'t str>, usize) {
@@ -118,20 +129,13 @@ fn report<C: Circuit<Fp>>(family: Family, dir: &std::path::Path, shown: usize) {
         .map(|(name, n)| {
             let (mine, after) = rest.split_at(n);
             rest = after;
-            let cost = mine.iter().fold(Cost::default(), |acc, p| {
-                let c = Cost::of(p);
-                Cost {
-                    nodes: acc.nodes + c.nodes,
-                    muls: acc.muls + c.muls,
-                }
-            });
+            let cost = mine
+                .iter()
+                .fold(Cost::default(), |acc, p| acc + Cost::of(p));
             (name, n, cost)
         })
         .collect();
-    let total = by.iter().fold(Cost::default(), |acc, (_, _, c)| Cost {
-        nodes: acc.nodes + c.nodes,
-        muls: acc.muls + c.muls,
-    });
+    let total = by.iter().fold(Cost::default(), |acc, (_, _, c)| acc + *c);
     by.sort_by_key(|(_, _, c)| std::cmp::Reverse(c.muls));
     println!(
         "{family}: {} gates, {} constraints, {} nodes and {} multiplications per point after key generation",
