@@ -1,7 +1,8 @@
 //! The prover fleet's own cost per chunk job, on a real PostgreSQL: a throwaway cluster that
 //! `scripts/pg-cluster` starts (and this bench stops). Measured for a one-slot transfer chunk:
 //! the sequencer building its witness, enqueueing its job (the witness as versioned JSON),
-//! and a worker's lease, payload decoding and completion with a proof of the real size.
+//! and a worker's lease, payload decoding and completion with proofs of the real sizes (the
+//! chunk's and its signature proof's).
 //! With a chunk's proving time (the `chunk` bench, `benches/fleet/trial.sh`) these give the
 //! fleet's scaling model in the README.
 //!
@@ -11,15 +12,17 @@ use std::time::Duration;
 
 use circuits::demo::City;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
-use prover::fleet::{JobPayload, JobQueue, NewJob};
+use prover::fleet::{JobPayload, JobQueue, NewJob, Proven};
 use prover::Prover;
 
 // The fleet tests' throwaway cluster, the same file.
 #[path = "../../prover/tests/support/mod.rs"]
 mod support;
 
-/// Bytes of a one-slot accounts chunk proof at k = 12 (pinned in `circuits/tests/accounts.rs`).
-const PROOF_BYTES: usize = 4_512;
+/// Bytes of a one-slot accounts chunk proof at k = 11 (pinned in `circuits/tests/accounts.rs`).
+const PROOF_BYTES: usize = 4_448;
+/// Bytes of a signature proof at k = 11 (pinned in `circuits/src/signatures/tests.rs`).
+const SIGNATURE_PROOF_BYTES: usize = 4_128;
 
 fn fleet(c: &mut Criterion) {
     let cluster = support::Cluster::start();
@@ -43,12 +46,19 @@ fn fleet(c: &mut Criterion) {
             batch,
             chunk: 0,
             witness: planned[0].witness.clone(),
-            instance: planned[0].instance,
+            instance: planned[0].instance.clone(),
         },
         chunks: 1,
         transactions: 1,
     };
-    let proof = vec![7u8; PROOF_BYTES];
+    let proof = Proven {
+        chunk: vec![7u8; PROOF_BYTES],
+        signatures: Some(verifier::SignatureArtifact {
+            k: 11,
+            signatures: 1,
+            proof: vec![7u8; SIGNATURE_PROOF_BYTES],
+        }),
+    };
     let mut next = 0u64;
     let mut enqueue = |queue: &JobQueue| {
         next += 1;

@@ -3,9 +3,11 @@
 //!
 //! Public inputs ([`Instance`]): `root_old`, `root_new`, `data_hash`, `now` (the batch time
 //! every transaction of the chunk is applied at), `chain` (the deployment's genesis hash,
-//! which every signed message includes) and the genesis rule parameters (transfer window,
+//! which every signed message includes), the genesis rule parameters (transfer window,
 //! maximum transfers, transfer discount cap, cap period, fare cap, maximum tap delay), which
-//! the verifier takes from the genesis file. Consecutive chunks chain by `root_new` of one
+//! the verifier takes from the genesis file, and each slot's signer: `signed` and `signed ·
+//! key` (the key the slot's rules read from the state), which the verifier matches to a
+//! signature proof's public keys and messages ([`crate::signatures`]). Consecutive chunks chain by `root_new` of one
 //! being `root_old` of the next (the verifier checks); `data_hash` binds the ordered
 //! transactions (`fold(TX_DATA, |h, tx| Poseidon(h, message(tx)))`, padding slots hashing
 //! the all-zero encoding), so a proof cannot be reused for other data.
@@ -23,7 +25,8 @@
 //! multiplied by its kind's flag. The blocks all slots share ([`base`]):
 //!
 //! - the message `Poseidon(TX_MESSAGE, encoding)` folded into the data hash;
-//! - the signature `s·G = R + c·PK` (`halo2_gadgets::ecc`), enforced when the slot is signed;
+//! - the signer exposed: whether the slot is signed, and the key it is signed by, whose
+//!   signature on the message a signature proof checks ([`crate::signatures`]);
 //! - **touches**: an account leaf's update (old and new leaf hashed, one Merkle pass
 //!   computing old and new root with shared siblings, each level one 24-row region of the
 //!   ten-column Poseidon chip [`poseidon`]), or a
@@ -57,6 +60,7 @@ use halo2_proofs::{
 
 use crate::constants::domain;
 use crate::hash::{node, tag, Fp};
+use crate::keys::PublicKey;
 use crate::records::Owner;
 use crate::state::Params;
 pub use family::Family;
@@ -76,8 +80,20 @@ pub const CHAIN: usize = 4;
 pub const PARAMS: usize = 5;
 /// Rule parameters among the public inputs.
 pub const PARAM_COUNT: usize = 6;
-/// Public inputs of a chunk.
-pub const INSTANCE_LEN: usize = PARAMS + PARAM_COUNT;
+/// Offset of the first slot's signer: `signed`, then `signed · key` (`x`, `y`), for each slot.
+pub const SIGNERS: usize = PARAMS + PARAM_COUNT;
+/// Public inputs per slot's signer.
+pub const SIGNER_LEN: usize = 3;
+
+/// Offset of slot `slot`'s signer among the public inputs.
+pub fn signer_offset(slot: usize) -> usize {
+    SIGNERS + SIGNER_LEN * slot
+}
+
+/// Public inputs of a chunk of `slots` slots.
+pub fn instance_len(slots: usize) -> usize {
+    signer_offset(slots)
+}
 
 /// Bits of one lookup word of the range-check table.
 const LOOKUP_BITS: usize = 10;
@@ -85,11 +101,11 @@ const LOOKUP_BITS: usize = 10;
 /// Rows halo2 keeps for blinding at the end of every column, with margin (a test checks it
 /// covers the constraint system's blinding factors).
 pub const BLINDING_ROWS: usize = 16;
-/// The constraint system's degree (the ECC gates set it; rule gates stay below).
-pub const DEGREE: usize = 9;
+/// The constraint system's degree (the Poseidon chip's S-box gates, `q · x⁵`, set it).
+pub const DEGREE: usize = 6;
 
 /// The public inputs of a chunk proof.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Instance {
     root_old: Fp,
     root_new: Fp,
@@ -97,12 +113,15 @@ pub struct Instance {
     now: u64,
     chain: Fp,
     params: [u64; PARAM_COUNT],
+    /// Each slot's signer's key (`None`: an unsigned slot, padding or a ballot).
+    signers: Vec<Option<PublicKey>>,
 }
 
 impl Instance {
     /// The public inputs of a chunk from `root_old` to `root_new` over data hashing to
     /// `data_hash`, applied at batch time `now` in the deployment `chain` under its genesis
-    /// `params`.
+    /// `params`, whose slots are signed by `signers` (`None` for an unsigned slot; one per
+    /// slot).
     pub fn new(
         root_old: Fp,
         root_new: Fp,
@@ -110,6 +129,7 @@ impl Instance {
         now: u64,
         chain: Fp,
         params: &Params,
+        signers: Vec<Option<PublicKey>>,
     ) -> Self {
         Instance {
             root_old,
@@ -125,7 +145,13 @@ impl Instance {
                 params.fare_cap,
                 params.max_tap_delay,
             ],
+            signers,
         }
+    }
+
+    /// Each slot's signer's key (`None`: unsigned).
+    pub fn signers(&self) -> &[Option<PublicKey>] {
+        &self.signers
     }
 
     /// The deployment (genesis hash) the chunk's signatures are for.
@@ -155,7 +181,7 @@ impl Instance {
 
     /// The instance column, in offset order.
     pub fn to_halo2(&self) -> Vec<Fp> {
-        let mut column = vec![Fp::zero(); INSTANCE_LEN];
+        let mut column = vec![Fp::zero(); instance_len(self.signers.len())];
         column[ROOT_OLD] = self.root_old;
         column[ROOT_NEW] = self.root_new;
         column[DATA_HASH] = self.data_hash;
@@ -163,6 +189,13 @@ impl Instance {
         column[CHAIN] = self.chain;
         for (i, p) in self.params.iter().enumerate() {
             column[PARAMS + i] = Fp::from(*p);
+        }
+        for (slot, signer) in self.signers.iter().enumerate() {
+            if let Some(key) = signer {
+                let (x, y) = key.coordinates();
+                let at = signer_offset(slot);
+                column[at..at + SIGNER_LEN].copy_from_slice(&[Fp::one(), x, y]);
+            }
         }
         column
     }
@@ -184,18 +217,7 @@ pub fn data_hash(chain: Fp, txs: &[crate::tx::Transaction], slots: usize) -> Fp 
 /// The message of a padding slot in the deployment `chain`: `Poseidon(TX_MESSAGE, chain, 0,
 /// ..., 0)`.
 pub fn padding_message(chain: Fp) -> Fp {
-    crate::hash::poseidon([
-        tag(domain::TX_MESSAGE),
-        chain,
-        Fp::zero(),
-        Fp::zero(),
-        Fp::zero(),
-        Fp::zero(),
-        Fp::zero(),
-        Fp::zero(),
-        Fp::zero(),
-        Fp::zero(),
-    ])
+    crate::tx::message_of(chain, &[Fp::zero(); 8])
 }
 
 /// The owner hash of an account that does not exist (no key, no roles).
@@ -277,6 +299,7 @@ macro_rules! chunk_circuit {
                 let mut running =
                     base.start(layouter.namespace(|| "start"), w.map(|w| &w.header_old))?;
                 for i in 0..self.slots {
+                    running.slot = i;
                     $module::slot(
                         &config.rules,
                         base,

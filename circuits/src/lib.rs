@@ -23,6 +23,7 @@ pub mod records;
 pub mod rules;
 pub mod schnorr;
 pub(crate) mod selector;
+pub mod signatures;
 pub mod state;
 pub mod tally;
 #[cfg(any(test, feature = "testing"))]

@@ -111,21 +111,30 @@ impl SchnorrConfig {
         &self,
         layouter: &mut impl Layouter<pallas::Base>,
     ) -> Result<(), Error> {
-        layouter.assign_table(
-            || "table_idx = 0..2^10",
-            |mut table| {
-                for index in 0..(1usize << RANGE_CHECK_BITS) {
-                    table.assign_cell(
-                        || "table_idx",
-                        self.table_idx,
-                        index,
-                        || Value::known(pallas::Base::from(index as u64)),
-                    )?;
-                }
-                Ok(())
-            },
-        )
+        load_range_check_table(layouter, self.table_idx)
     }
+}
+
+/// Fills the lookup table column `table_idx` with `0..2^10` (for a circuit that configures
+/// the 10-bit lookup range check without the ECC chip). Call once per synthesis.
+pub fn load_range_check_table(
+    layouter: &mut impl Layouter<pallas::Base>,
+    table_idx: TableColumn,
+) -> Result<(), Error> {
+    layouter.assign_table(
+        || "table_idx = 0..2^10",
+        |mut table| {
+            for index in 0..(1usize << RANGE_CHECK_BITS) {
+                table.assign_cell(
+                    || "table_idx",
+                    table_idx,
+                    index,
+                    || Value::known(pallas::Base::from(index as u64)),
+                )?;
+            }
+            Ok(())
+        },
+    )
 }
 
 /// Witnesses a point that must be on the curve and not the identity (a public key, or a
@@ -207,12 +216,10 @@ pub fn signature_sides(
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeSet;
-
     use ff::Field;
     use group::{Curve, Group};
     use halo2_proofs::circuit::SimpleFloorPlanner;
-    use halo2_proofs::dev::{CircuitCost, FailureLocation, MockProver, VerifyFailure};
+    use halo2_proofs::dev::{CircuitCost, MockProver, VerifyFailure};
     use halo2_proofs::plonk::Circuit;
     use pasta_curves::arithmetic::CurveAffine;
 
@@ -220,6 +227,7 @@ mod tests {
     use crate::constants::domain;
     use crate::hash::{poseidon, tag, Fp};
     use crate::keys::{base_to_scalar, SecretKey, Signature};
+    use crate::testing::assert_only_final_equality_fails;
 
     /// The smallest `k` the test circuit fits in: the 10-bit table alone takes 1,024 rows.
     const K: u32 = 11;
@@ -325,41 +333,6 @@ mod tests {
         let sk = SecretKey::from_seed(seed);
         let message = Fp::from(message);
         (sk.public_key(), message, sk.sign(message))
-    }
-
-    /// Asserts that `result` failed only on the final copy constraint `s·G = R + c·PK`: the
-    /// four failures are permutation failures on the `x` (advice 2) and `y` (advice 3) output
-    /// cells of the last window of `s·G` and of the addition `R + c·PK`.
-    fn assert_only_final_equality_fails(result: Result<(), Vec<VerifyFailure>>) {
-        let failures = result.expect_err("the tampered check must fail");
-        let mut seen = BTreeSet::new();
-        for failure in &failures {
-            match failure {
-                VerifyFailure::Permutation {
-                    column,
-                    location: FailureLocation::InRegion { region, offset: 1 },
-                } => {
-                    seen.insert((region_name(region), column.to_string()));
-                }
-                other => panic!("unexpected failure: {other}"),
-            }
-        }
-        let s_g = "Full-width fixed-base mul (last window, complete addition)";
-        let r_plus_c_pk = "complete point addition";
-        let expected = BTreeSet::from(
-            [(s_g, 2), (s_g, 3), (r_plus_c_pk, 2), (r_plus_c_pk, 3)].map(|(region, column)| {
-                (region.to_string(), format!("Column('Advice', {column})"))
-            }),
-        );
-        assert_eq!(failures.len(), 4, "{failures:#?}");
-        assert_eq!(seen, expected, "{failures:#?}");
-    }
-
-    /// A region's name, from its display form `Region i ('name')`.
-    fn region_name(region: &impl std::fmt::Display) -> String {
-        let shown = region.to_string();
-        let start = shown.find("('").expect("region display") + 2;
-        shown[start..shown.len() - 2].to_string()
     }
 
     #[test]

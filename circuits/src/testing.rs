@@ -262,3 +262,39 @@ pub fn mock_tampered<C: Circuit<Fp, FloorPlanner = SimpleFloorPlanner>>(
     VALUE_OVERRIDES.with(|o| o.borrow_mut().clear());
     result
 }
+
+/// Asserts that `result` failed only on the final copy constraint of a signature check,
+/// `s·G = R + c·PK` ([`crate::schnorr::verify_signature`]): permutation failures on the `x`
+/// (advice 2) and `y` (advice 3) output cells of the last window of `s·G` and of the
+/// addition `R + c·PK`, and nothing else.
+#[track_caller]
+pub fn assert_only_final_equality_fails(result: Result<(), Vec<VerifyFailure>>) {
+    use halo2_proofs::dev::FailureLocation;
+    let failures = result.expect_err("the tampered check must fail");
+    let mut seen = std::collections::BTreeSet::new();
+    for failure in &failures {
+        match failure {
+            VerifyFailure::Permutation {
+                column,
+                location: FailureLocation::InRegion { region, offset: 1 },
+            } => {
+                seen.insert((region_name(region), column.to_string()));
+            }
+            other => panic!("unexpected failure: {other}"),
+        }
+    }
+    let s_g = "Full-width fixed-base mul (last window, complete addition)";
+    let r_plus_c_pk = "complete point addition";
+    let expected = std::collections::BTreeSet::from(
+        [(s_g, 2), (s_g, 3), (r_plus_c_pk, 2), (r_plus_c_pk, 3)]
+            .map(|(region, column)| (region.to_string(), format!("Column('Advice', {column})"))),
+    );
+    assert_eq!(seen, expected, "{failures:#?}");
+}
+
+/// A region's name, from its display form `Region i ('name')`.
+pub fn region_name(region: &impl std::fmt::Display) -> String {
+    let shown = region.to_string();
+    let start = shown.find("('").expect("region display") + 2;
+    shown[start..shown.len() - 2].to_string()
+}

@@ -393,6 +393,24 @@ fn key_fields(pk: &PublicKey) -> [Fp; 2] {
     [x, y]
 }
 
+/// The message of a transaction encoded as `encoding` in the deployment `chain`:
+/// `Poseidon(TX_MESSAGE, chain, encoding)` (a padding slot's is the all-zero encoding's).
+pub fn message_of(chain: Fp, encoding: &[Fp; TX_FIELDS]) -> Fp {
+    let e = encoding;
+    poseidon([
+        tag(domain::TX_MESSAGE),
+        chain,
+        e[0],
+        e[1],
+        e[2],
+        e[3],
+        e[4],
+        e[5],
+        e[6],
+        e[7],
+    ])
+}
+
 impl Transaction {
     /// The kind code ([`kind`]).
     pub fn kind(&self) -> u64 {
@@ -601,19 +619,7 @@ impl Transaction {
     /// What the signature signs and the chunk's data hash binds, in the deployment `chain`
     /// (its genesis hash): `Poseidon(TX_MESSAGE, chain, encoding)`.
     pub fn message(&self, chain: Fp) -> Fp {
-        let e = self.encode();
-        poseidon([
-            tag(domain::TX_MESSAGE),
-            chain,
-            e[0],
-            e[1],
-            e[2],
-            e[3],
-            e[4],
-            e[5],
-            e[6],
-            e[7],
-        ])
+        message_of(chain, &self.encode())
     }
 
     /// Signs the transaction with `key` for the deployment `chain` (a ballot is returned

@@ -33,7 +33,7 @@ fn accounts(s: &Scenario, slots: usize) -> (ChunkWitness, Instance) {
 }
 
 fn mock(k: u32, w: ChunkWitness, instance: Instance) -> Vec<String> {
-    failures(k, AccountsCircuit::new(w), instance)
+    failures(k, AccountsCircuit::new(w), instance.clone())
 }
 
 /// MockProver failures with the named cells and every cell of the given values replaced:
@@ -45,7 +45,13 @@ fn tampered(
     by_name: &[(&'static str, usize, Fp)],
     by_value: &[(Fp, Fp)],
 ) -> Vec<String> {
-    failures_tampered(k, AccountsCircuit::new(w), instance, by_name, by_value)
+    failures_tampered(
+        k,
+        AccountsCircuit::new(w),
+        instance.clone(),
+        by_name,
+        by_value,
+    )
 }
 
 fn mock_with(
@@ -54,7 +60,7 @@ fn mock_with(
     instance: Instance,
     overrides: &[(&'static str, usize, Fp)],
 ) -> Vec<String> {
-    failures_with(k, AccountsCircuit::new(w), instance, overrides)
+    failures_with(k, AccountsCircuit::new(w), instance.clone(), overrides)
 }
 
 /// The account record of touch `touch` of slot `slot`, before or after.
@@ -100,7 +106,7 @@ fn rows_k_and_degree_are_pinned() {
         measured_rows(&AccountsCircuit::blank(3)),
         fixed + 3 * per_slot
     );
-    assert_eq!((per_slot, fixed), (1_763, 195));
+    assert_eq!((per_slot, fixed), (1_580, 195));
     assert!(
         circuits::chunk::reserved_rows_of::<AccountsCircuit>() <= circuits::chunk::BLINDING_ROWS
     );
@@ -110,8 +116,8 @@ fn rows_k_and_degree_are_pinned() {
     );
     assert_eq!(Family::Accounts.k_for(1), K1);
     assert_eq!(Family::Accounts.k_for(2), K2);
-    assert_eq!(Family::Accounts.slots_for(14), 9);
-    assert_eq!(Family::Accounts.slots_for(15), 18);
+    assert_eq!(Family::Accounts.slots_for(14), 10);
+    assert_eq!(Family::Accounts.slots_for(15), 20);
 }
 
 // ---- honest chunks ----
@@ -123,14 +129,18 @@ fn honest_chunks_pass_full_partly_filled_and_empty() {
     s.push(s.city.transfer(r0, r1, 250));
     s.push(s.city.tap(r1, metro, 1, NOW - 100));
     let (w, i) = accounts(&s, 2);
-    assert_eq!(mock(K2, w, i), Vec::<String>::new(), "a transfer and a tap");
+    assert_eq!(
+        mock(K2, w, i.clone()),
+        Vec::<String>::new(),
+        "a transfer and a tap"
+    );
 
     s.txs.truncate(1);
     let mut one = Scenario::new(8);
     one.push(one.city.transfer(r0, r1, 250));
     let (w, i) = accounts(&one, 2);
     assert_eq!(
-        mock(K2, w, i),
+        mock(K2, w, i.clone()),
         Vec::<String>::new(),
         "one transfer and padding"
     );
@@ -145,7 +155,7 @@ fn honest_chunks_pass_full_partly_filled_and_empty() {
         advanced.root(),
         "an empty chunk changes only the time"
     );
-    assert_eq!(mock(K2, w, i), Vec::<String>::new(), "padding only");
+    assert_eq!(mock(K2, w, i.clone()), Vec::<String>::new(), "padding only");
 }
 
 #[test]
@@ -177,7 +187,7 @@ fn every_kind_passes_honestly() {
         chunk.push(tx.clone());
         let (w, inst) = accounts(&chunk, 1);
         assert_eq!(
-            mock(K1, w, inst),
+            mock(K1, w, inst.clone()),
             Vec::<String>::new(),
             "step {i}: {}",
             tx.kind_name()
@@ -238,7 +248,11 @@ fn random_workloads_reach_the_native_root() {
         };
         scenario.city.state = s.city.state.clone();
         let (w, inst) = accounts(&scenario, 2);
-        assert_eq!(mock(K2, w, inst), Vec::<String>::new(), "chunk {chunk}");
+        assert_eq!(
+            mock(K2, w, inst.clone()),
+            Vec::<String>::new(),
+            "chunk {chunk}"
+        );
     }
     assert!(
         kinds_seen.len() >= 4,
@@ -253,28 +267,30 @@ fn wrong_nonce_fails_the_nonce_constraint() {
     let s = one_transfer();
     let (mut w, i) = accounts(&s, 1);
     w.slots[0].encoding[2] += Fp::ONE;
-    assert_fails_with(mock(K1, w, i), "'signed * (tx nonce - nonce) = 0'");
+    assert_fails_with(mock(K1, w, i.clone()), "'signed * (tx nonce - nonce) = 0'");
 }
 
 #[test]
-fn forged_signature_fails_the_signature_gate() {
+fn forged_signature_fails_the_signature_proof() {
     let s = one_transfer();
     let (mut w, i) = accounts(&s, 1);
-    w.slots[0].signature.s += pasta_curves::pallas::Scalar::ONE;
-    assert_fails_with(mock(K1, w, i), "'signed * ((s·G).x - (R + c·PK).x) = 0'");
+    w.slots[0].signature.as_mut().unwrap().s += pasta_curves::pallas::Scalar::ONE;
+    // The chunk does not check the signature; the signature proof beside it does.
+    assert_eq!(mock(K1, w.clone(), i.clone()), Vec::<String>::new());
+    assert_fails_with(signature_failures(&w, &i), SIGNATURE_FAILS);
 }
 
 #[test]
-fn signature_over_another_message_fails_the_signature_gate() {
+fn signature_over_another_message_fails_the_signature_proof() {
     let s = one_transfer();
     let (mut w, i) = accounts(&s, 1);
     let other = s.city.transfer(s.city.resident(0), s.city.resident(1), 251);
-    w.slots[0].signature = *other.signature().unwrap();
-    assert_fails_with(mock(K1, w, i), "'signed * ((s·G).x - (R + c·PK).x) = 0'");
+    w.slots[0].signature = other.signature().copied();
+    assert_fails_with(signature_failures(&w, &i), SIGNATURE_FAILS);
 }
 
 #[test]
-fn a_signature_made_for_another_deployment_fails_the_signature_gate() {
+fn a_signature_made_for_another_deployment_fails_the_signature_proof() {
     let s = one_transfer();
     let (mut w, i) = accounts(&s, 1);
     // The same transaction, signed by the same key for another city's genesis.
@@ -283,8 +299,8 @@ fn a_signature_made_for_another_deployment_fails_the_signature_gate() {
     let elsewhere = s.txs[0]
         .clone()
         .signed(s.city.key(s.city.resident(0)), other.chain());
-    w.slots[0].signature = *elsewhere.signature().unwrap();
-    assert_fails_with(mock(K1, w, i), "'signed * ((s·G).x - (R + c·PK).x) = 0'");
+    w.slots[0].signature = elsewhere.signature().copied();
+    assert_fails_with(signature_failures(&w, &i), SIGNATURE_FAILS);
     // An honest chunk checked as another deployment's: its messages, hence its signatures
     // and data hash, are not that deployment's.
     let (w, i) = accounts(&s, 1);
@@ -295,16 +311,46 @@ fn a_signature_made_for_another_deployment_fails_the_signature_gate() {
         i.now(),
         other.chain(),
         s.start.params(),
+        i.signers().to_vec(),
     );
-    let found = mock(K1, w, moved);
-    assert_fails_with(found.clone(), "'signed * ((s·G).x - (R + c·PK).x) = 0'");
+    assert_fails_with(signature_failures(&w, &moved), SIGNATURE_FAILS);
     assert_fails_with(
-        found,
+        mock(K1, w, moved),
         &format!(
             "Instance, index: 0 }}, outside any region, on row {})",
             circuits::chunk::DATA_HASH
         ),
     );
+}
+
+#[test]
+fn the_signer_is_exposed_and_another_key_or_none_fails_at_its_public_inputs() {
+    let s = one_transfer();
+    let (w, i) = accounts(&s, 2);
+    let payer = s.city.key(s.city.resident(0)).public_key();
+    assert_eq!(i.signers(), &[Some(payer), None]);
+    let column = i.to_halo2();
+    let at = circuits::chunk::signer_offset(0);
+    assert_eq!(column.len(), circuits::chunk::instance_len(2));
+    assert_eq!(column[at], Fp::ONE);
+    assert_eq!((column[at + 1], column[at + 2]), payer.coordinates());
+    assert!(column[circuits::chunk::signer_offset(1)..]
+        .iter()
+        .all(|v| *v == Fp::ZERO));
+    let with_signers = |signers| with_signers(&i, s.start.params(), signers);
+    let row = |r: usize| format!("Instance, index: 0 }}, outside any region, on row {r})");
+    // Another key than the payer's (the verifier would check the thief's signature).
+    let thief = s.city.key(s.city.resident(1)).public_key();
+    let found = mock(K2, w.clone(), with_signers(vec![Some(thief), None]));
+    assert_fails_with(found.clone(), &row(at + 1));
+    assert_fails_with(found, &row(at + 2));
+    // The transfer claimed unsigned (no signature would be checked for it).
+    let found = mock(K2, w.clone(), with_signers(vec![None, None]));
+    assert_fails_with(found.clone(), &row(at));
+    assert_fails_with(found, &row(at + 1));
+    // A padding slot claimed signed.
+    let found = mock(K2, w, with_signers(vec![Some(payer), Some(payer)]));
+    assert_fails_with(found, &row(circuits::chunk::signer_offset(1)));
 }
 
 #[test]
@@ -314,7 +360,7 @@ fn a_batch_time_before_the_last_batch_fails_and_the_same_time_passes() {
     assert_eq!(s.start.time(), NOW);
     let (w, i) = accounts(&s, 1);
     assert_eq!(
-        mock(K1, w.clone(), i),
+        mock(K1, w.clone(), i.clone()),
         Vec::<String>::new(),
         "the same time"
     );
@@ -325,6 +371,7 @@ fn a_batch_time_before_the_last_batch_fails_and_the_same_time_passes() {
         NOW - 1,
         i.chain(),
         s.start.params(),
+        i.signers().to_vec(),
     );
     assert_fails_with(
         mock(K1, w.clone(), backdated),
@@ -335,7 +382,7 @@ fn a_batch_time_before_the_last_batch_fails_and_the_same_time_passes() {
     let mut earlier = w;
     earlier.header_old.counters.time = NOW - 100;
     assert_fails_with(
-        mock(K1, earlier, i),
+        mock(K1, earlier, i.clone()),
         &format!(
             "Instance, index: 0 }}, outside any region, on row {})",
             circuits::chunk::ROOT_OLD
@@ -353,9 +400,12 @@ fn another_accounts_key_cannot_sign() {
     let forged = s.txs[0]
         .clone()
         .signed(s.city.key(thief), s.city.state.chain());
-    w.slots[0].signature = *forged.signature().unwrap();
+    w.slots[0].signature = forged.signature().copied();
     account_mut(&mut w, 0, 0, false).owner.public_key = Some(s.city.key(thief).public_key());
-    assert_fails_with(mock(K1, w, i), "'flag * (running root - old root) = 0'");
+    assert_fails_with(
+        mock(K1, w, i.clone()),
+        "'flag * (running root - old root) = 0'",
+    );
 }
 
 #[test]
@@ -376,7 +426,7 @@ fn amount_of_2_pow_64_fails_its_range_check() {
     let s = one_transfer();
     let (mut w, i) = accounts(&s, 1);
     w.slots[0].encoding[4] = Fp::from(2).pow([64]);
-    assert_fails_with(mock(K1, w, i), "e4c < 2^64");
+    assert_fails_with(mock(K1, w, i.clone()), "e4c < 2^64");
 }
 
 #[test]
@@ -385,13 +435,13 @@ fn a_changed_balance_fails_the_balance_gates() {
     let (mut w, i) = accounts(&s, 1);
     account_mut(&mut w, 0, 0, true).balance += 1;
     assert_fails_with(
-        mock(K1, w.clone(), i),
+        mock(K1, w.clone(), i.clone()),
         "'balance_new = balance - transfer * amount - tap * charged'",
     );
     account_mut(&mut w, 0, 0, true).balance -= 1;
     account_mut(&mut w, 0, 1, true).balance += 1;
     assert_fails_with(
-        mock(K1, w, i),
+        mock(K1, w, i.clone()),
         "'balance2_new = balance2 + transfer * amount + tap * charged'",
     );
 }
@@ -402,13 +452,13 @@ fn zero_amount_self_transfer_and_unknown_payee_fail_their_constraints() {
     let (w, i) = accounts(&s, 1);
     let mut zero = w.clone();
     zero.slots[0].encoding[4] = Fp::ZERO;
-    assert_fails_with(mock(K1, zero, i), "'transfer: amount != 0'");
+    assert_fails_with(mock(K1, zero, i.clone()), "'transfer: amount != 0'");
     let mut to_self = w.clone();
     to_self.slots[0].encoding[3] = to_self.slots[0].encoding[1];
-    assert_fails_with(mock(K1, to_self, i), "'second account != signer'");
+    assert_fails_with(mock(K1, to_self, i.clone()), "'second account != signer'");
     let mut ghost = w;
     ghost.slots[0].encoding[3] = Fp::from(1_000);
-    assert_fails_with(mock(K1, ghost, i), "d_a2 < 2^64");
+    assert_fails_with(mock(K1, ghost, i.clone()), "d_a2 < 2^64");
 }
 
 #[test]
@@ -416,7 +466,7 @@ fn an_unknown_signer_fails_the_existence_check() {
     let s = one_transfer();
     let (mut w, i) = accounts(&s, 1);
     w.slots[0].encoding[1] = Fp::from(s.start.counters().accounts);
-    assert_fails_with(mock(K1, w, i), "d_from < 2^64");
+    assert_fails_with(mock(K1, w, i.clone()), "d_from < 2^64");
 }
 
 #[test]
@@ -424,30 +474,30 @@ fn padding_must_encode_zeros_and_one_kind_at_most() {
     let s = Scenario::new(8);
     let (w, i) = accounts(&s, 1);
     assert_fails_with(
-        mock_with(K1, w.clone(), i, &[("e4", 0, Fp::ONE)]),
+        mock_with(K1, w.clone(), i.clone(), &[("e4", 0, Fp::ONE)]),
         "'padding: field 4 = 0'",
     );
     assert_fails_with(
-        mock_with(K1, w.clone(), i, &[("e6", 0, Fp::ONE)]),
+        mock_with(K1, w.clone(), i.clone(), &[("e6", 0, Fp::ONE)]),
         "'field 6 = 0 unless register_operator'",
     );
     let s = one_transfer();
     let (w, i) = accounts(&s, 1);
     assert_fails_with(
-        mock_with(K1, w.clone(), i, &[("tap", 0, Fp::ONE)]),
+        mock_with(K1, w.clone(), i.clone(), &[("tap", 0, Fp::ONE)]),
         "'signed = sum of kind flags'",
     );
     assert_fails_with(
         mock_with(
             K1,
             w.clone(),
-            i,
+            i.clone(),
             &[("tap", 0, Fp::ONE), ("signed", 0, Fp::from(2))],
         ),
         "'signed is boolean (one kind at most)'",
     );
     assert_fails_with(
-        mock_with(K1, w, i, &[("transfer", 0, Fp::from(2))]),
+        mock_with(K1, w, i.clone(), &[("transfer", 0, Fp::from(2))]),
         "'transfer flag is boolean'",
     );
 }
@@ -458,7 +508,10 @@ fn a_wrong_sibling_or_position_breaks_the_root_chain() {
     for i in 0..3 {
         let (mut w, inst) = accounts(&s, 1);
         w.slots[0].touches[1].as_mut().unwrap().path.siblings[3][i] += Fp::ONE;
-        assert_fails_with(mock(K1, w, inst), "'flag * (running root - old root) = 0'");
+        assert_fails_with(
+            mock(K1, w, inst.clone()),
+            "'flag * (running root - old root) = 0'",
+        );
     }
     let (mut w, i) = accounts(&s, 1);
     w.slots[0].touches[0].as_mut().unwrap().path.index ^= 1 << 5;
@@ -509,11 +562,14 @@ fn each_merkle_level_constraint_fails_by_name() {
         ("capacity", 0, Fp::ZERO, "'node4 capacity = 4 * 2^64'"),
         ("z_next", 0, seven, "'z = 4 * z_next + b0 + 2 * b1'"),
     ] {
-        assert_fails_with(mock_with(K1, w.clone(), i, &[(cell, n, value)]), constraint);
+        assert_fails_with(
+            mock_with(K1, w.clone(), i.clone(), &[(cell, n, value)]),
+            constraint,
+        );
     }
     // The new side's children (the second node of the level).
     assert_fails_with(
-        mock_with(K1, w, i, &[("child", 4, seven)]),
+        mock_with(K1, w, i.clone(), &[("child", 4, seven)]),
         "'child 0 = e0 * current + (1 - e0) * s0'",
     );
 }
@@ -531,6 +587,7 @@ fn wrong_public_inputs_fail_against_the_instance_column() {
             i.now(),
             i.chain(),
             params,
+            i.signers().to_vec(),
         ),
         Instance::new(
             i.root_old(),
@@ -539,6 +596,7 @@ fn wrong_public_inputs_fail_against_the_instance_column() {
             i.now(),
             i.chain(),
             params,
+            i.signers().to_vec(),
         ),
         Instance::new(
             i.root_old(),
@@ -547,6 +605,7 @@ fn wrong_public_inputs_fail_against_the_instance_column() {
             i.now(),
             i.chain(),
             params,
+            i.signers().to_vec(),
         ),
     ];
     for (n, bad) in cases.into_iter().enumerate() {
@@ -617,7 +676,7 @@ fn a_first_tap_charges_the_class_fare_and_pays_the_operator() {
     let (s, event) = tap_after(&[], 0, 1, T0, None);
     assert_eq!(charged(&event), (700, false, false));
     let (w, i) = accounts(&s, 1);
-    assert_eq!(mock(K1, w, i), Vec::<String>::new());
+    assert_eq!(mock(K1, w, i.clone()), Vec::<String>::new());
 }
 
 #[test]
@@ -625,14 +684,14 @@ fn a_fare_one_cent_off_fails_the_charge_gate() {
     let (s, _) = tap_after(&[], 0, 1, T0, None);
     let (w, i) = accounts(&s, 1);
     assert_fails_with(
-        mock_with(K1, w.clone(), i, &[("charged", 0, Fp::from(699))]),
+        mock_with(K1, w.clone(), i.clone(), &[("charged", 0, Fp::from(699))]),
         "'charged = min(before, room)'",
     );
     // The rider's new balance one cent off.
     let mut w = w;
     account_mut(&mut w, 0, 0, true).balance += 1;
     assert_fails_with(
-        mock(K1, w, i),
+        mock(K1, w, i.clone()),
         "'balance_new = balance - transfer * amount - tap * charged'",
     );
 }
@@ -645,19 +704,24 @@ fn the_class_fare_and_concession_are_computed_exactly() {
         assert_eq!(charged(&event).0, expected);
         let (w, i) = accounts(&s, 1);
         assert_eq!(
-            mock(K1, w.clone(), i),
+            mock(K1, w.clone(), i.clone()),
             Vec::<String>::new(),
             "{concession}%"
         );
         assert_fails_with(
-            mock_with(K1, w.clone(), i, &[("fare", 0, Fp::from(expected + 1))]),
+            mock_with(
+                K1,
+                w.clone(),
+                i.clone(),
+                &[("fare", 0, Fp::from(expected + 1))],
+            ),
             "'100 fare + r1 = class_fare * (100 - concession)'",
         );
         assert_fails_with(
             mock_with(
                 K1,
                 w,
-                i,
+                i.clone(),
                 &[("class_fare", 0, Fp::from(FARES[class as usize] + 1))],
             ),
             "'class_fare = fare of the class'",
@@ -671,7 +735,7 @@ fn an_unknown_fare_class_fails_the_class_bits() {
     let (mut w, i) = accounts(&s, 1);
     w.slots[0].encoding[4] = Fp::from(4);
     assert_fails_with(
-        mock(K1, w, i),
+        mock(K1, w, i.clone()),
         "'fare class = sum of i * bit i (class < 4)'",
     );
 }
@@ -683,12 +747,12 @@ fn the_transfer_window_is_inclusive_and_a_late_tap_is_no_transfer() {
     let (s, event) = tap_after(&[(0, T0)], 0, 1, T0 + window, None);
     assert_eq!(charged(&event), (410, true, false));
     let (w, i) = accounts(&s, 1);
-    assert_eq!(mock(K1, w, i), Vec::<String>::new());
+    assert_eq!(mock(K1, w, i.clone()), Vec::<String>::new());
     // Later: a new journey at full fare.
     let (s, event) = tap_after(&[(0, T0)], 0, 1, T0 + window + 1, None);
     assert_eq!(charged(&event), (700, false, false));
     let (w, i) = accounts(&s, 1);
-    assert_eq!(mock(K1, w, i), Vec::<String>::new());
+    assert_eq!(mock(K1, w, i.clone()), Vec::<String>::new());
     let (s, _) = tap_after(&[(0, T0)], 0, 1, T0 + window + 1_234, None);
     let (w, i) = accounts(&s, 1);
     // Treating the late tap as a transfer: with late = 0 the window difference is
@@ -698,14 +762,14 @@ fn the_transfer_window_is_inclusive_and_a_late_tap_is_no_transfer() {
         tampered(
             K1,
             w.clone(),
-            i,
+            i.clone(),
             &[("late", 0, Fp::ZERO)],
             &[(d1, -d1 - Fp::ONE)],
         ),
         "d1 < 2^64",
     );
     assert_fails_with(
-        mock_with(K1, w, i, &[("xfer", 0, Fp::ONE)]),
+        mock_with(K1, w, i.clone(), &[("xfer", 0, Fp::ONE)]),
         "'transfer = started * (1 - late) * under'",
     );
 }
@@ -721,13 +785,13 @@ fn transfers_stop_at_the_maximum() {
         "the third transfer pays in full"
     );
     let (w, i) = accounts(&s, 1);
-    assert_eq!(mock(K1, w.clone(), i), Vec::<String>::new());
+    assert_eq!(mock(K1, w.clone(), i.clone()), Vec::<String>::new());
     assert_fails_with(
-        mock_with(K1, w.clone(), i, &[("under", 0, Fp::ONE)]),
+        mock_with(K1, w.clone(), i.clone(), &[("under", 0, Fp::ONE)]),
         "'d2 = under ? M - 1 - transfers : transfers - M'",
     );
     assert_fails_with(
-        mock_with(K1, w, i, &[("xfer", 0, Fp::ONE)]),
+        mock_with(K1, w, i.clone(), &[("xfer", 0, Fp::ONE)]),
         "'transfer = started * (1 - late) * under'",
     );
 }
@@ -739,19 +803,19 @@ fn the_transfer_discount_is_capped_and_scaled_by_the_concession() {
     let (s, event) = tap_after(&[(0, T0)], 0, 3, T0 + 600, None);
     assert_eq!(charged(&event), (810, true, false));
     let (w, i) = accounts(&s, 1);
-    assert_eq!(mock(K1, w.clone(), i), Vec::<String>::new());
+    assert_eq!(mock(K1, w.clone(), i.clone()), Vec::<String>::new());
     assert_fails_with(
-        mock_with(K1, w.clone(), i, &[("disc", 0, Fp::from(291))]),
+        mock_with(K1, w.clone(), i.clone(), &[("disc", 0, Fp::from(291))]),
         "'100 disc + r2 = discount cap * (100 - concession)'",
     );
     assert_fails_with(
-        mock_with(K1, w, i, &[("mn", 0, Fp::from(1100))]),
+        mock_with(K1, w, i.clone(), &[("mn", 0, Fp::from(1100))]),
         "'mn = min(fare, disc)'",
     );
     let (s, event) = tap_after(&[(0, T0)], 50, 3, T0 + 600, None);
     assert_eq!(charged(&event), (405, true, false));
     let (w, i) = accounts(&s, 1);
-    assert_eq!(mock(K1, w, i), Vec::<String>::new());
+    assert_eq!(mock(K1, w, i.clone()), Vec::<String>::new());
 }
 
 #[test]
@@ -765,23 +829,29 @@ fn the_cap_is_reached_exactly_and_then_rides_are_free() {
     let (s, event) = tap_after(&[(1, T0)], 0, 1, T0 + day, Some(params.clone()));
     assert_eq!(charged(&event), (300, false, true));
     let (w, i) = accounts(&s, 1);
-    assert_eq!(mock(K1, w.clone(), i), Vec::<String>::new());
+    assert_eq!(mock(K1, w.clone(), i.clone()), Vec::<String>::new());
     // Charging the full fare past the cap: the room difference goes negative.
     // Charging the full fare past the cap: with csel = 1 the room difference is
     // room - before = 300 - 700, which its range check refuses.
     let d5 = Fp::from(400);
     assert_fails_with(
-        tampered(K1, w.clone(), i, &[("csel", 0, Fp::ONE)], &[(d5, -d5)]),
+        tampered(
+            K1,
+            w.clone(),
+            i.clone(),
+            &[("csel", 0, Fp::ONE)],
+            &[(d5, -d5)],
+        ),
         "d5 < 2^64",
     );
     assert_fails_with(
-        mock_with(K1, w, i, &[("charged", 0, Fp::from(700))]),
+        mock_with(K1, w, i.clone(), &[("charged", 0, Fp::from(700))]),
         "'charged = min(before, room)'",
     );
     let (s, event) = tap_after(&[(1, T0), (1, T0 + day)], 0, 1, T0 + 2 * day, Some(params));
     assert_eq!(charged(&event), (0, false, true));
     let (w, i) = accounts(&s, 1);
-    assert_eq!(mock(K1, w, i), Vec::<String>::new());
+    assert_eq!(mock(K1, w, i.clone()), Vec::<String>::new());
 }
 
 #[test]
@@ -795,11 +865,11 @@ fn a_new_cap_period_starts_exactly_at_its_end() {
     let (s, event) = tap_after(&[(1, T0)], 0, 1, T0 + period - 1, Some(params.clone()));
     assert_eq!(charged(&event), (300, false, true));
     let (w, i) = accounts(&s, 1);
-    assert_eq!(mock(K1, w, i), Vec::<String>::new());
+    assert_eq!(mock(K1, w, i.clone()), Vec::<String>::new());
     let (s, event) = tap_after(&[(1, T0)], 0, 1, T0 + period, Some(params.clone()));
     assert_eq!(charged(&event), (700, false, false));
     let (w, i) = accounts(&s, 1);
-    assert_eq!(mock(K1, w, i), Vec::<String>::new());
+    assert_eq!(mock(K1, w, i.clone()), Vec::<String>::new());
     // Keeping an expired period (expired = 0): cs + P - 1 - t = -778 is refused.
     let (s, _) = tap_after(&[(1, T0)], 0, 1, T0 + period + 777, Some(params));
     let (w, i) = accounts(&s, 1);
@@ -808,7 +878,7 @@ fn a_new_cap_period_starts_exactly_at_its_end() {
         tampered(
             K1,
             w,
-            i,
+            i.clone(),
             &[("expired", 0, Fp::ZERO)],
             &[(d4, -d4 - Fp::ONE)],
         ),
@@ -822,7 +892,7 @@ fn taps_go_forward_and_not_after_the_batch() {
     // The rider's last tap moved after this one: time would go backwards.
     let (mut w, i) = accounts(&s, 1);
     account_mut(&mut w, 0, 0, false).rider.last_tap = T0 + 10;
-    assert_fails_with(mock(K1, w, i), "d6 < 2^64");
+    assert_fails_with(mock(K1, w, i.clone()), "d6 < 2^64");
     // A batch time before the tap.
     let (w, i) = accounts(&s, 1);
     let early = Instance::new(
@@ -832,6 +902,7 @@ fn taps_go_forward_and_not_after_the_batch() {
         T0 + 9,
         i.chain(),
         s.start.params(),
+        i.signers().to_vec(),
     );
     assert_fails_with(mock(K1, w, early), "d7 < 2^64");
 }
@@ -845,7 +916,7 @@ fn a_tap_older_than_the_tap_delay_fails_and_one_exactly_at_it_passes() {
     s.push(s.city.tap(rider, metro, 1, NOW - delay));
     let (w, i) = accounts(&s, 1);
     assert_eq!(
-        mock(K1, w.clone(), i),
+        mock(K1, w.clone(), i.clone()),
         Vec::<String>::new(),
         "exactly at the bound"
     );
@@ -857,6 +928,7 @@ fn a_tap_older_than_the_tap_delay_fails_and_one_exactly_at_it_passes() {
         NOW + 1,
         i.chain(),
         s.start.params(),
+        i.signers().to_vec(),
     );
     assert_fails_with(mock(K1, w.clone(), later), "d8 < 2^64");
     // Or a prover claiming a longer delay than genesis allows: the public parameter binds it.
@@ -869,6 +941,7 @@ fn a_tap_older_than_the_tap_delay_fails_and_one_exactly_at_it_passes() {
         i.now(),
         i.chain(),
         &longer,
+        i.signers().to_vec(),
     );
     assert_fails_with(mock(K1, w, stricter), "d8 < 2^64");
 }
@@ -879,7 +952,10 @@ fn a_tap_on_an_account_without_fares_fails() {
     let (mut w, i) = accounts(&s, 1);
     account_mut(&mut w, 0, 1, false).owner.fares = None;
     account_mut(&mut w, 0, 1, true).owner.fares = None;
-    assert_fails_with(mock(K1, w, i), "'tap: the operator has a fare table'");
+    assert_fails_with(
+        mock(K1, w, i.clone()),
+        "'tap: the operator has a fare table'",
+    );
 }
 
 #[test]
@@ -887,7 +963,10 @@ fn the_riders_record_after_a_tap_is_the_rules_one() {
     let (s, _) = tap_after(&[(0, T0)], 0, 1, T0 + 100, None);
     let (mut w, i) = accounts(&s, 1);
     account_mut(&mut w, 0, 0, true).rider.transfers = 0;
-    assert_fails_with(mock(K1, w, i), "'rb_new = rb + tap * (rb_tap - rb)'");
+    assert_fails_with(
+        mock(K1, w, i.clone()),
+        "'rb_new = rb + tap * (rb_tap - rb)'",
+    );
 }
 
 // ---- authorities, concessions, operators, accounts, delegates ----
@@ -898,14 +977,14 @@ fn only_the_transit_authority_registers_operators_and_concessions() {
     let (mut w, i) = accounts(&s, 1);
     w.slots[0].encoding[1] = Fp::from(circuits::constants::REGISTRAR);
     assert_fails_with(
-        mock(K1, w, i),
+        mock(K1, w, i.clone()),
         "'register_operator, set_concession: from = TRANSIT_AUTHORITY'",
     );
     let s = one(|s| s.city.register_operator(s.city.id("operator-tram"), FARES));
     let (mut w, i) = accounts(&s, 1);
     w.slots[0].encoding[1] = Fp::from(circuits::constants::COUNCIL);
     assert_fails_with(
-        mock(K1, w, i),
+        mock(K1, w, i.clone()),
         "'register_operator, set_concession: from = TRANSIT_AUTHORITY'",
     );
 }
@@ -914,14 +993,18 @@ fn only_the_transit_authority_registers_operators_and_concessions() {
 fn a_concession_above_100_or_misapplied_fails() {
     let s = one(|s| s.city.concession(s.city.resident(4), 100));
     let (w, i) = accounts(&s, 1);
-    assert_eq!(mock(K1, w.clone(), i), Vec::<String>::new(), "exactly 100%");
+    assert_eq!(
+        mock(K1, w.clone(), i.clone()),
+        Vec::<String>::new(),
+        "exactly 100%"
+    );
     let mut over = w.clone();
     over.slots[0].encoding[4] = Fp::from(101);
-    assert_fails_with(mock(K1, over, i), "d_pct < 2^64");
+    assert_fails_with(mock(K1, over, i.clone()), "d_pct < 2^64");
     let mut w = w;
     account_mut(&mut w, 0, 1, true).rider.concession = 99;
     assert_fails_with(
-        mock(K1, w, i),
+        mock(K1, w, i.clone()),
         "'rb2_new = rb2 + concession * 2^128 * (percent - concession2)'",
     );
 }
@@ -932,19 +1015,19 @@ fn an_operators_fare_table_is_the_signed_one() {
     let (mut w, i) = accounts(&s, 1);
     account_mut(&mut w, 0, 1, true).owner.fares = Some([1, 2, 3, 4]);
     assert_fails_with(
-        mock(K1, w, i),
+        mock(K1, w, i.clone()),
         "'new fares 0,1 = delegate * fares01 + operator * (field 4 + 2^64 field 5)'",
     );
     let s = one(|s| s.city.register_operator(s.city.id("operator-tram"), FARES));
     let (w, i) = accounts(&s, 1);
     assert_fails_with(
-        mock_with(K1, w, i, &[("owner2_new", 0, Fp::from(7))]),
+        mock_with(K1, w, i.clone(), &[("owner2_new", 0, Fp::from(7))]),
         "'owner2_new = owner2 + (operator + open) * (new owner record - owner2)'",
     );
     let s = one(|s| s.city.register_operator(s.city.id("operator-tram"), FARES));
     let (w, i) = accounts(&s, 1);
     assert_fails_with(
-        mock_with(K1, w, i, &[("nf01", 0, Fp::from(7))]),
+        mock_with(K1, w, i.clone(), &[("nf01", 0, Fp::from(7))]),
         "'new fares 0,1 = delegate * fares01 + operator * (field 4 + 2^64 field 5)'",
     );
 }
@@ -954,26 +1037,26 @@ fn an_opened_account_goes_at_the_counter_into_an_empty_leaf() {
     let key = circuits::keys::SecretKey::from_seed(b"new resident");
     let s = one(|s| s.city.open_account(s.city.resident(0), &key));
     let (w, i) = accounts(&s, 1);
-    assert_eq!(mock(K1, w.clone(), i), Vec::<String>::new());
+    assert_eq!(mock(K1, w.clone(), i.clone()), Vec::<String>::new());
     let mut not_empty = w.clone();
     account_mut(&mut not_empty, 0, 1, false).balance = 5;
     assert_fails_with(
-        mock(K1, not_empty, i),
+        mock(K1, not_empty, i.clone()),
         "'open_account: new account's balance was 0'",
     );
     assert_fails_with(
-        mock_with(K1, w.clone(), i, &[("a2_index", 0, Fp::from(3))]),
+        mock_with(K1, w.clone(), i.clone(), &[("a2_index", 0, Fp::from(3))]),
         "'a2 index = field 3, or the accounts counter for open_account'",
     );
     assert_fails_with(
-        mock_with(K1, w.clone(), i, &[("accounts_new", 0, Fp::ZERO)]),
+        mock_with(K1, w.clone(), i.clone(), &[("accounts_new", 0, Fp::ZERO)]),
         "'accounts_new = accounts + open'",
     );
     // A key off the curve (its y moved by one): the opened account could never sign.
     let mut off_curve = w;
     off_curve.slots[0].encoding[4] += Fp::ONE;
     assert_fails_with(
-        mock(K1, off_curve, i),
+        mock(K1, off_curve, i.clone()),
         "'open_account: the new key is on the curve (y^2 = x^3 + 5)'",
     );
 }
@@ -982,15 +1065,15 @@ fn an_opened_account_goes_at_the_counter_into_an_empty_leaf() {
 fn a_delegate_registers_once_with_the_next_id() {
     let s = one(|s| s.city.register_delegate(s.city.resident(2)));
     let (w, i) = accounts(&s, 1);
-    assert_eq!(mock(K1, w.clone(), i), Vec::<String>::new());
+    assert_eq!(mock(K1, w.clone(), i.clone()), Vec::<String>::new());
     let mut again = w.clone();
     account_mut(&mut again, 0, 0, false).owner.delegate = Some(0);
     assert_fails_with(
-        mock(K1, again, i),
+        mock(K1, again, i.clone()),
         "'register_delegate: the signer is not a delegate yet'",
     );
     assert_fails_with(
-        mock_with(K1, w, i, &[("nflags", 0, Fp::from(5))]),
+        mock_with(K1, w, i.clone(), &[("nflags", 0, Fp::from(5))]),
         "'new flags = delegate * (delegates + 1 + 2^64 isop1) + operator * (del1_2 + 2^64)'",
     );
 }
@@ -1022,6 +1105,7 @@ fn a_real_proof_verifies_and_fails_with_any_public_input_changed() {
             i.now(),
             i.chain(),
             p,
+            i.signers().to_vec(),
         ),
         Instance::new(
             i.root_old(),
@@ -1030,6 +1114,7 @@ fn a_real_proof_verifies_and_fails_with_any_public_input_changed() {
             i.now() + 1,
             i.chain(),
             p,
+            i.signers().to_vec(),
         ),
         Instance::new(
             i.root_old(),
@@ -1038,7 +1123,15 @@ fn a_real_proof_verifies_and_fails_with_any_public_input_changed() {
             i.now(),
             i.chain(),
             &later,
+            i.signers().to_vec(),
         ),
+        // The signer claimed to be another key, or none.
+        with_signers(
+            &i,
+            p,
+            vec![Some(s.city.key(s.city.resident(2)).public_key())],
+        ),
+        with_signers(&i, p, vec![None]),
     ] {
         assert!(proof::verify(&params, keys.vk(), &bad, &bytes).is_err());
     }
@@ -1046,4 +1139,4 @@ fn a_real_proof_verifies_and_fails_with_any_public_input_changed() {
 }
 
 /// Bytes of a one-slot accounts proof at k = 11 (pinned: a change is deliberate).
-const ACCOUNTS_PROOF_BYTES_K11: usize = 4_736;
+const ACCOUNTS_PROOF_BYTES_K11: usize = 4_448;

@@ -90,7 +90,7 @@ fn assert_honest(s: &Scenario, slots: usize) {
     let (w, instance) = s.chunk(Family::Market, slots);
     let k = Family::Market.k_for(slots);
     assert_eq!(
-        failures(k, MarketCircuit::new(w), instance),
+        failures(k, MarketCircuit::new(w), instance.clone()),
         Vec::<String>::new()
     );
 }
@@ -101,7 +101,7 @@ fn failures_overridden(s: &Scenario, overrides: &[(&'static str, usize, Fp)]) ->
     failures_with(
         Family::Market.k_for(1),
         MarketCircuit::new(w),
-        instance,
+        instance.clone(),
         overrides,
     )
 }
@@ -162,6 +162,12 @@ fn naive_writes(state: &State, t: &Fill) -> Vec<Write> {
 /// A one-slot chunk of `tx` applied to the scenario's state without the rules
 /// ([`naive_writes`]), with the public inputs of the state it reaches.
 fn forged(s: &Scenario, tx: &Transaction) -> (MarketCircuit, Instance) {
+    let (w, instance) = forged_witness(s, tx);
+    (MarketCircuit::new(w), instance)
+}
+
+/// [`forged`]'s witness and public inputs.
+fn forged_witness(s: &Scenario, tx: &Transaction) -> (ChunkWitness, Instance) {
     let Transaction::Fill(t) = tx else {
         panic!("a fill")
     };
@@ -186,13 +192,14 @@ fn forged(s: &Scenario, tx: &Transaction) -> (MarketCircuit, Instance) {
             refund: 0,
         },
     };
+    let signer = state.signer_key(tx);
     let touches = state
         .commit_touches(plan, &targets)
         .expect("every write is a touch");
     let slot = SlotWitness {
         kind: tx.kind(),
         encoding: tx.encode(),
-        signature: *tx.signature().expect("signed"),
+        signature: Some(*tx.signature().expect("signed")),
         touches,
     };
     let instance = Instance::new(
@@ -202,13 +209,14 @@ fn forged(s: &Scenario, tx: &Transaction) -> (MarketCircuit, Instance) {
         s.now,
         state.chain(),
         state.params(),
+        vec![signer],
     );
     let w = ChunkWitness {
         family: Family::Market,
         header_old,
         slots: vec![slot],
     };
-    (MarketCircuit::new(w), instance)
+    (w, instance)
 }
 
 /// MockProver's failures on the forged chunk of `tx`, which the rules refuse with `refusal`.
@@ -216,7 +224,7 @@ fn forged(s: &Scenario, tx: &Transaction) -> (MarketCircuit, Instance) {
 fn forged_failures(s: &Scenario, tx: &Transaction, refusal: TxError) -> Vec<String> {
     assert_eq!(native(s, tx).unwrap_err(), refusal, "the native rules");
     let (circuit, instance) = forged(s, tx);
-    failures(Family::Market.k_for(1), circuit, instance)
+    failures(Family::Market.k_for(1), circuit, instance.clone())
 }
 
 /// What a forged fill also fails when its effect is a value no leaf can hold (a negative
@@ -313,10 +321,10 @@ fn rows_are_pinned_and_slots_fit_each_k() {
     );
     assert_eq!(one, Family::Market.rows(1));
     assert_eq!(two, Family::Market.rows(2));
-    assert_eq!(Family::Market.layout(), (3_110, 195));
+    assert_eq!(Family::Market.layout(), (2_927, 195));
     assert_eq!(
         [13, 14, 15].map(|k| Family::Market.slots_for(k)),
-        [2, 5, 10]
+        [2, 5, 11]
     );
     assert_eq!(Family::Market.k_for(1), 12);
     assert_eq!(Family::Market.touches(), 5);
@@ -324,7 +332,7 @@ fn rows_are_pinned_and_slots_fit_each_k() {
 
 #[test]
 fn degree_and_reserved_rows_are_pinned() {
-    assert_eq!(chunk::degree_of::<MarketCircuit>(), 9);
+    assert_eq!(chunk::degree_of::<MarketCircuit>(), 6);
     assert_eq!(chunk::degree_of::<MarketCircuit>(), chunk::DEGREE);
     assert!(chunk::reserved_rows_of::<MarketCircuit>() <= chunk::BLINDING_ROWS);
 }
@@ -464,7 +472,7 @@ fn a_chunk_of_padding_changes_only_the_time() {
     advanced.advance_time(s.now).unwrap();
     assert_eq!(instance.root_new(), advanced.root());
     assert_eq!(
-        failures(13, MarketCircuit::new(w), instance),
+        failures(13, MarketCircuit::new(w), instance.clone()),
         Vec::<String>::new()
     );
 }
@@ -699,11 +707,20 @@ fn a_wrong_nonce_and_a_wrong_key() {
         forged_failures(&s, &tx, refusal),
         &["fill * (tx nonce - nonce) = 0"],
     );
+    // Signed by a resident instead of the market operator: the chunk exposes the operator's
+    // key, so the signature proof beside it fails.
     let tx = market_fill(&s, sell, buy, 100, nonce, r[2]);
-    assert_only(
-        forged_failures(&s, &tx, TxError::BadSignature),
-        &["- (R + c·PK)."],
+    assert_eq!(native(&s, &tx).unwrap_err(), TxError::BadSignature);
+    let (w, instance) = forged_witness(&s, &tx);
+    assert_eq!(
+        failures(
+            Family::Market.k_for(1),
+            MarketCircuit::new(w.clone()),
+            instance.clone()
+        ),
+        Vec::<String>::new()
     );
+    assert_fails_with(signature_failures(&w, &instance), SIGNATURE_FAILS);
 }
 
 #[test]
@@ -832,7 +849,12 @@ fn padding_encodes_zeros_and_unused_fields_are_zero() {
     let k = Family::Market.k_for(2);
     // Per slot, "e5" is in six grids and "fill" in five: slot 1's first of each.
     let run = |overrides: &[(&'static str, usize, Fp)]| {
-        failures_with(k, MarketCircuit::new(w.clone()), instance, overrides)
+        failures_with(
+            k,
+            MarketCircuit::new(w.clone()),
+            instance.clone(),
+            overrides,
+        )
     };
     let found = run(&[
         ("e5", 6, Fp::from(100)),
@@ -932,7 +954,11 @@ fn a_seeded_random_market() {
         proven += fills;
         let (w, instance) = s.chunk(Family::Market, SLOTS);
         assert_eq!(
-            failures(Family::Market.k_for(SLOTS), MarketCircuit::new(w), instance),
+            failures(
+                Family::Market.k_for(SLOTS),
+                MarketCircuit::new(w),
+                instance.clone()
+            ),
             Vec::<String>::new(),
             "chunk {round}"
         );
@@ -968,7 +994,7 @@ fn a_real_proof_verifies_and_binds_its_public_inputs() {
     let keys = proof::ChunkKeys::for_family(&params, Family::Market, 1).unwrap();
     let bytes = proof::prove(&params, &keys, w, &instance, ChaCha20Rng::seed_from_u64(1)).unwrap();
     println!("market proof at k={k}: {} bytes", bytes.len());
-    assert_eq!(bytes.len(), 4_704);
+    assert_eq!(bytes.len(), 4_352);
     proof::verify(&params, keys.vk(), &instance, &bytes).unwrap();
     let params_rules = s.city.state.params().clone();
     let other = |root_new: Fp, now: u64| {
@@ -979,6 +1005,7 @@ fn a_real_proof_verifies_and_binds_its_public_inputs() {
             now,
             instance.chain(),
             &params_rules,
+            instance.signers().to_vec(),
         )
     };
     for changed in [
@@ -991,6 +1018,7 @@ fn a_real_proof_verifies_and_binds_its_public_inputs() {
             instance.now(),
             instance.chain(),
             &params_rules,
+            instance.signers().to_vec(),
         ),
     ] {
         assert!(matches!(

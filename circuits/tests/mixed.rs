@@ -217,6 +217,15 @@ fn prove_all(start: &State, txs: &[Transaction]) -> (State, Vec<(Family, usize)>
             let (w, i) = witness::build(family, &mut state, part, NOW, slots(family)).unwrap();
             assert_eq!(i.root_old(), root, "chunks chain by roots");
             root = i.root_new();
+            // The signatures its signature proof would check: one per signed transaction,
+            // each valid by the key the chunk exposes, on the message the verifier computes.
+            let signed = witness::signed_entries(&w, &i);
+            let expected: Vec<_> = part.iter().filter(|t| t.signature().is_some()).collect();
+            assert_eq!(signed.len(), expected.len(), "{family} chunk's signatures");
+            for ((entry, signature), tx) in signed.iter().zip(expected) {
+                assert_eq!(entry.message, tx.message(state.chain()));
+                entry.key.verify(entry.message, signature).unwrap();
+            }
             let found = mock(family, w, i);
             assert_eq!(
                 found,

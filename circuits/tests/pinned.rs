@@ -14,21 +14,32 @@ use pasta_curves::vesta;
 const PINNED: [(Family, usize, &str); 4] = [
     (
         Family::Accounts,
-        1_006_461,
-        "d07948841ebb8a9a631c559a3a4305fe",
+        547_995,
+        "0a056cb530187a9be966a0880440b49f",
     ),
     (
         Family::Registry,
-        988_429,
-        "259a4381c8610af6cff24e989e8d32e7",
+        529_963,
+        "732bf2c182c0523fe4de8fa17f38ef6c",
     ),
-    (Family::Market, 905_241, "9b06460188c07e57e2f8c009c1e14cbf"),
+    (Family::Market, 446_351, "fe3310bbd5a755145c991c0087e6c447"),
     (
         Family::Governance,
-        910_070,
-        "6c81f0e9195a301e0a2010f6d3faed7b",
+        451_392,
+        "7fea0dee1531ef4c5abe01bafb6a3033",
     ),
 ];
+
+/// The length of a verifying key's pinned description and its BLAKE2b-128 digest (hex).
+fn described(vk: &halo2_proofs::plonk::VerifyingKey<vesta::Affine>) -> (usize, String) {
+    let pinned = format!("{:#?}", vk.pinned());
+    let digest = blake2b_simd::Params::new()
+        .hash_length(16)
+        .hash(pinned.as_bytes())
+        .to_hex()
+        .to_string();
+    (pinned.len(), digest)
+}
 
 #[test]
 fn every_chunk_circuits_verifying_key_is_pinned() {
@@ -38,13 +49,8 @@ fn every_chunk_circuits_verifying_key_is_pinned() {
         let k = family.k_for(1);
         let params = params.entry(k).or_insert_with(|| Params::new(k));
         let vk = proof::verifying_key(params, family, 1).expect("a verifying key");
-        let pinned = format!("{:#?}", vk.pinned());
-        let digest = blake2b_simd::Params::new()
-            .hash_length(16)
-            .hash(pinned.as_bytes())
-            .to_hex()
-            .to_string();
-        found.push((family, pinned.len(), digest));
+        let (len, digest) = described(&vk);
+        found.push((family, len, digest));
     }
     let expected: Vec<_> = PINNED
         .iter()
@@ -53,5 +59,23 @@ fn every_chunk_circuits_verifying_key_is_pinned() {
     assert_eq!(
         found, expected,
         "a chunk circuit changed: update PINNED deliberately, with the reason in the commit"
+    );
+}
+
+/// `(length, BLAKE2b-128)` of the signature circuit's pinned verifying key description at
+/// its smallest size (`K_MIN`, seven entries).
+const SIGNATURES_PINNED: (usize, &str) = (748_918, "31a0eb847be12a24864501067fdd86ab");
+
+#[test]
+fn the_signature_circuits_verifying_key_is_pinned() {
+    use circuits::signatures;
+    let k = signatures::K_MIN;
+    let params = Params::<vesta::Affine>::new(k);
+    let vk = signatures::verifying_key(&params, signatures::capacity_for(k)).unwrap();
+    let (len, digest) = described(&vk);
+    assert_eq!(
+        (len, digest.as_str()),
+        SIGNATURES_PINNED,
+        "the signature circuit changed: update SIGNATURES_PINNED deliberately, with the reason in the commit"
     );
 }

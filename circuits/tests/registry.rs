@@ -33,12 +33,16 @@ fn k(slots: usize) -> u32 {
 
 /// MockProver's failures on an honest or tampered witness.
 fn check(w: &ChunkWitness, instance: Instance) -> Vec<String> {
-    failures(k(w.slots.len()), RegistryCircuit::new(w.clone()), instance)
+    failures(
+        k(w.slots.len()),
+        RegistryCircuit::new(w.clone()),
+        instance.clone(),
+    )
 }
 
 #[track_caller]
 fn passes(w: &ChunkWitness, instance: Instance) {
-    assert_eq!(check(w, instance), Vec::<String>::new());
+    assert_eq!(check(w, instance.clone()), Vec::<String>::new());
 }
 
 /// A one-transaction chunk and the ways to tamper with it.
@@ -61,7 +65,7 @@ impl Case {
 
     #[track_caller]
     fn honest(&self) -> &Self {
-        passes(&self.w, self.instance);
+        passes(&self.w, self.instance.clone());
         self
     }
 
@@ -73,7 +77,7 @@ impl Case {
         let found = failures_with(
             k(self.w.slots.len()),
             RegistryCircuit::new(self.w.clone()),
-            self.instance,
+            self.instance.clone(),
             &overrides,
         );
         assert_fails_with(found, expected);
@@ -90,10 +94,24 @@ impl Case {
         let found = failures_with(
             k(self.w.slots.len()),
             RegistryCircuit::new(self.w.clone()),
-            self.instance,
+            self.instance.clone(),
             &overrides,
         );
         assert_fails_with(found, expected);
+        self
+    }
+
+    /// The witness's signature changed by `f`: the chunk does not check it, the signature
+    /// proof a verifier checks beside it fails its final equality.
+    #[track_caller]
+    fn signature(&self, f: impl FnOnce(&mut ChunkWitness)) -> &Self {
+        let mut w = self.w.clone();
+        f(&mut w);
+        assert_eq!(check(&w, self.instance.clone()), Vec::<String>::new());
+        assert_fails_with(
+            signature_failures(&w, &self.instance.clone()),
+            SIGNATURE_FAILS,
+        );
         self
     }
 
@@ -102,7 +120,7 @@ impl Case {
     fn witness(&self, f: impl FnOnce(&mut ChunkWitness), expected: &str) -> &Self {
         let mut w = self.w.clone();
         f(&mut w);
-        assert_fails_with(check(&w, self.instance), expected);
+        assert_fails_with(check(&w, self.instance.clone()), expected);
         self
     }
 
@@ -112,7 +130,7 @@ impl Case {
         let found = failures_with_values(
             k(self.w.slots.len()),
             RegistryCircuit::new(self.w.clone()),
-            self.instance,
+            self.instance.clone(),
             swaps,
         );
         assert_fails_with(found, expected);
@@ -130,6 +148,7 @@ impl Case {
             now,
             i.chain(),
             &self.params,
+            i.signers().to_vec(),
         );
         assert_fails_with(check(&self.w, moved), expected);
         self
@@ -211,12 +230,12 @@ fn rows_degree_and_reserved_rows_are_pinned() {
         measured_rows(&RegistryCircuit::blank(2)),
         fixed + 2 * per_slot
     );
-    assert_eq!((per_slot, fixed), (1_597, 195));
-    assert_eq!(chunk::degree_of::<RegistryCircuit>(), 9);
+    assert_eq!((per_slot, fixed), (1_414, 195));
+    assert_eq!(chunk::degree_of::<RegistryCircuit>(), 6);
     assert!(chunk::reserved_rows_of::<RegistryCircuit>() <= BLINDING_ROWS);
     assert_eq!(
         [11, 12, 13, 14, 15].map(|k| FAMILY.slots_for(k)),
-        [1, 2, 4, 10, 20],
+        [1, 2, 5, 11, 23],
         "slots per chunk at k = 11, 12, 13, 14, 15"
     );
 }
@@ -230,7 +249,7 @@ fn honest_register_meter_for_the_last_account_and_padding() {
     let (tx, _) = s.city.register_meter(last, "last");
     s.push(tx);
     let (w, instance) = s.chunk(FAMILY, 2);
-    passes(&w, instance);
+    passes(&w, instance.clone());
 }
 
 #[test]
@@ -239,7 +258,7 @@ fn honest_meter_readings_smallest_increase_then_more() {
     s.push(s.city.reading(0, 1_001));
     s.push(s.city.reading(0, 7_500));
     let (w, instance) = s.chunk(FAMILY, 2);
-    passes(&w, instance);
+    passes(&w, instance.clone());
     let owner = s.city.resident(0);
     assert_eq!(s.city.state.account(owner).unwrap().energy, 7_500);
 }
@@ -256,7 +275,7 @@ fn honest_orders_at_the_edges() {
     place(&mut s, r1, Side::Buy, amount, 1, NOW + 1);
     place(&mut s, r0, Side::Sell, 4_000, 12, NOW + 3_600);
     let (w, instance) = s.chunk(FAMILY, 2);
-    passes(&w, instance);
+    passes(&w, instance.clone());
     assert_eq!(s.city.state.account(r1).unwrap().balance, 0);
     assert_eq!(s.city.state.account(r0).unwrap().energy, 0);
 }
@@ -267,7 +286,7 @@ fn honest_buy_without_rounding_and_padding() {
     let r1 = s.city.resident(1);
     place(&mut s, r1, Side::Buy, 5_000, 14, NOW + 60);
     let (w, instance) = s.chunk(FAMILY, 2);
-    passes(&w, instance);
+    passes(&w, instance.clone());
     assert_eq!(s.city.state.account(r1).unwrap().balance, 10_000 - 70);
 }
 
@@ -280,7 +299,7 @@ fn honest_cancellations_release_energy_and_money() {
     s.push(s.city.cancel(r0, 0));
     s.push(s.city.cancel(r1, 1));
     let (w, instance) = s.chunk(FAMILY, 2);
-    passes(&w, instance);
+    passes(&w, instance.clone());
     assert_eq!(s.city.state.account(r0).unwrap().energy, 3_000);
     assert_eq!(s.city.state.account(r1).unwrap().balance, 10_000);
 }
@@ -298,7 +317,7 @@ fn honest_fleet_records_of_two_kinds() {
             .fleet_record(metro, 0, FleetKind::DriverShift, b"shift"),
     );
     let (w, instance) = s.chunk(FAMILY, 2);
-    passes(&w, instance);
+    passes(&w, instance.clone());
 }
 
 #[test]
@@ -306,7 +325,7 @@ fn honest_voter_registration_and_padding() {
     let mut s = Scenario::new(2);
     s.push(s.city.register_voter(voter(0)));
     let (w, instance) = s.chunk(FAMILY, 2);
-    passes(&w, instance);
+    passes(&w, instance.clone());
 }
 
 #[test]
@@ -318,7 +337,7 @@ fn honest_proposals_with_one_and_sixteen_options_and_shortest_window() {
     s.push(s.city.proposal("one", &["yes"], NOW, NOW + 1));
     s.push(s.city.proposal("sixteen", &labels, NOW + 10, NOW + 1_000));
     let (w, instance) = s.chunk(FAMILY, 2);
-    passes(&w, instance);
+    passes(&w, instance.clone());
     let p = s.city.state.proposal(0).unwrap();
     assert_eq!(p.voter_root, s.start.voter_root());
 }
@@ -472,14 +491,11 @@ fn meter_reading_rules() {
             Fp::one(),
             "key x = owner key x + meter_reading * (meter key x - owner key x)",
         )
-        .witness(
-            |w| {
-                // Signed by the owner's account key instead of the meter's.
-                let message = s.txs[0].message(s.city.state.chain());
-                w.slots[0].signature = s.city.key(owner).sign(message);
-            },
-            "signed * ((s·G).x - (R + c·PK).x) = 0",
-        )
+        .signature(|w| {
+            // Signed by the owner's account key instead of the meter's.
+            let message = s.txs[0].message(s.city.state.chain());
+            w.slots[0].signature = Some(s.city.key(owner).sign(message));
+        })
         .cell("n2", u(3), "new word 2 = ")
         .cell("n0", u(3), "new word 0 = ")
         .cell("n1", u(3), "new word 1 = ")
@@ -814,14 +830,22 @@ fn kind_flags_and_signature() {
             |w| old_account(w).nonce = u64::MAX, // the nonce would wrap
             "nonce_new < 2^64",
         )
-        .witness(
-            |w| w.slots[0].signature = SecretKey::from_seed(b"mallory").sign(Fp::one()),
-            "signed * ((s·G).x - (R + c·PK).x) = 0",
-        )
+        .signature(|w| {
+            w.slots[0].signature = Some(SecretKey::from_seed(b"mallory").sign(Fp::one()))
+        })
         .cell("e3c", u(1), "e3c = field 3 for meter_reading")
         .cell("del1", u(1), "del = 0 unless fleet_record")
         .cell("lock", u(1), "place_order buy: 1000 lock")
-        .cell("signer key x", u(1), "signed * (PK.x - signer key x) = 0");
+        .cell(
+            "exposed key x",
+            u(1),
+            "exposed key x = signed · signer key x",
+        )
+        .cell(
+            "exposed key y",
+            u(1),
+            "exposed key y = signed · signer key y",
+        );
 }
 
 // --------------------------------------------------------------- random workload, proof
@@ -933,7 +957,7 @@ fn random_workload_proves_in_chained_chunks() {
         assert_eq!(instance.root_old(), root);
         assert_eq!(instance.root_new(), state.root());
         root = instance.root_new();
-        passes(&w, instance);
+        passes(&w, instance.clone());
     }
     assert_eq!(root, city.state.root(), "the chunks reach the native root");
 }
@@ -962,6 +986,7 @@ fn real_proof_verifies_and_binds_its_public_inputs() {
             instance.now() + 1,
             instance.chain(),
             p,
+            instance.signers().to_vec(),
         ),
         Instance::new(
             instance.root_old(),
@@ -970,11 +995,12 @@ fn real_proof_verifies_and_binds_its_public_inputs() {
             instance.now(),
             instance.chain(),
             p,
+            instance.signers().to_vec(),
         ),
     ];
     for other in changed {
         assert!(proof::verify(&params, keys.vk(), &other, &bytes).is_err());
     }
     println!("k = {k}, proof {} bytes", bytes.len());
-    assert_eq!((k, bytes.len()), (11, 4_736), "k and proof size");
+    assert_eq!((k, bytes.len()), (11, 4_448), "k and proof size");
 }

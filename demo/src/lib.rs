@@ -189,6 +189,8 @@ struct Verified {
     batches: Vec<verifier::BatchSummary>,
     chunks: usize,
     chunk_bytes: usize,
+    signature_proofs: usize,
+    signature_bytes: usize,
     ballots: usize,
     ballot_bytes: usize,
     cold: Duration,
@@ -207,11 +209,19 @@ fn verify(url: &str, genesis: &circuits::Genesis, params: &Path) -> Result<Verif
     }
     let mut chunks = 0;
     let mut chunk_bytes = 0;
+    let mut signature_proofs = 0;
+    let mut signature_bytes = 0;
     let mut ballots = 0;
     let mut ballot_bytes = 0;
     for (_, artifact) in &fetched.artifacts {
         chunks += artifact.chunks.len();
         chunk_bytes += artifact.chunks.iter().map(|c| c.proof.len()).sum::<usize>();
+        signature_proofs += artifact.signatures.len();
+        signature_bytes += artifact
+            .signatures
+            .iter()
+            .map(|p| p.proof.len())
+            .sum::<usize>();
         for tx in &artifact.transactions {
             if let Transaction::Ballot(b) = tx {
                 ballots += 1;
@@ -241,6 +251,8 @@ fn verify(url: &str, genesis: &circuits::Genesis, params: &Path) -> Result<Verif
         batches: checked.batches,
         chunks,
         chunk_bytes,
+        signature_proofs,
+        signature_bytes,
         ballots,
         ballot_bytes,
         cold,
@@ -471,9 +483,10 @@ fn run_in(
     }
     let transactions: usize = verified.batches.iter().map(|b| b.transactions).sum();
     out(&format!(
-        "  VERIFIED: {} batches, {transactions} transactions, {} chunk proofs and {} ballot proofs; data hashes and roots replayed from genesis to {}",
+        "  VERIFIED: {} batches, {transactions} transactions, {} chunk proofs, {} signature proofs and {} ballot proofs; data hashes and roots replayed from genesis to {}",
         verified.batches.len(),
         verified.chunks,
+        verified.signature_proofs,
         verified.ballots,
         to_hex(&service_root)
     ));
@@ -567,20 +580,24 @@ fn run_in(
     }
     let chunk_time: Duration = verified.batches.iter().map(|b| b.chunk_proofs).sum();
     let ballot_time: Duration = verified.batches.iter().map(|b| b.ballot_proofs).sum();
+    let signature_time: Duration = verified.batches.iter().map(|b| b.signatures_took).sum();
     out(&format!(
-        "  verification    {} for the chain (chunk proofs {}, ballot proofs {}, the rest replaying the rules), after {} reading parameters and making verifying keys",
+        "  verification    {} for the chain (chunk proofs {}, signature proofs {}, ballot proofs {}, the rest replaying the rules), after {} reading parameters and making verifying keys",
         human(verified.checking),
         human(chunk_time),
+        human(signature_time),
         human(ballot_time),
         human(verified.cold)
     ));
-    let bytes = verified.chunk_bytes + verified.ballot_bytes;
+    let bytes = verified.chunk_bytes + verified.signature_bytes + verified.ballot_bytes;
     out(&format!(
-        "  proof bytes     {} ({} per transaction): {} in {} chunk proofs, {} in {} ballot proofs",
+        "  proof bytes     {} ({} per transaction): {} in {} chunk proofs, {} in {} signature proofs, {} in {} ballot proofs",
         thousands(bytes as u64),
         thousands((bytes / transactions.max(1)) as u64),
         thousands(verified.chunk_bytes as u64),
         verified.chunks,
+        thousands(verified.signature_bytes as u64),
+        verified.signature_proofs,
         thousands(verified.ballot_bytes as u64),
         verified.ballots
     ));

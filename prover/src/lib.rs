@@ -1,7 +1,9 @@
 //! The batch prover: splits a sealed batch into fixed-size chunks, builds the chunks'
 //! witnesses **in order** (each from the state the previous chunk left), then proves the
 //! chunks **in parallel** on a rayon pool, and writes the batch artifact that auditors check
-//! ([`verifier::BatchArtifact`]).
+//! ([`verifier::BatchArtifact`]). The batch's signatures are proven beside its chunks, in
+//! signature proofs of their own ([`circuits::signatures`]): one per batch (more if it has
+//! more signatures than the largest holds), after the chunks.
 //!
 //! halo2 itself runs on rayon inside a proof, so the threads can be split two ways
 //! ([`Split`]): all chunks at once with the threads shared out among them, or one chunk after
@@ -22,13 +24,15 @@ use std::time::Duration;
 
 use circuits::chunk::proof::{self, ChunkKeys, ProofError};
 use circuits::chunk::witness::ChunkWitness;
-use circuits::chunk::witness::WitnessError;
+use circuits::chunk::witness::{self, WitnessError};
 use circuits::chunk::{self, Family, Instance};
+use circuits::keys::Signature;
+use circuits::signatures::{self, Entry, SignatureKeys, SignatureProofError};
 use circuits::{State, Transaction};
 use halo2_proofs::poly::commitment::Params;
 use indicatif::{ProgressBar, ProgressStyle};
 use pasta_curves::vesta;
-use verifier::{BatchArtifact, ChunkArtifact, VERSION};
+use verifier::{BatchArtifact, ChunkArtifact, SignatureArtifact, VERSION};
 
 /// Why a batch cannot be proved.
 #[derive(Debug, thiserror::Error)]
@@ -72,6 +76,22 @@ pub enum ProveError {
         chunk: usize,
         /// What failed.
         source: ProofError,
+    },
+    /// The signature proofs' keys cannot be made.
+    #[error("signature proof keys at k = {k}: {source}")]
+    SignatureKeys {
+        /// The circuit's size.
+        k: u32,
+        /// What failed.
+        source: halo2_proofs::plonk::Error,
+    },
+    /// A signature proof cannot be made, or does not verify.
+    #[error("proving signature proof {proof}: {source}")]
+    Signatures {
+        /// The proof's place among the batch's signature proofs.
+        proof: usize,
+        /// What failed.
+        source: SignatureProofError,
     },
     /// A thread pool cannot be made.
     #[error("thread pool: {0}")]
@@ -126,6 +146,7 @@ pub struct Prover {
     accounts_slots: usize,
     params: Mutex<BTreeMap<u32, Arc<Params<vesta::Affine>>>>,
     keys: Mutex<BTreeMap<(Family, usize), Arc<ChunkKeys>>>,
+    signature_keys: Mutex<BTreeMap<u32, Arc<SignatureKeys>>>,
 }
 
 /// About how long making parameters of size `2^k` takes on this 2-core machine (10 s at
@@ -177,6 +198,7 @@ impl Prover {
             accounts_slots: slots,
             params: Mutex::new(BTreeMap::new()),
             keys: Mutex::new(BTreeMap::new()),
+            signature_keys: Mutex::new(BTreeMap::new()),
         })
     }
 
@@ -198,36 +220,14 @@ impl Prover {
     /// full chunks, then the cheapest cover of the rest by smaller chunks (cost `2^k` each).
     pub fn chunk_sizes(&self, family: Family, len: usize) -> Vec<usize> {
         let full = self.slots(family);
-        let mut sizes = vec![full; len / full];
-        let rest = len % full;
-        if rest > 0 {
-            // The distinct chunk sizes below full, one per k: the most slots each k holds.
-            let mut ladder: Vec<usize> = (family.k_for(1)..=family.k_for(full))
-                .map(|k| family.slots_for(k).clamp(1, full))
-                .collect();
-            ladder.dedup();
-            // cost[r]: least total 2^k to cover r transactions; choice[r]: the chunk taken.
-            let mut cost = vec![0u64; rest + 1];
-            let mut choice = vec![0usize; rest + 1];
-            for r in 1..=rest {
-                let (c, s) = ladder
-                    .iter()
-                    .map(|&s| ((1u64 << family.k_for(s)) + cost[r.saturating_sub(s)], s))
-                    .min()
-                    .expect("a size");
-                cost[r] = c;
-                choice[r] = s;
-            }
-            let mut r = rest;
-            let mut tail = Vec::new();
-            while r > 0 {
-                tail.push(choice[r]);
-                r = r.saturating_sub(choice[r]);
-            }
-            tail.sort_unstable_by(|a, b| b.cmp(a));
-            sizes.extend(tail);
-        }
-        sizes
+        // The distinct chunk sizes up to full, one per k: the most slots each k holds.
+        let ladder: Vec<(u32, usize)> = (family.k_for(1)..=family.k_for(full))
+            .map(|k| (k, family.slots_for(k).clamp(1, full)))
+            .collect();
+        cheapest_cover(len, &ladder)
+            .into_iter()
+            .map(|(_, slots)| slots)
+            .collect()
     }
 
     /// The parameters of size `2^k`, read from the cache (made and cached the first time),
@@ -288,6 +288,71 @@ impl Prover {
         Ok(keys)
     }
 
+    /// The keys of signature proofs at `k` (made the first time).
+    pub fn signature_keys_for(&self, k: u32) -> Result<Arc<SignatureKeys>, ProveError> {
+        if let Some(keys) = self.signature_keys.lock().expect("no panics").get(&k) {
+            return Ok(keys.clone());
+        }
+        let params = self.params(k)?;
+        let bar = spinner(
+            self.progress,
+            format!("making signature proof keys, k = {k} (once per process)"),
+        );
+        let keys = SignatureKeys::new(&params, signatures::capacity_for(k))
+            .map_err(|source| ProveError::SignatureKeys { k, source })?;
+        bar.finish_and_clear();
+        let keys = Arc::new(keys);
+        self.signature_keys
+            .lock()
+            .expect("no panics")
+            .insert(k, keys.clone());
+        Ok(keys)
+    }
+
+    /// Proves `signed` (a batch's signatures, in order) in as few signature proofs as hold
+    /// them ([`signature_proof_sizes`]), one after another on a pool of `options`' threads.
+    pub fn prove_signatures(
+        &self,
+        signed: &[(Entry, Signature)],
+        options: Options,
+    ) -> Result<Vec<SignatureArtifact>, ProveError> {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(options.threads())
+            .build()?;
+        let mut proofs = Vec::new();
+        let mut rest = signed;
+        for (index, (k, count)) in signature_proof_sizes(signed.len()).into_iter().enumerate() {
+            let (part, after) = rest.split_at(count);
+            rest = after;
+            proofs.push(pool.install(|| self.prove_signature_part(index, k, part))?);
+        }
+        Ok(proofs)
+    }
+
+    /// One signature proof at `k` of `part`, checked before it is returned.
+    fn prove_signature_part(
+        &self,
+        index: usize,
+        k: u32,
+        part: &[(Entry, Signature)],
+    ) -> Result<SignatureArtifact, ProveError> {
+        let keys = self.signature_keys_for(k)?;
+        let params = self.params(k)?;
+        let failed = |source| ProveError::Signatures {
+            proof: index,
+            source,
+        };
+        let proof = signatures::prove(&params, &keys, part, rand::rng()).map_err(failed)?;
+        let entries: Vec<Entry> = part.iter().map(|(e, _)| *e).collect();
+        signatures::verify(&params, keys.vk(), &entries, keys.capacity(), &proof)
+            .map_err(failed)?;
+        Ok(SignatureArtifact {
+            k,
+            signatures: part.len(),
+            proof,
+        })
+    }
+
     /// Proves batch `number` of `txs`, all applied at `time`, starting from `state` (which
     /// is left as the batch leaves it). The batch is split into runs of one family, each
     /// run into chunks of that family's size; witnesses are built one chunk after another;
@@ -302,7 +367,9 @@ impl Prover {
     ) -> Result<BatchArtifact, ProveError> {
         let root_old = state.root();
         let mut jobs = Vec::new();
+        let mut signed = Vec::new();
         for planned in self.plan_batch(state, time, txs)? {
+            signed.extend(witness::signed_entries(&planned.witness, &planned.instance));
             let k = planned.family.k_for(planned.slots);
             jobs.push(Job {
                 index: planned.index,
@@ -313,7 +380,11 @@ impl Prover {
                 instance: planned.instance,
             });
         }
+        for (k, _) in signature_proof_sizes(signed.len()) {
+            self.signature_keys_for(k)?;
+        }
         let chunks = prove_jobs(jobs, options)?;
+        let signatures = self.prove_signatures(&signed, options)?;
         Ok(BatchArtifact {
             version: VERSION,
             number,
@@ -322,6 +393,7 @@ impl Prover {
             root_new: state.root(),
             transactions: txs.to_vec(),
             chunks,
+            signatures,
         })
     }
 }
@@ -402,6 +474,72 @@ impl Prover {
             .map_err(|source| ProveError::Proof { chunk: 0, source })?;
         Ok(made)
     }
+
+    /// Proves the signatures of one chunk's signed slots in one signature proof (at the
+    /// smallest `k` that holds them) on the calling thread's rayon pool, checked before it is
+    /// returned (`None`: no slot is signed). What a fleet worker proves beside each chunk.
+    pub fn prove_chunk_signatures(
+        &self,
+        witness: &ChunkWitness,
+        instance: &Instance,
+    ) -> Result<Option<SignatureArtifact>, ProveError> {
+        let signed = witness::signed_entries(witness, instance);
+        if signed.is_empty() {
+            return Ok(None);
+        }
+        // One proof, at the smallest k that holds them all (a chunk has fewer slots than the
+        // largest holds).
+        let k = signatures::k_for(signed.len()).expect("a chunk's signatures fit one proof");
+        self.prove_signature_part(0, k, &signed).map(Some)
+    }
+}
+
+/// The signature proofs that hold `count` signatures, in order, as `(k, signatures)`: full
+/// proofs at [`signatures::K_MAX`], then the cheapest cover of the rest (cost `2^k` each), the
+/// larger proofs first, each holding what fits.
+pub fn signature_proof_sizes(count: usize) -> Vec<(u32, usize)> {
+    let ladder: Vec<(u32, usize)> = (signatures::K_MIN..=signatures::K_MAX)
+        .map(|k| (k, signatures::capacity_for(k)))
+        .collect();
+    let mut left = count;
+    cheapest_cover(count, &ladder)
+        .into_iter()
+        .map(|(k, capacity)| {
+            let holds = capacity.min(left);
+            left -= holds;
+            (k, holds)
+        })
+        .collect()
+}
+
+/// The sizes that cover `count` items at least cost, largest first: as many of the last
+/// (largest) size of `ladder` as are full, then the cover of the rest by any sizes with the
+/// least total `2^k`. `ladder` is `(k, capacity)` with capacities growing with `k`.
+fn cheapest_cover(count: usize, ladder: &[(u32, usize)]) -> Vec<(u32, usize)> {
+    let &(k_full, full) = ladder.last().expect("a size");
+    let mut sizes = vec![(k_full, full); count / full];
+    let rest = count % full;
+    // cost[r]: least total 2^k to cover r items; choice[r]: the size taken.
+    let mut cost = vec![0u64; rest + 1];
+    let mut choice = vec![(0, 0); rest + 1];
+    for r in 1..=rest {
+        let (c, size) = ladder
+            .iter()
+            .map(|&(k, cap)| ((1u64 << k) + cost[r.saturating_sub(cap)], (k, cap)))
+            .min()
+            .expect("a size");
+        cost[r] = c;
+        choice[r] = size;
+    }
+    let mut tail = Vec::new();
+    let mut r = rest;
+    while r > 0 {
+        tail.push(choice[r]);
+        r = r.saturating_sub(choice[r].1);
+    }
+    tail.sort_unstable_by(|a, b| b.cmp(a));
+    sizes.extend(tail);
+    sizes
 }
 
 /// One chunk to prove.
@@ -449,6 +587,7 @@ fn prove_jobs(witnesses: Vec<Job>, options: Options) -> Result<Vec<ChunkArtifact
             root_old: instance.root_old(),
             root_new: instance.root_new(),
             data_hash: instance.data_hash(),
+            signers: instance.signers()[..job.transactions].to_vec(),
             proof,
         })
     };
@@ -501,4 +640,52 @@ fn prove_jobs(witnesses: Vec<Job>, options: Options) -> Result<Vec<ChunkArtifact
     }?;
     bar.finish_and_clear();
     Ok(chunks)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A batch's signatures are covered in order, each proof within its capacity, at the
+    /// least total `2^k` (ties to the smaller proofs, as for chunks): 16 signatures cost
+    /// 6,144 rows' worth, not one k = 13 proof's 8,192.
+    #[test]
+    fn signature_proofs_cover_a_batch_at_least_cost() {
+        let cost = |sizes: &[(u32, usize)]| sizes.iter().map(|(k, _)| 1u64 << k).sum::<u64>();
+        assert_eq!(signature_proof_sizes(0), vec![]);
+        assert_eq!(signature_proof_sizes(1), vec![(11, 1)]);
+        assert_eq!(signature_proof_sizes(7), vec![(11, 7)]);
+        assert_eq!(signature_proof_sizes(15), vec![(12, 15)]);
+        assert_eq!(signature_proof_sizes(124), vec![(15, 124)]);
+        assert_eq!(signature_proof_sizes(125), vec![(15, 124), (11, 1)]);
+        assert_eq!(cost(&signature_proof_sizes(8)), 4096);
+        assert_eq!(cost(&signature_proof_sizes(16)), 6144);
+        for count in 0..400 {
+            let sizes = signature_proof_sizes(count);
+            assert_eq!(sizes.iter().map(|s| s.1).sum::<usize>(), count);
+            assert!(sizes
+                .iter()
+                .all(|&(k, n)| n >= 1 && n <= signatures::capacity_for(k)));
+            assert!(sizes.windows(2).all(|w| w[0].0 >= w[1].0), "{sizes:?}");
+        }
+    }
+
+    /// A run of transfers is covered by full chunks, then the cheapest smaller ones.
+    #[test]
+    fn chunk_sizes_cover_a_run_at_least_cost() {
+        let prover = Prover::lazy(&std::env::temp_dir(), 10, false).unwrap();
+        assert_eq!(prover.chunk_sizes(Family::Accounts, 0), Vec::<usize>::new());
+        // Three transfers: three one-slot chunks at k = 11 or a two-slot and a one-slot one
+        // cost the same 2^k; ties go to the smaller chunks.
+        assert_eq!(prover.chunk_sizes(Family::Accounts, 3), vec![1, 1, 1]);
+        assert_eq!(prover.chunk_sizes(Family::Accounts, 5), vec![5]);
+        assert_eq!(prover.chunk_sizes(Family::Accounts, 10), vec![10]);
+        assert_eq!(prover.chunk_sizes(Family::Accounts, 25), vec![10, 10, 5]);
+        assert_eq!(prover.chunk_sizes(Family::Registry, 11), vec![11]);
+        for len in 0..60 {
+            let sizes = prover.chunk_sizes(Family::Accounts, len);
+            assert!(sizes.iter().sum::<usize>() >= len);
+            assert!(sizes.iter().all(|&s| (1..=10).contains(&s)));
+        }
+    }
 }

@@ -218,6 +218,121 @@ fn a_flipped_proof_byte_is_named_by_chunk() {
 }
 
 #[test]
+fn each_batch_has_one_signature_proof_and_a_tampered_one_is_named() {
+    let chain = chain();
+    for b in &chain.batches {
+        assert_eq!(b.signatures.len(), 1);
+        assert_eq!((b.signatures[0].k, b.signatures[0].signatures), (11, 2));
+        assert!(b
+            .chunks
+            .iter()
+            .all(|c| c.signers.iter().all(Option::is_some)));
+    }
+    // A flipped byte of a signature proof.
+    let mut batches = chain.batches.clone();
+    batches[1].signatures[0].proof[100] ^= 1;
+    let e = refused(&batches);
+    assert!(
+        matches!(
+            e,
+            VerifyError::SignatureProof {
+                batch: 2,
+                proof: 0,
+                first: 0,
+                end: 2
+            }
+        ),
+        "{e}"
+    );
+    // Batch 1's signature proof in batch 2: it proves other keys' signatures, on other
+    // messages.
+    let mut batches = chain.batches.clone();
+    batches[1].signatures = batches[0].signatures.clone();
+    let e = refused(&batches);
+    assert!(
+        matches!(e, VerifyError::SignatureProof { batch: 2, .. }),
+        "{e}"
+    );
+    // No signature proof, or one claiming fewer signatures than the batch has.
+    let mut batches = chain.batches.clone();
+    batches[0].signatures.clear();
+    let e = refused(&batches);
+    assert!(
+        matches!(
+            e,
+            VerifyError::SignatureCount {
+                batch: 1,
+                signed: 2,
+                covered: 0
+            }
+        ),
+        "{e}"
+    );
+    let mut batches = chain.batches.clone();
+    batches[0].signatures[0].signatures = 1;
+    let e = refused(&batches);
+    assert!(
+        matches!(e, VerifyError::SignatureCount { batch: 1, .. }),
+        "{e}"
+    );
+    // A size the verifier makes no keys for, or more signatures than the size holds.
+    for (k, signatures) in [(10, 2), (16, 2), (11, 8)] {
+        let mut batches = chain.batches.clone();
+        batches[0].signatures[0].k = k;
+        batches[0].signatures[0].signatures = signatures;
+        let e = refused(&batches);
+        assert!(
+            matches!(
+                e,
+                VerifyError::SignatureShape {
+                    batch: 1,
+                    proof: 0,
+                    ..
+                }
+            ),
+            "{e}"
+        );
+    }
+}
+
+#[test]
+fn a_signer_key_other_than_the_proven_one_or_missing_is_refused() {
+    // Another resident's key as the first transfer's signer: the verifier would check that
+    // key's signature, but the chunk proof exposes the payer's.
+    let mut batches = chain().batches.clone();
+    let thief = City::new(4).key(City::new(4).resident(3)).public_key();
+    batches[0].chunks[0].signers[0] = Some(thief);
+    let e = refused(&batches);
+    assert!(
+        matches!(e, VerifyError::ChunkProof { batch: 1, chunk: 0 }),
+        "{e}"
+    );
+    // A signed transfer with no signer key: no signature would be checked for it.
+    let mut batches = chain().batches.clone();
+    batches[1].chunks[1].signers[0] = None;
+    let e = refused(&batches);
+    assert!(
+        matches!(e, VerifyError::Signers { batch: 2, chunk: 1, ref problem } if problem.contains("transaction 1 (transfer) has no signer key")),
+        "{e}"
+    );
+    // One signer entry too many.
+    let mut batches = chain().batches.clone();
+    batches[0].chunks[0].signers.push(None);
+    let e = refused(&batches);
+    assert!(
+        matches!(
+            e,
+            VerifyError::Signers {
+                batch: 1,
+                chunk: 0,
+                ..
+            }
+        ),
+        "{e}"
+    );
+}
+
+#[test]
 fn a_backdated_batch_is_refused_by_name() {
     // Batch 2 claims a time before batch 1's: the verifier names it before anything else
     // (its chunk proofs, whose public `now` it changes, would fail too).
@@ -509,8 +624,10 @@ fn hand_made(
             root_old: before.root(),
             root_new,
             data_hash: circuits::chunk::data_hash(before.chain(), std::slice::from_ref(&tx), 1),
+            signers: vec![None],
             proof: vec![0; 64],
         }],
+        signatures: Vec::new(),
         transactions: vec![tx],
     }
 }

@@ -11,7 +11,7 @@ use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
 use circuits::demo::City;
-use prover::fleet::{Completion, JobPayload, JobQueue};
+use prover::fleet::{Completion, JobPayload, JobQueue, Proven};
 use serde_json::Value;
 use support::{params_dir, scratch, Cluster};
 
@@ -269,11 +269,11 @@ fn batches_are_published_in_order_and_only_with_proofs_that_verify() {
         .unwrap()
     {
         let job = JobPayload::decode(lease.format, &lease.payload).unwrap();
-        let proof = prover.prove_chunk(job.witness, &job.instance).unwrap();
-        leased.push((lease, proof));
+        let proven = job.prove(&prover).unwrap();
+        leased.push((lease, proven));
     }
     assert_eq!(leased.len(), 4);
-    let complete = |i: usize, proof: &[u8]| {
+    let complete = |i: usize, proof: &Proven| {
         rt.block_on(q.complete(&leased[i].0, "test", proof, Duration::ZERO))
             .unwrap()
     };
@@ -289,7 +289,7 @@ fn batches_are_published_in_order_and_only_with_proofs_that_verify() {
     // Batch 1's second chunk with a byte of its proof flipped, and its first with another
     // chunk's (valid) proof.
     let mut tampered = leased[1].1.clone();
-    tampered[100] ^= 1;
+    tampered.chunk[100] ^= 1;
     assert_eq!(complete(1, &tampered), Completion::OnTime);
     assert_eq!(complete(0, &leased[2].1), Completion::OnTime);
     wait(

@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use circuits::demo::City;
-use prover::fleet::{Completion, FleetError, JobPayload, JobQueue, NewJob, Released};
+use prover::fleet::{Completion, FleetError, JobPayload, JobQueue, NewJob, Proven, Released};
 use support::{params_dir, Cluster};
 
 /// Batch `batch`'s jobs: `n` transfers, one per one-slot chunk, with real witnesses.
@@ -125,13 +125,18 @@ async fn leases_are_renewed_fenced_and_requeued_when_they_expire() {
 
     // On time, once.
     assert_eq!(
-        q.complete(&a, "a", b"proof a", Duration::from_secs(1))
-            .await
-            .unwrap(),
+        q.complete(
+            &a,
+            "a",
+            &Proven::unsigned(b"proof a"),
+            Duration::from_secs(1)
+        )
+        .await
+        .unwrap(),
         Completion::OnTime
     );
     assert_eq!(
-        q.complete(&a, "a", b"other", Duration::from_secs(1))
+        q.complete(&a, "a", &Proven::unsigned(b"other"), Duration::from_secs(1))
             .await
             .unwrap(),
         Completion::AlreadyDone
@@ -159,15 +164,25 @@ async fn leases_are_renewed_fenced_and_requeued_when_they_expire() {
     // b's proof arrives late: it completes the job, once; c's then changes nothing, and c
     // learns at its next renewal that the job is no longer its own.
     assert_eq!(
-        q.complete(&b, "b", b"proof b", Duration::from_secs(2))
-            .await
-            .unwrap(),
+        q.complete(
+            &b,
+            "b",
+            &Proven::unsigned(b"proof b"),
+            Duration::from_secs(2)
+        )
+        .await
+        .unwrap(),
         Completion::Late
     );
     assert_eq!(
-        q.complete(&c, "c", b"proof c", Duration::from_secs(2))
-            .await
-            .unwrap(),
+        q.complete(
+            &c,
+            "c",
+            &Proven::unsigned(b"proof c"),
+            Duration::from_secs(2)
+        )
+        .await
+        .unwrap(),
         Completion::AlreadyDone
     );
     assert!(!q.renew(&c, Duration::from_secs(60)).await.unwrap());
@@ -188,9 +203,14 @@ async fn leases_are_renewed_fenced_and_requeued_when_they_expire() {
     // Published batches are forgotten; a completion after that changes nothing.
     assert_eq!(q.forget_through(1).await.unwrap(), 2);
     assert_eq!(
-        q.complete(&c, "c", b"proof c", Duration::from_secs(2))
-            .await
-            .unwrap(),
+        q.complete(
+            &c,
+            "c",
+            &Proven::unsigned(b"proof c"),
+            Duration::from_secs(2)
+        )
+        .await
+        .unwrap(),
         Completion::AlreadyDone
     );
 }
@@ -287,7 +307,7 @@ async fn a_batch_enqueued_with_other_chunks_replaces_its_jobs_and_a_database_ser
     assert_eq!(now.len(), 2);
     assert!(now.iter().all(|j| j.status == "queued" && j.attempts == 0));
     assert_eq!(
-        q.complete(&leased, "w", b"stale", Duration::ZERO)
+        q.complete(&leased, "w", &Proven::unsigned(b"stale"), Duration::ZERO)
             .await
             .unwrap(),
         Completion::AlreadyDone,

@@ -351,7 +351,13 @@ pub fn summarize(number: u64, artifact_json: &str) -> Result<ProofSummary, ApiEr
     Ok(ProofSummary {
         number,
         chunks: artifact.chunks.len() as u64,
-        proof_bytes: artifact.chunks.iter().map(|c| c.proof.len() as u64).sum(),
+        // Chunk and signature proofs: what an auditor downloads to check the batch.
+        proof_bytes: artifact
+            .chunks
+            .iter()
+            .map(|c| c.proof.len() as u64)
+            .chain(artifact.signatures.iter().map(|p| p.proof.len() as u64))
+            .sum(),
         families,
         proving_seconds: None,
         proven_at_ms: None,
@@ -712,6 +718,7 @@ mod tests {
             root_old: Fp::zero(),
             root_new: Fp::zero(),
             data_hash: Fp::zero(),
+            signers: vec![None],
             proof: vec![7; bytes],
         };
         let artifact = verifier::BatchArtifact {
@@ -726,10 +733,15 @@ mod tests {
                 chunk(Family::Market, 50),
                 chunk(Family::Accounts, 25),
             ],
+            signatures: vec![verifier::SignatureArtifact {
+                k: 11,
+                signatures: 2,
+                proof: vec![7; 10],
+            }],
         };
         let summary = summarize(3, &artifact.to_json()).unwrap();
         assert_eq!(summary.chunks, 3);
-        assert_eq!(summary.proof_bytes, 175);
+        assert_eq!(summary.proof_bytes, 185);
         assert_eq!(summary.families[&Family::Accounts], 2);
         assert_eq!(summary.families[&Family::Market], 1);
         let json = serde_json::to_value(&summary).unwrap();

@@ -239,7 +239,7 @@ impl Pipeline {
                         batch: next,
                         chunk: p.index as u32,
                         witness: p.witness.clone(),
-                        instance: p.instance,
+                        instance: p.instance.clone(),
                     },
                     chunks,
                     transactions: p.transactions as u32,
@@ -263,6 +263,7 @@ impl Pipeline {
                     root_old: p.instance.root_old(),
                     root_new: p.instance.root_new(),
                     data_hash: p.instance.data_hash(),
+                    signers: p.instance.signers()[..p.transactions].to_vec(),
                     proof: Vec::new(),
                 })
                 .collect();
@@ -313,8 +314,28 @@ impl Pipeline {
             return Ok(false);
         }
         let mut chunks = pending.chunks.clone();
-        for (chunk, job) in chunks.iter_mut().zip(&jobs) {
+        // Each chunk's signature proof, in chunk order; `signed_by[i]` is the chunk whose
+        // proof is the batch's signature proof `i`.
+        let mut signatures = Vec::new();
+        let mut signed_by = Vec::new();
+        for (i, (chunk, job)) in chunks.iter_mut().zip(&jobs).enumerate() {
             chunk.proof = job.proof.clone().unwrap_or_default();
+            let signed = chunk.signers.iter().flatten().count();
+            let handed_in = job.signatures.as_ref().map_or(0, |p| p.signatures);
+            let fits = job.signatures.as_ref().is_none_or(|p| {
+                (circuits::signatures::K_MIN..=circuits::signatures::K_MAX).contains(&p.k)
+            });
+            if handed_in != signed || !fits {
+                let what = format!(
+                    "signature proof ({handed_in} signatures; the chunk has {signed} signed slots)"
+                );
+                refuse(queue, number, i, &what).await?;
+                return Ok(false);
+            }
+            if let Some(proof) = &job.signatures {
+                signatures.push(proof.clone());
+                signed_by.push(i);
+            }
         }
         let record = &pending.record;
         let artifact = BatchArtifact {
@@ -325,6 +346,7 @@ impl Pipeline {
             root_new: record.root_new,
             transactions: pending.transactions.clone(),
             chunks,
+            signatures,
         };
         let checked = self.keys.verify_batch(
             &artifact,
@@ -337,15 +359,11 @@ impl Pipeline {
         match checked {
             Ok(_) => {}
             Err(VerifyError::ChunkProof { chunk, .. }) => {
-                let error = format!(
-                    "its proof of chunk {chunk} did not verify when batch {number} was assembled"
-                );
-                tracing::warn!(
-                    batch = number,
-                    chunk,
-                    "a chunk proof from the fleet did not verify; its job is queued again"
-                );
-                queue.refuse_proof(number, chunk as u32, &error).await?;
+                refuse(queue, number, chunk, "proof").await?;
+                return Ok(false);
+            }
+            Err(VerifyError::SignatureProof { proof, .. }) => {
+                refuse(queue, number, signed_by[proof], "signature proof").await?;
                 return Ok(false);
             }
             Err(e) if e.is_data_fault() => {
@@ -432,4 +450,19 @@ pub fn status(p: &BatchProgress) -> &'static str {
     } else {
         "sealed"
     }
+}
+
+/// Refuses the `what` (a chunk's proof, or its signature proof) that chunk `chunk`'s job
+/// handed in, which did not hold when batch `number` was assembled: the job is queued again
+/// with the reason.
+async fn refuse(queue: &JobQueue, number: u64, chunk: usize, what: &str) -> Result<(), FleetError> {
+    tracing::warn!(
+        batch = number,
+        chunk,
+        what,
+        "a {what} from the fleet did not hold; its job is queued again"
+    );
+    let error =
+        format!("its {what} of chunk {chunk} did not verify when batch {number} was assembled");
+    queue.refuse_proof(number, chunk as u32, &error).await
 }

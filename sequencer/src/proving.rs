@@ -154,6 +154,9 @@ pub struct ProvingConfig {
     pub threads: usize,
     /// Make the parameters and every family's chunk keys at start, before the first batch.
     pub warm_up: bool,
+    /// The most transactions a batch holds: the warm-up also makes the keys of the signature
+    /// proofs a batch of that many signed transactions needs (and the smaller ones).
+    pub batch_size: u64,
 }
 
 fn unix_now() -> u64 {
@@ -541,10 +544,30 @@ pub fn full_chunks(slots: usize) -> Vec<(Family, usize, u32)> {
         .collect()
 }
 
-/// The `k` of the parameters the full chunks need that are not cached under the params
-/// directory yet.
+/// The sizes of the signature proofs a batch of `config.batch_size` transactions may need:
+/// from the smallest to the largest of those a full batch of signed transactions takes.
+pub fn signature_ks(config: &ProvingConfig) -> Vec<u32> {
+    use circuits::signatures::{capacity_for, K_MAX, K_MIN};
+    let most = config.batch_size.max(1) as usize;
+    // A full proof is taken once a batch can fill one; below, the largest of any count's
+    // cover.
+    let largest = if most >= capacity_for(K_MAX) {
+        K_MAX
+    } else {
+        (1..=most)
+            .flat_map(prover::signature_proof_sizes)
+            .map(|(k, _)| k)
+            .max()
+            .unwrap_or(K_MIN)
+    };
+    (K_MIN..=largest).collect()
+}
+
+/// The `k` of the parameters the full chunks and the signature proofs need that are not
+/// cached under the params directory yet.
 fn missing_params(config: &ProvingConfig) -> Vec<u32> {
     let mut ks: Vec<u32> = full_chunks(config.slots).iter().map(|c| c.2).collect();
+    ks.extend(signature_ks(config));
     ks.sort_unstable();
     ks.dedup();
     ks.retain(|&k| !circuits::params::path(&config.params_dir, k).exists());
@@ -557,7 +580,7 @@ pub fn setup_plan(config: &ProvingConfig) -> Vec<SetupStep> {
 }
 
 /// The set-up steps: making the parameters of each `k` in `missing`, then every family's
-/// keys.
+/// keys, then the signature proofs' keys.
 fn plan_steps(config: &ProvingConfig, missing: &[u32]) -> Vec<SetupStep> {
     let step = |what: String, estimate| SetupStep {
         what,
@@ -578,6 +601,15 @@ fn plan_steps(config: &ProvingConfig, missing: &[u32]) -> Vec<SetupStep> {
         let plural = if slots == 1 { "" } else { "s" };
         steps.push(step(
             format!("{family} chunk keys ({slots} slot{plural}, k = {k})"),
+            keys_estimate(k),
+        ));
+    }
+    for k in signature_ks(config) {
+        steps.push(step(
+            format!(
+                "signature proof keys (k = {k}, up to {} signatures)",
+                circuits::signatures::capacity_for(k)
+            ),
             keys_estimate(k),
         ));
     }
@@ -665,6 +697,23 @@ fn warm_up(shared: &Shared, config: &ProvingConfig) -> Option<prover::Prover> {
             }
         }
     }
+    for (i, k) in signature_ks(config).into_iter().enumerate() {
+        if shared.is_shutting_down() {
+            return None;
+        }
+        let step = params_steps + Family::ALL.len() + i;
+        begin(step);
+        match catch_unwind(AssertUnwindSafe(|| prover.signature_keys_for(k))) {
+            Ok(Ok(_)) => end(step),
+            Ok(Err(e)) => return fail(format!("signature proof keys: {e}")),
+            Err(p) => {
+                return fail(format!(
+                    "the prover panicked making signature proof keys: {}",
+                    panic_message(&*p)
+                ))
+            }
+        }
+    }
     shared.proofs.lock().expect("no panics").setup.finished = true;
     Some(prover)
 }
@@ -690,12 +739,13 @@ mod tests {
             slots: 1,
             threads: 1,
             warm_up: true,
+            batch_size: 16,
         };
         let plan = setup_plan(&config);
         let whats: Vec<&str> = plan.iter().map(|s| s.what.as_str()).collect();
         // A one-slot accounts or registry chunk fits 2^11 rows, a market or governance one
-        // 2^12.
-        assert_eq!(whats.len(), 2 + Family::ALL.len(), "{whats:?}");
+        // 2^12; sixteen signatures take a proof at k = 12 and one at k = 11.
+        assert_eq!(whats.len(), 2 + Family::ALL.len() + 2, "{whats:?}");
         assert!(
             whats[0].contains("k = 11") && whats[1].contains("k = 12"),
             "{whats:?}"
@@ -710,6 +760,14 @@ mod tests {
         );
         assert!(
             whats[5].starts_with("governance chunk keys (1 slot, k = 12)"),
+            "{whats:?}"
+        );
+        assert_eq!(
+            whats[6..],
+            [
+                "signature proof keys (k = 11, up to 7 signatures)",
+                "signature proof keys (k = 12, up to 15 signatures)"
+            ],
             "{whats:?}"
         );
         let setup = Setup {

@@ -9,27 +9,34 @@
 //!   "root_old": "…", "root_new": "…",
 //!   "transactions": [ { "type": "transfer", … }, { "type": "ballot", …, "proof": "…" } ],
 //!   "chunks": [ { "family": "accounts", "slots": 5, "transactions": 4,
-//!                 "root_old": "…", "root_new": "…", "data_hash": "…", "proof": "…" } ] }
+//!                 "root_old": "…", "root_new": "…", "data_hash": "…",
+//!                 "signers": [ "…", "…", null, "…" ], "proof": "…" } ],
+//!   "signatures": [ { "k": 11, "signatures": 3, "proof": "…" } ] }
 //! ```
 //!
 //! The chunks cover the transactions in order: each chunk the next `transactions` of them,
-//! all of its `family` (a chunk's remaining slots are padding). Field elements are hex
-//! strings, proofs hex bytes.
+//! all of its `family` (a chunk's remaining slots are padding), with the key each
+//! transaction's slot exposes as its signer (`null` for a ballot). The signature proofs
+//! cover the batch's signed transactions in order: each the next `signatures` of them,
+//! proving each one's signature by its signer key on its message. Field elements are hex
+//! strings, keys compressed points in hex, proofs hex bytes.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use circuits::chunk::{Family, Instance};
+use circuits::keys::PublicKey;
 use circuits::{Fp, Params, Transaction};
 use serde::{Deserialize, Serialize};
 
-/// The format version this crate reads and writes (9: every gate of the circuits' own has
+/// The format version this crate reads and writes (10: signatures are proven in signature
+/// proofs of their own, each chunk exposing its slots' signer keys; 9: every gate of the circuits' own has
 /// its selector in a fixed column of its own, so every chunk and ballot key changed; 8: every
 /// hash is the width-5 Poseidon, so every root, data hash, signature and key changed; 7: the
 /// state's trees have arity 4, so every root, the chunk and ballot keys and the ballot's `k`
 /// changed; 6 checked the Poseidon chip's full rounds in their `M⁻¹` form; 5 was the
 /// ten-column chip).
-pub const VERSION: u32 = 9;
+pub const VERSION: u32 = 10;
 
 /// The number of the first batch after genesis; batches count up from it with no gap.
 pub const FIRST_BATCH: u64 = 1;
@@ -52,6 +59,23 @@ pub struct BatchArtifact {
     pub transactions: Vec<Transaction>,
     /// The chunk proofs, in order.
     pub chunks: Vec<ChunkArtifact>,
+    /// The signature proofs, covering the signed transactions in order.
+    pub signatures: Vec<SignatureArtifact>,
+}
+
+/// One signature proof: the next `signatures` signed transactions of the batch.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignatureArtifact {
+    /// The circuit's size, which fixes its capacity
+    /// ([`circuits::signatures::capacity_for`]) and keys.
+    pub k: u32,
+    /// How many signed transactions it covers, from where the previous proof ended (the
+    /// rest of its capacity is padding).
+    pub signatures: usize,
+    /// The halo2 proof (hex in JSON).
+    #[serde(with = "hex::serde")]
+    pub proof: Vec<u8>,
 }
 
 /// One chunk's public inputs and proof.
@@ -71,6 +95,8 @@ pub struct ChunkArtifact {
     pub root_new: Fp,
     /// The Poseidon fold of the chunk's transaction messages and padding.
     pub data_hash: Fp,
+    /// Each transaction's signer key as the chunk exposes it (`None`: unsigned, a ballot).
+    pub signers: Vec<Option<PublicKey>>,
     /// The halo2 proof (hex in JSON).
     #[serde(with = "hex::serde")]
     pub proof: Vec<u8>,
@@ -79,7 +105,10 @@ pub struct ChunkArtifact {
 impl ChunkArtifact {
     /// The public inputs this chunk's proof claims, in a batch of time `time` of the
     /// deployment `chain` (its genesis hash) under the genesis rule parameters `params`.
+    /// Its padding slots are unsigned.
     pub fn instance(&self, time: u64, chain: Fp, params: &Params) -> Instance {
+        let mut signers = self.signers.clone();
+        signers.resize(self.slots.max(signers.len()), None);
         Instance::new(
             self.root_old,
             self.root_new,
@@ -87,6 +116,7 @@ impl ChunkArtifact {
             time,
             chain,
             params,
+            signers,
         )
     }
 }

@@ -12,11 +12,16 @@
 //!    (`State::plan` / `commit`), each chunk's `root_new` equal to the replayed root;
 //! 6. every chunk proof against its public inputs, batched per circuit
 //!    (`circuits::verifying::verify_many`, on every core) over the batch's chunks (and one
-//!    by one to name the bad chunk when the batch fails).
+//!    by one to name the bad chunk when the batch fails); each chunk's public inputs include
+//!    its slots' signers (whether signed, and the key), so its proof holds only if the
+//!    artifact's signer keys are the ones its rules read from the state;
+//! 7. every signature proof against the signed transactions it covers: each one's signer
+//!    key (as its chunk exposes it) and its message (computed here from the published
+//!    transaction), batched per size like the chunks'.
 //!
 //! A chain checked from its proofs alone ([`Keys::verify_chain_proofs`]) has no step 5 and
-//! takes the proofs of steps 3 and 6 over a window of batches: the ballots first, then the
-//! chunks, each in one batch check.
+//! takes the proofs of steps 3, 6 and 7 over a window of batches: the ballots first, then the
+//! chunks, then the signatures, each in one batch check.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -26,6 +31,7 @@ use circuits::ballot::{self, BallotError, BallotVerifyingKey};
 use circuits::chunk::{self, Family};
 use circuits::hash::to_hex;
 use circuits::params::{ParamsError, Provenance};
+use circuits::signatures::{self, Entry};
 use circuits::state::Plan;
 use circuits::{Fp, Params as RuleParams, State, Transaction, TxError};
 use halo2_proofs::plonk::VerifyingKey;
@@ -80,6 +86,14 @@ pub enum VerifyError {
         slots: usize,
         /// What halo2 said.
         source: chunk::proof::ProofError,
+    },
+    /// halo2 could not make a signature proof's verifying key.
+    #[error("verifying key for signature proofs at k = {k}: {source}")]
+    SignatureKeygen {
+        /// The circuit's size.
+        k: u32,
+        /// What halo2 said.
+        source: halo2_proofs::plonk::Error,
     },
     /// The ballot keys could not be made.
     #[error("ballot keys: {0}")]
@@ -175,6 +189,58 @@ pub enum VerifyError {
         kind: &'static str,
         /// The chunk's family.
         family: Family,
+    },
+    /// A chunk's signer keys do not fit its transactions: one per transaction, a key for
+    /// each signed one and none for a ballot.
+    #[error("batch {batch}, chunk {chunk}: {problem}")]
+    Signers {
+        /// The batch.
+        batch: u64,
+        /// The chunk.
+        chunk: usize,
+        /// What does not fit.
+        problem: String,
+    },
+    /// A signature proof of a size this verifier makes no keys for, or covering no
+    /// signature, or more than it holds.
+    #[error("batch {batch}, signature proof {proof}: {signatures} signatures at k = {k} (k must be {min}..={max}, and 1 to {capacity} signatures at that k)", min = signatures::K_MIN, max = signatures::K_MAX, capacity = signatures::capacity_for(*k))]
+    SignatureShape {
+        /// The batch.
+        batch: u64,
+        /// The proof's place among the batch's signature proofs.
+        proof: usize,
+        /// Its size.
+        k: u32,
+        /// Signatures it claims to cover.
+        signatures: usize,
+    },
+    /// The signature proofs do not cover the batch's signed transactions exactly.
+    #[error("batch {batch}: the signature proofs cover {covered} signatures, the batch has {signed} signed transactions")]
+    SignatureCount {
+        /// The batch.
+        batch: u64,
+        /// Signed transactions in the batch.
+        signed: usize,
+        /// Signatures the proofs cover.
+        covered: usize,
+    },
+    /// A signature proof does not verify against its signers' keys and messages.
+    #[error("batch {batch}, signature proof {proof}: the signature proof does not verify against the keys and messages of signed transactions {first}..{end} (a signature was changed, or the data)")]
+    SignatureProof {
+        /// The batch.
+        batch: u64,
+        /// The proof's place among the batch's signature proofs.
+        proof: usize,
+        /// The first signed transaction it covers (counting signed transactions only).
+        first: usize,
+        /// One past its last.
+        end: usize,
+    },
+    /// The batch of signature proofs failed but each verified alone (should not happen).
+    #[error("batch {batch}: the batch of signature proofs does not verify")]
+    SignatureBatch {
+        /// The batch.
+        batch: u64,
     },
     /// A ballot's proof does not verify against its public inputs.
     #[error("batch {batch}, transaction {tx} (ballot on proposal {proposal}): the ballot proof does not verify against its public inputs")]
@@ -280,6 +346,7 @@ impl VerifyError {
             VerifyError::Params { .. }
                 | VerifyError::NoParams
                 | VerifyError::Keygen { .. }
+                | VerifyError::SignatureKeygen { .. }
                 | VerifyError::BallotKeys(_)
                 | VerifyError::Dir { .. }
         )
@@ -313,6 +380,12 @@ pub struct BatchSummary {
     #[serde(rename = "ballot_proofs_ms")]
     #[serde(serialize_with = "millis")]
     pub ballot_proofs: Duration,
+    /// Signature proofs (all verified).
+    pub signature_proofs: usize,
+    /// Time spent verifying the signature proofs (batched).
+    #[serde(rename = "signature_proofs_ms")]
+    #[serde(serialize_with = "millis")]
+    pub signatures_took: Duration,
 }
 
 fn millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
@@ -352,6 +425,75 @@ pub struct PendingProof {
     pub instance: chunk::Instance,
     /// The proof.
     pub proof: Vec<u8>,
+}
+
+/// A signature proof waiting to be verified, with the keys and messages it must prove.
+#[derive(Clone, Debug)]
+pub struct PendingSignatures {
+    /// Its batch.
+    pub batch: u64,
+    /// Its place among the batch's signature proofs.
+    pub index: usize,
+    /// The first of the batch's signed transactions it covers (counting those only).
+    pub first: usize,
+    /// Its size.
+    pub k: u32,
+    /// The keys and messages, in order.
+    pub entries: Vec<Entry>,
+    /// The proof.
+    pub proof: Vec<u8>,
+}
+
+impl PendingSignatures {
+    /// Its public inputs.
+    fn instance(&self) -> Vec<Fp> {
+        signatures::instance(&self.entries, signatures::capacity_for(self.k))
+    }
+}
+
+/// The batches of a chain check whose proofs wait to be verified together
+/// ([`Keys::verify_chain_proofs`]).
+#[derive(Default)]
+struct Window {
+    waiting: Vec<BatchSummary>,
+    proofs: Vec<PendingProof>,
+    signed: Vec<PendingSignatures>,
+    ballots: Vec<PendingBallot>,
+}
+
+impl Window {
+    /// Verifies the waiting proofs (ballots, chunks, signatures, each kind in one batched
+    /// check), shares the time out among the waiting batches, and hands them to `progress`
+    /// and `batches`.
+    fn flush(
+        &mut self,
+        keys: &mut Keys,
+        progress: &mut dyn FnMut(&BatchSummary),
+        batches: &mut Vec<BatchSummary>,
+    ) -> Result<(), VerifyError> {
+        let ballots_took = keys.verify_ballot_proofs(&self.ballots)?;
+        let took = keys.verify_chunk_proofs(&self.proofs)?;
+        let signatures_took = keys.verify_signature_proofs(&self.signed)?;
+        let share = |count: fn(&BatchSummary) -> usize| {
+            self.waiting.iter().map(count).sum::<usize>().max(1) as f64
+        };
+        let (chunks, ballots, signatures) = (
+            share(|b| b.chunks),
+            share(|b| b.ballots),
+            share(|b| b.signature_proofs),
+        );
+        for mut b in self.waiting.drain(..) {
+            b.chunk_proofs = took.mul_f64(b.chunks as f64 / chunks);
+            b.ballot_proofs = ballots_took.mul_f64(b.ballots as f64 / ballots);
+            b.signatures_took = signatures_took.mul_f64(b.signature_proofs as f64 / signatures);
+            progress(&b);
+            batches.push(b);
+        }
+        self.proofs.clear();
+        self.signed.clear();
+        self.ballots.clear();
+        Ok(())
+    }
 }
 
 /// A ballot proof waiting to be verified, with the public inputs its transaction claims.
@@ -428,6 +570,7 @@ pub struct Keys {
     data_dir: PathBuf,
     params: BTreeMap<u32, (Params<vesta::Affine>, Provenance)>,
     vks: BTreeMap<(Family, usize), VerifyingKey<vesta::Affine>>,
+    signature_vks: BTreeMap<u32, VerifyingKey<vesta::Affine>>,
     ballot: Option<BallotVerifyingKey>,
     genesis: Option<(Fp, RuleParams)>,
     cold: ColdStart,
@@ -440,6 +583,7 @@ impl Keys {
             data_dir: data_dir.to_path_buf(),
             params: BTreeMap::new(),
             vks: BTreeMap::new(),
+            signature_vks: BTreeMap::new(),
             ballot: None,
             genesis: None,
             cold: ColdStart::default(),
@@ -613,6 +757,7 @@ impl Keys {
         observe: &mut dyn FnMut(Replayed<'_>),
     ) -> Result<BatchSummary, VerifyError> {
         let mut proofs = Vec::new();
+        let mut signed = Vec::new();
         let mut summary = self.check_batch(
             artifact,
             state,
@@ -621,9 +766,11 @@ impl Keys {
             previous_time,
             observe,
             &mut proofs,
+            &mut signed,
             None,
         )?;
         summary.chunk_proofs = self.verify_chunk_proofs(&proofs)?;
+        summary.signatures_took = self.verify_signature_proofs(&signed)?;
         Ok(summary)
     }
 
@@ -641,6 +788,7 @@ impl Keys {
         previous_time: Option<u64>,
         observe: &mut dyn FnMut(Replayed<'_>),
         proofs: &mut Vec<PendingProof>,
+        signed: &mut Vec<PendingSignatures>,
         ballots: Option<&mut Vec<PendingBallot>>,
     ) -> Result<BatchSummary, VerifyError> {
         let batch = artifact.number;
@@ -717,6 +865,54 @@ impl Keys {
                     family: c.family,
                 });
             }
+            let signers = |problem: String| VerifyError::Signers {
+                batch,
+                chunk: i,
+                problem,
+            };
+            if c.signers.len() != txs.len() {
+                return Err(signers(format!(
+                    "{} signer entries for {} transactions",
+                    c.signers.len(),
+                    txs.len()
+                )));
+            }
+            for (j, (tx, signer)) in txs.iter().zip(&c.signers).enumerate() {
+                if tx.signature().is_some() != signer.is_some() {
+                    let has = if signer.is_some() { "a" } else { "no" };
+                    return Err(signers(format!(
+                        "transaction {} ({}) has {has} signer key",
+                        first + j,
+                        tx.kind_name()
+                    )));
+                }
+            }
+        }
+        let signed_count: usize = artifact
+            .chunks
+            .iter()
+            .map(|c| c.signers.iter().flatten().count())
+            .sum();
+        for (index, p) in artifact.signatures.iter().enumerate() {
+            if !(signatures::K_MIN..=signatures::K_MAX).contains(&p.k)
+                || p.signatures == 0
+                || p.signatures > signatures::capacity_for(p.k)
+            {
+                return Err(VerifyError::SignatureShape {
+                    batch,
+                    proof: index,
+                    k: p.k,
+                    signatures: p.signatures,
+                });
+            }
+        }
+        let covered: usize = artifact.signatures.iter().map(|p| p.signatures).sum();
+        if covered != signed_count {
+            return Err(VerifyError::SignatureCount {
+                batch,
+                signed: signed_count,
+                covered,
+            });
         }
         // 3. Ballot proofs.
         let pending: Vec<PendingBallot> = artifact
@@ -825,6 +1021,30 @@ impl Keys {
                 proof: c.proof.clone(),
             });
         }
+        // 7. Signature proofs: for the caller, each with its keys and messages.
+        let mut entries = artifact
+            .chunks
+            .iter()
+            .zip(&parts)
+            .flat_map(|(c, (_, txs))| txs.iter().zip(&c.signers))
+            .filter_map(|(tx, signer)| {
+                signer.map(|key| Entry {
+                    key,
+                    message: tx.message(chain),
+                })
+            });
+        let mut first = 0;
+        for (index, p) in artifact.signatures.iter().enumerate() {
+            signed.push(PendingSignatures {
+                batch,
+                index,
+                first,
+                k: p.k,
+                entries: entries.by_ref().take(p.signatures).collect(),
+                proof: p.proof.clone(),
+            });
+            first += p.signatures;
+        }
         let chunk_proofs = Duration::ZERO;
         Ok(BatchSummary {
             number: batch,
@@ -837,7 +1057,69 @@ impl Keys {
             replayed,
             chunk_proofs,
             ballot_proofs,
+            signature_proofs: artifact.signatures.len(),
+            signatures_took: Duration::ZERO,
         })
+    }
+
+    /// Reads (or makes) the parameters and verifying key of signature proofs at `k`, once
+    /// (counted in the cold start's verifying keys).
+    fn load_signatures(&mut self, k: u32) -> Result<(), VerifyError> {
+        if self.signature_vks.contains_key(&k) {
+            return Ok(());
+        }
+        let started = Instant::now();
+        self.load_params(k)?;
+        let params = &self.params[&k].0;
+        let vk = circuits::verifying::on_one_thread(|| {
+            signatures::verifying_key(params, signatures::capacity_for(k))
+        })
+        .map_err(|source| VerifyError::SignatureKeygen { k, source })?;
+        self.signature_vks.insert(k, vk);
+        self.cold.verifying_key += started.elapsed();
+        Ok(())
+    }
+
+    /// Verifies signature proofs (of one batch or many), batched per size; if a batch of
+    /// them fails, one by one to name the first bad one. Returns the time the proofs took
+    /// (keys loaded first, not counted).
+    pub fn verify_signature_proofs(
+        &mut self,
+        pending: &[PendingSignatures],
+    ) -> Result<Duration, VerifyError> {
+        let mut groups: BTreeMap<u32, Vec<&PendingSignatures>> = BTreeMap::new();
+        for p in pending {
+            groups.entry(p.k).or_default().push(p);
+        }
+        for &k in groups.keys() {
+            self.load_signatures(k)?;
+        }
+        let started = Instant::now();
+        for (k, members) in &groups {
+            let (params, vk) = (&self.params[k].0, &self.signature_vks[k]);
+            let claimed: Vec<_> = members
+                .iter()
+                .map(|p| (p.instance(), &p.proof[..]))
+                .collect();
+            if !circuits::verifying::verify_many(params, vk, &claimed) {
+                let mut sorted = members.clone();
+                sorted.sort_by_key(|p| (p.batch, p.index));
+                for p in &sorted {
+                    if circuits::verifying::verify_one(params, vk, &p.instance(), &p.proof).is_err()
+                    {
+                        return Err(VerifyError::SignatureProof {
+                            batch: p.batch,
+                            proof: p.index,
+                            first: p.first,
+                            end: p.first + p.entries.len(),
+                        });
+                    }
+                }
+                let batch = sorted.first().map_or(0, |p| p.batch);
+                return Err(VerifyError::SignatureBatch { batch });
+            }
+        }
+        Ok(started.elapsed())
     }
 
     /// Verifies ballot proofs (of one batch or many) in one batch; if it fails, one by one
@@ -926,31 +1208,10 @@ impl Keys {
     ) -> Result<ProofsReport, E> {
         let mut at = from;
         let mut batches = Vec::new();
-        let mut waiting: Vec<BatchSummary> = Vec::new();
-        let mut proofs = Vec::new();
-        let mut ballots = Vec::new();
-        let mut flush = |keys: &mut Keys,
-                         waiting: &mut Vec<BatchSummary>,
-                         proofs: &mut Vec<PendingProof>,
-                         ballots: &mut Vec<PendingBallot>,
-                         batches: &mut Vec<BatchSummary>|
-         -> Result<(), VerifyError> {
-            let ballots_took = keys.verify_ballot_proofs(ballots)?;
-            let took = keys.verify_chunk_proofs(proofs)?;
-            let chunks: usize = waiting.iter().map(|b| b.chunks).sum::<usize>().max(1);
-            let ballot_count: usize = waiting.iter().map(|b| b.ballots).sum::<usize>().max(1);
-            for mut b in waiting.drain(..) {
-                b.chunk_proofs = took.mul_f64(b.chunks as f64 / chunks as f64);
-                b.ballot_proofs = ballots_took.mul_f64(b.ballots as f64 / ballot_count as f64);
-                progress(&b);
-                batches.push(b);
-            }
-            proofs.clear();
-            ballots.clear();
-            Ok(())
-        };
+        let mut window_of = Window::default();
         for item in artifacts {
             let (_, artifact) = item?;
+            let w = &mut window_of;
             let summary = self.check_batch(
                 &artifact,
                 None,
@@ -958,20 +1219,21 @@ impl Keys {
                 Some(at.number + 1),
                 Some(at.time),
                 &mut |_| {},
-                &mut proofs,
-                Some(&mut ballots),
+                &mut w.proofs,
+                &mut w.signed,
+                Some(&mut w.ballots),
             )?;
             at = Checkpoint {
                 number: artifact.number,
                 root: artifact.root_new,
                 time: artifact.time,
             };
-            waiting.push(summary);
-            if proofs.len() + ballots.len() >= window.max(1) {
-                flush(self, &mut waiting, &mut proofs, &mut ballots, &mut batches)?;
+            w.waiting.push(summary);
+            if w.proofs.len() + w.signed.len() + w.ballots.len() >= window.max(1) {
+                w.flush(self, progress, &mut batches)?;
             }
         }
-        flush(self, &mut waiting, &mut proofs, &mut ballots, &mut batches)?;
+        window_of.flush(self, progress, &mut batches)?;
         Ok(ProofsReport { batches, end: at })
     }
 

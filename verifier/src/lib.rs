@@ -12,5 +12,7 @@ pub mod artifact;
 pub mod check;
 pub mod source;
 
-pub use artifact::{ArtifactError, BatchArtifact, ChunkArtifact, FIRST_BATCH, VERSION};
+pub use artifact::{
+    ArtifactError, BatchArtifact, ChunkArtifact, SignatureArtifact, FIRST_BATCH, VERSION,
+};
 pub use check::{BatchSummary, ChainReport, ColdStart, Keys, VerifyError};

@@ -768,14 +768,16 @@ fn chain(
 
 fn print_batch(b: &verifier::BatchSummary) {
     println!(
-        "batch {}: {} transactions ({} ballots) in {} chunks, root {} → {}; chunk proofs {:.1} ms, ballot proofs {:.1} ms",
+        "batch {}: {} transactions ({} ballots) in {} chunks and {} signature proofs, root {} → {}; chunk proofs {:.1} ms, signature proofs {:.1} ms, ballot proofs {:.1} ms",
         b.number,
         b.transactions,
         b.ballots,
         b.chunks,
+        b.signature_proofs,
         &to_hex(&b.root_old)[..12],
         &to_hex(&b.root_new)[..12],
         b.chunk_proofs.as_secs_f64() * 1e3,
+        b.signatures_took.as_secs_f64() * 1e3,
         b.ballot_proofs.as_secs_f64() * 1e3,
     );
 }

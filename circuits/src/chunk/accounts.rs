@@ -22,8 +22,8 @@ use halo2_proofs::{
 };
 
 use super::base::{
-    counter, inverse, key_or_generator, owner_fields, rider_words, two64, AccountCells,
-    AccountUpdate, Base, Env, Running,
+    counter, inverse, owner_fields, rider_words, two64, AccountCells, AccountUpdate, Base, Env,
+    Running,
 };
 use super::grid::{c, gate, one, Grid, OrZero, Slot};
 use super::witness::{at, SlotWitness};
@@ -36,7 +36,7 @@ use ff::PrimeField;
 /// Touches per slot.
 pub(crate) const TOUCHES: usize = 2;
 /// Rows one slot uses (pinned by a test: a change of layout is deliberate).
-pub(crate) const ROWS_PER_SLOT: usize = 1_763;
+pub(crate) const ROWS_PER_SLOT: usize = 1_580;
 /// Rows used once per chunk: the two state-root hashes, the counters, the public values, the
 /// batch time's check.
 pub(crate) const ROWS_FIXED: usize = 195;
@@ -1106,15 +1106,7 @@ pub(crate) fn slot(
     s.witness(l, &["energy"])?;
 
     // The message extends the data hash; the signer signed it.
-    s.signed_message(
-        l,
-        running,
-        "signed",
-        "x1",
-        "y1",
-        slot.map(|w| key_or_generator(&w.account(0, false).owner)),
-        slot.map(|w| w.signature),
-    )?;
+    s.signed_message(l, running, "signed", "x1", "y1")?;
 
     // Range checks: every amount and every part unpacked from a leaf or computed.
     s.range64(

@@ -1,31 +1,31 @@
 //! The blocks every chunk circuit shares, whatever kinds its slots prove: the columns and
 //! chips, the state header and its root, the running roots and counters, the message and data
-//! hash of a slot, owner records and signatures, 64-bit range checks, packed words, and the
+//! hash of a slot, owner records and the signer's key exposed, 64-bit range checks, packed words, and the
 //! two kinds of leaf update ("touches"): an account's, and a leaf of any other tree.
 //!
 //! A family's circuit (`accounts.rs`, `registry.rs`, `market.rs`, `governance.rs`) configures
 //! a [`Base`] and adds its own rule gates on the same columns ([`super::grid`]).
 
 use ff::Field;
-use halo2_gadgets::utilities::lookup_range_check::LookupRangeCheck;
+use halo2_gadgets::utilities::lookup_range_check::{
+    LookupRangeCheck, PallasLookupRangeCheckConfig,
+};
 use halo2_proofs::{
     circuit::{AssignedCell, Layouter, Value},
     plonk::{
         Advice, Column, ConstraintSystem, Constraints, Error, Expression, Fixed,
-        Instance as InstanceColumn, Selector,
+        Instance as InstanceColumn, Selector, TableColumn,
     },
     poly::Rotation,
 };
 
 use super::merkle::{Cell, Level, MerkleUpdateChip, MerkleUpdateConfig};
-use super::{CHAIN, LOOKUP_BITS, NOW, PARAMS, PARAM_COUNT};
+use super::{signer_offset, CHAIN, LOOKUP_BITS, NOW, PARAMS, PARAM_COUNT};
 use crate::constants::{domain, ACCOUNTS_DEPTH};
 use crate::hash::{tag, Fp};
-use crate::keys::Signature;
 use crate::merkle::MerklePath;
 use crate::poseidon::{PoseidonConfig, FIXED};
 use crate::records::{Account, Owner};
-use crate::schnorr::{self, SchnorrConfig};
 use crate::state::{Params, StateHeader, TreeId};
 
 /// `2^64`, the base of packed words.
@@ -38,8 +38,7 @@ pub(crate) fn two64() -> Fp {
 /// Column sharing: ten advice columns. The Poseidon chip ([`crate::poseidon`]) uses all ten
 /// at width 5 (every hash; the trees' nodes in [`super::merkle`] with a swap row above each
 /// permutation), with eleven fixed columns for its round constants:
-/// `fixed[1..8]` (which the ECC chip also uses as its Lagrange coefficients, on its own
-/// rows) and four of their own. Advice 9 is the lookup range
+/// `fixed[1..8]` and four of their own. Advice 9 is the lookup range
 /// check's running sum. Rule gates span the advice columns in two-row
 /// regions (rotations 0 and 1 only, which the chips query already, so rules add no openings
 /// to the proof). `fixed[0]` holds constants.
@@ -47,13 +46,15 @@ pub(crate) fn two64() -> Fp {
 pub(crate) struct Base {
     pub(crate) advice: [Column<Advice>; 10],
     pub(crate) instance: Column<InstanceColumn>,
-    /// The one hash chip (width 5): records, signatures' challenges, the data hash chain, the
-    /// state root, and the trees' nodes inside [`Base::merkle`].
+    /// The one hash chip (width 5): records, messages, the data hash chain, the state root,
+    /// and the trees' nodes inside [`Base::merkle`].
     pub(crate) poseidon: PoseidonConfig<5>,
     pub(crate) merkle: MerkleUpdateConfig,
-    pub(crate) schnorr: SchnorrConfig,
+    /// The 10-bit lookup range check (running sum in advice 9) and its table.
+    range: PallasLookupRangeCheckConfig,
+    table_idx: TableColumn,
     q_pack: Selector,
-    q_signature: Selector,
+    q_signer: Selector,
     q_select: Selector,
     q_tag: Selector,
     q_raw_leaf: Selector,
@@ -78,6 +79,8 @@ pub(crate) struct Running {
     /// The rule parameters (public inputs): transfer window, max transfers, transfer
     /// discount cap, cap period, fare cap, max tap delay.
     pub(crate) params: [Cell; PARAM_COUNT],
+    /// The slot being laid out (its signer's place among the public inputs).
+    pub(crate) slot: usize,
 }
 
 /// Positions of the counters in [`Running::counters`].
@@ -242,37 +245,29 @@ impl Base {
             std::array::from_fn(|i| if i < 7 { fixed[1 + i] } else { own[i - 7] });
         let poseidon = PoseidonConfig::<5>::configure(meta, advice, round_constants);
         let merkle = MerkleUpdateChip::configure(meta, poseidon.clone());
-        // The ECC chip (signatures) and its 10-bit lookup range check, which the amounts'
-        // range checks share.
+        // The 10-bit lookup range check of amounts and unpacked parts.
         let table_idx = meta.lookup_table_column();
-        let schnorr = SchnorrConfig::configure(meta, advice, fixed, fixed[0], table_idx);
+        let range = PallasLookupRangeCheckConfig::configure(meta, advice[9], table_idx);
 
-        // A signed slot's signature holds against the signer's key; an unsigned slot
-        // (padding, a ballot) carries none:
+        // The slot's signer, public: whether the slot is signed, and `signed · key`, which the
+        // verifier takes as a signature proof's key for the slot's message
+        // ([`crate::signatures`]); an unsigned slot (padding, a ballot) exposes `(0, 0, 0)`:
         //
-        // | a0     | a1      | a2      | a3           | a4           | a5   | a6   | a7  | a8  |
-        // | signed | (s·G).x | (s·G).y | (R + c·PK).x | (R + c·PK).y | PK.x | PK.y | key x | key y |
-        let q_signature = crate::selector::selector(meta);
-        meta.create_gate("signed * (s·G - (R + c·PK)) = 0", |meta| {
-            let q = meta.query_selector(q_signature);
-            let [signed, lx, ly, rx, ry, pkx, pky, kx, ky] =
-                [0, 1, 2, 3, 4, 5, 6, 7, 8].map(|i| meta.query_advice(advice[i], Rotation::cur()));
+        // | a0     | a1    | a2    | a3         | a4         |
+        // | signed | key x | key y | exposed x  | exposed y  |
+        let q_signer = crate::selector::selector(meta);
+        meta.create_gate("exposed key = signed · signer key", |meta| {
+            let q = meta.query_selector(q_signer);
+            let [signed, kx, ky, ex, ey] =
+                [0, 1, 2, 3, 4].map(|i| meta.query_advice(advice[i], Rotation::cur()));
             Constraints::with_selector(
                 q,
                 [
                     (
-                        "signed * ((s·G).x - (R + c·PK).x) = 0",
-                        signed.clone() * (lx - rx),
+                        "exposed key x = signed · signer key x",
+                        ex - signed.clone() * kx,
                     ),
-                    (
-                        "signed * ((s·G).y - (R + c·PK).y) = 0",
-                        signed.clone() * (ly - ry),
-                    ),
-                    (
-                        "signed * (PK.x - signer key x) = 0",
-                        signed.clone() * (pkx - kx),
-                    ),
-                    ("signed * (PK.y - signer key y) = 0", signed * (pky - ky)),
+                    ("exposed key y = signed · signer key y", ey - signed * ky),
                 ],
             )
         });
@@ -390,9 +385,10 @@ impl Base {
             instance,
             poseidon,
             merkle,
-            schnorr,
+            range,
+            table_idx,
             q_pack,
-            q_signature,
+            q_signer,
             q_select,
             q_tag,
             q_raw_leaf,
@@ -402,7 +398,7 @@ impl Base {
 
     /// Loads the 10-bit range-check table (once per circuit, first).
     pub(crate) fn load(&self, layouter: &mut impl Layouter<Fp>) -> Result<(), Error> {
-        self.schnorr.load_range_check_table(layouter)
+        crate::schnorr::load_range_check_table(layouter, self.table_idx)
     }
 
     /// The Merkle update chip.
@@ -530,7 +526,7 @@ impl Base {
         name: &str,
         cell: &Cell,
     ) -> Result<(), Error> {
-        let range = self.schnorr.range_check();
+        let range = self.range;
         let running_sum = self.advice[9];
         let zs = layouter.assign_region(
             || format!("{name} < 2^64"),
@@ -570,7 +566,7 @@ impl Base {
         cell: &Cell,
         bits: usize,
     ) -> Result<(), Error> {
-        let range = self.schnorr.range_check();
+        let range = self.range;
         let running_sum = self.advice[9];
         layouter.assign_region(
             || format!("{name} < 2^{bits}"),
@@ -590,7 +586,7 @@ impl Base {
         cell: &Cell,
         words: usize,
     ) -> Result<(), Error> {
-        let range = self.schnorr.range_check();
+        let range = self.range;
         let running_sum = self.advice[9];
         layouter.assign_region(
             || format!("{name} < 2^{}", words * LOOKUP_BITS),
@@ -702,6 +698,7 @@ impl Base {
             now,
             chain,
             params,
+            slot: 0,
         })
     }
 
@@ -812,64 +809,46 @@ impl Base {
         )
     }
 
-    /// Checks the signature `(R, s)` on `message` against the key `(key_x, key_y)` when
-    /// `signed` is 1: `s·G = R + c·PK`, `c = Poseidon(SIGNATURE, R, PK, message)`,
-    /// and `PK` equal to the key. `key` is the key's value (any valid point when unsigned:
-    /// the check is computed, not enforced).
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) fn signature(
+    /// Exposes the slot's signer: `signed` and `signed · (key_x, key_y)` at the slot's
+    /// offset of the instance column ([`signer_offset`]). The signature itself is proven
+    /// by a signature proof whose public key and message the verifier matches to these
+    /// ([`crate::signatures`]).
+    pub(crate) fn signer(
         &self,
         mut layouter: impl Layouter<Fp>,
+        slot: usize,
         signed: &Cell,
         key_x: &Cell,
         key_y: &Cell,
-        key: Value<pasta_curves::pallas::Affine>,
-        message: &Cell,
-        signature: Value<Signature>,
     ) -> Result<(), Error> {
         let adv = &self.advice;
-        let ecc = self.schnorr.ecc_chip();
-        let pk = schnorr::witness_point(&ecc, layouter.namespace(|| "PK"), key)?;
-        let (pk_x, pk_y) = schnorr::coordinates(&pk);
-        let r = schnorr::witness_point(&ecc, layouter.namespace(|| "R"), signature.map(|s| s.r))?;
-        let (r_x, r_y) = schnorr::coordinates(&r);
-        let t = self.tag(layouter.namespace(|| "SIGNATURE"), domain::SIGNATURE)?;
-        let challenge = self.hash(
-            layouter.namespace(|| "challenge"),
-            [t, r_x, r_y, pk_x.clone(), pk_y.clone(), message.clone()],
-        )?;
-        let (s_g, rhs) = schnorr::signature_sides(
-            &ecc,
-            layouter.namespace(|| "signature"),
-            &pk,
-            &r,
-            challenge,
-            signature.map(|s| s.s),
-        )?;
-        layouter.assign_region(
-            || "signature holds for a signed slot",
+        let cells = layouter.assign_region(
+            || "signer exposed",
             |mut region| {
-                self.q_signature.enable(&mut region, 0)?;
-                signed.copy_advice(|| "signed", &mut region, adv[0], 0)?;
-                s_g.inner()
-                    .x()
-                    .copy_advice(|| "(s·G).x", &mut region, adv[1], 0)?;
-                s_g.inner()
-                    .y()
-                    .copy_advice(|| "(s·G).y", &mut region, adv[2], 0)?;
-                rhs.inner()
-                    .x()
-                    .copy_advice(|| "(R + c·PK).x", &mut region, adv[3], 0)?;
-                rhs.inner()
-                    .y()
-                    .copy_advice(|| "(R + c·PK).y", &mut region, adv[4], 0)?;
-                pk_x.copy_advice(|| "PK.x", &mut region, adv[5], 0)?;
-                pk_y.copy_advice(|| "PK.y", &mut region, adv[6], 0)?;
-                key_x.copy_advice(|| "signer key x", &mut region, adv[7], 0)?;
-                key_y.copy_advice(|| "signer key y", &mut region, adv[8], 0)?;
-                Ok(())
+                self.q_signer.enable(&mut region, 0)?;
+                let s = signed.copy_advice(|| "signed", &mut region, adv[0], 0)?;
+                let kx = key_x.copy_advice(|| "signer key x", &mut region, adv[1], 0)?;
+                let ky = key_y.copy_advice(|| "signer key y", &mut region, adv[2], 0)?;
+                let ex = region.assign_advice(
+                    || "exposed key x",
+                    adv[3],
+                    0,
+                    || value(&s) * value(&kx),
+                )?;
+                let ey = region.assign_advice(
+                    || "exposed key y",
+                    adv[4],
+                    0,
+                    || value(&s) * value(&ky),
+                )?;
+                Ok([s, ex, ey])
             },
-        )
+        )?;
+        let at = signer_offset(slot);
+        for (i, cell) in cells.iter().enumerate() {
+            layouter.constrain_instance(cell.cell(), self.instance, at + i)?;
+        }
+        Ok(())
     }
 
     /// The packed word `p0 + 2^64 p1 + 2^128 p2` of three cells (the caller range-checks
@@ -1187,17 +1166,6 @@ pub(crate) fn owner_fields(owner: &Owner) -> [Fp; 5] {
         crate::hash::pack(&fares[..2]),
         crate::hash::pack(&fares[2..]),
     ]
-}
-
-/// The generator: the key and `R` an unsigned slot witnesses (any valid point would do).
-pub(crate) fn generator() -> pasta_curves::pallas::Affine {
-    use group::{Curve, Group};
-    pasta_curves::pallas::Point::generator().to_affine()
-}
-
-/// The key an owner record holds, or the generator (an unsigned slot's stand-in).
-pub(crate) fn key_or_generator(owner: &Owner) -> pasta_curves::pallas::Affine {
-    owner.public_key.map_or(generator(), |pk| pk.point())
 }
 
 /// The two packed rider words of an account leaf.

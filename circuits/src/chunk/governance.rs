@@ -57,8 +57,8 @@ use halo2_proofs::{
 };
 
 use super::base::{
-    counter, inverse, key_or_generator, owner_fields, rider_words, two64, AccountCells,
-    AccountUpdate, Base, Env, Running,
+    counter, inverse, owner_fields, rider_words, two64, AccountCells, AccountUpdate, Base, Env,
+    Running,
 };
 use super::grid::{c, gate, one, Grid, OrZero, Slot};
 use super::witness::{at, SlotWitness};
@@ -72,7 +72,7 @@ use crate::voter::Vote;
 /// Touches per slot.
 pub(crate) const TOUCHES: usize = 5;
 /// Rows one slot uses (pinned by a test: a change of layout is deliberate).
-pub(crate) const ROWS_PER_SLOT: usize = 3_377;
+pub(crate) const ROWS_PER_SLOT: usize = 3_194;
 /// Rows used once per chunk: the two state-root hashes, the counters, the public values, the
 /// batch time's check.
 pub(crate) const ROWS_FIXED: usize = 195;
@@ -711,15 +711,7 @@ pub(crate) fn slot(
     let owner = base.owner_hash(l.namespace(|| "delegate owner record"), &fields)?;
 
     // The message extends the data hash; a delegate's vote is signed by its owner key.
-    s.signed_message(
-        l,
-        running,
-        "dvote",
-        "x",
-        "y",
-        slot.map(|w| key_or_generator(&w.account(0, false).owner)),
-        slot.map(|w| w.signature),
-    )?;
+    s.signed_message(l, running, "dvote", "x", "y")?;
 
     // Range checks: every difference, every part unpacked from a leaf or computed.
     s.range64(

@@ -255,9 +255,9 @@ impl<'a> Slot<'a> {
     }
 
     /// The slot's message `Poseidon(TX_MESSAGE, e0..e7)` (its encoding cells) folded into
-    /// the data hash, and the signature on it checked against the key cells `key_x`, `key_y`
-    /// when the cell `signed` is 1 (`key`: the key's value, any valid point if unsigned).
-    #[allow(clippy::too_many_arguments)]
+    /// the data hash, and the slot's signer exposed: the cell `signed` and `signed ·` the key
+    /// cells `key_x`, `key_y` (the signature on the message is proven against them by a
+    /// signature proof, [`crate::signatures`]).
     pub(crate) fn signed_message(
         &self,
         layouter: &mut impl Layouter<Fp>,
@@ -265,22 +265,17 @@ impl<'a> Slot<'a> {
         signed: &str,
         key_x: &str,
         key_y: &str,
-        key: Value<pasta_curves::pallas::Affine>,
-        signature: Value<crate::keys::Signature>,
     ) -> Result<(), Error> {
         let encoding: [Cell; 8] =
             ["e0", "e1", "e2", "e3", "e4", "e5", "e6", "e7"].map(|n| self.cell(n).clone());
-        let message = self
-            .base
+        self.base
             .message(layouter.namespace(|| "message"), &encoding, running)?;
-        self.base.signature(
-            layouter.namespace(|| "signature"),
+        self.base.signer(
+            layouter.namespace(|| "signer"),
+            running.slot,
             self.cell(signed),
             self.cell(key_x),
             self.cell(key_y),
-            key,
-            &message,
-            signature,
         )
     }
 

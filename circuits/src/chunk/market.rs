@@ -37,8 +37,7 @@ use halo2_proofs::{
 };
 
 use super::base::{
-    inverse, key_or_generator, owner_fields, rider_words, AccountCells, AccountUpdate, Base, Env,
-    Running,
+    inverse, owner_fields, rider_words, AccountCells, AccountUpdate, Base, Env, Running,
 };
 use super::grid::{c, gate, one, Grid, OrZero, Slot};
 use super::merkle::Cell;
@@ -51,7 +50,7 @@ use crate::tx::{kind, Transaction};
 /// Touches per slot.
 pub(crate) const TOUCHES: usize = 5;
 /// Rows one slot uses (pinned by a test: a change of layout is deliberate).
-pub(crate) const ROWS_PER_SLOT: usize = 3_110;
+pub(crate) const ROWS_PER_SLOT: usize = 2_927;
 /// Rows used once per chunk: the two state-root hashes, the counters, the public values, the
 /// batch time's check.
 pub(crate) const ROWS_FIXED: usize = 195;
@@ -705,15 +704,7 @@ pub(crate) fn slot(
     let zero = base.constant(l.namespace(|| "zero"), Fp::zero())?;
 
     // The message extends the data hash; the market operator signed it.
-    s.signed_message(
-        l,
-        running,
-        "fill",
-        "x",
-        "y",
-        slot.map(|w| key_or_generator(&w.account(0, false).owner)),
-        slot.map(|w| w.signature),
-    )?;
+    s.signed_message(l, running, "fill", "x", "y")?;
 
     // Range checks: the quantity, every part unpacked from an order leaf, every difference
     // and every new remaining and lock (the accounts' money parts are checked by their

@@ -51,8 +51,8 @@ use halo2_proofs::{
 };
 
 use super::base::{
-    counter, generator, inverse, key_or_generator, owner_fields, rider_words, two64, AccountCells,
-    AccountUpdate, Base, Env, Running,
+    counter, inverse, owner_fields, rider_words, two64, AccountCells, AccountUpdate, Base, Env,
+    Running,
 };
 use super::grid::{c, gate, one, Grid, OrZero, Slot};
 use super::witness::{at, SlotWitness};
@@ -65,7 +65,7 @@ use crate::tx::{kind, Transaction};
 /// Touches per slot.
 pub(crate) const TOUCHES: usize = 2;
 /// Rows one slot uses (pinned by a test: a change of layout is deliberate).
-pub(crate) const ROWS_PER_SLOT: usize = 1_597;
+pub(crate) const ROWS_PER_SLOT: usize = 1_414;
 /// Rows used once per chunk: the two state-root hashes, the counters, the public values, the
 /// batch time's check.
 pub(crate) const ROWS_FIXED: usize = 195;
@@ -1042,25 +1042,9 @@ pub(crate) fn slot(
     let owner = base.owner_hash(l.namespace(|| "owner record"), &fields)?;
     s.cells.insert("owner", owner);
 
-    // The signer signed the message: the account's key, or the meter's for a reading.
-    let key = slot.map(|w| {
-        if w.kind == kind::METER_READING {
-            w.meter(1, false)
-                .public_key
-                .map_or(generator(), |pk| pk.point())
-        } else {
-            key_or_generator(&w.account(0, false).owner)
-        }
-    });
-    s.signed_message(
-        l,
-        running,
-        "signed",
-        "kx",
-        "ky",
-        key,
-        slot.map(|w| w.signature),
-    )?;
+    // The signer (the account's key, or the meter's for a reading) is exposed with the
+    // message.
+    s.signed_message(l, running, "signed", "kx", "ky")?;
 
     // Range checks: every number of the encoding, every part unpacked, every difference.
     s.range64(

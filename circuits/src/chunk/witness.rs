@@ -24,8 +24,9 @@ pub struct SlotWitness {
     pub kind: u64,
     /// The transaction's canonical encoding (all zeros for padding).
     pub encoding: [Fp; 8],
-    /// The signature (the generator and 1 for an unsigned slot: never checked).
-    pub signature: Signature,
+    /// The signature (`None` for an unsigned slot: padding, a ballot), which the chunk's
+    /// signature proof checks ([`signed_entries`]).
+    pub signature: Option<Signature>,
     /// The leaves the slot touches, in its family's touch order (`None`: unused).
     pub touches: Vec<Option<TouchTrace>>,
 }
@@ -95,10 +96,7 @@ impl SlotWitness {
         SlotWitness {
             kind: 0,
             encoding: [Fp::zero(); 8],
-            signature: Signature {
-                r: super::base::generator(),
-                s: pasta_curves::pallas::Scalar::one(),
-            },
+            signature: None,
             touches: vec![None; touches],
         }
     }
@@ -180,6 +178,7 @@ pub fn build(
         .advance_time(now)
         .map_err(|source| WitnessError::BatchTime { source })?;
     let mut witness_slots = Vec::with_capacity(slots);
+    let mut signers = Vec::with_capacity(slots);
     for (index, tx) in txs.iter().enumerate() {
         if Family::of(tx) != family {
             return Err(WitnessError::WrongFamily {
@@ -190,6 +189,8 @@ pub fn build(
         let refused = |source| WitnessError::Refused { index, source };
         let targets = family.targets(state, tx);
         let plan = state.plan(tx, now).map_err(refused)?;
+        // The key the rules checked the signature against, read before the write.
+        signers.push(tx.signature().and_then(|_| state.signer_key(tx)));
         let touches = state.commit_touches(plan, &targets).map_err(|stray| {
             let (tree, position) = stray.target();
             WitnessError::Layout {
@@ -202,15 +203,13 @@ pub fn build(
         witness_slots.push(SlotWitness {
             kind: tx.kind(),
             encoding: tx.encode(),
-            signature: tx
-                .signature()
-                .copied()
-                .unwrap_or_else(|| SlotWitness::padding(0).signature),
+            signature: tx.signature().copied(),
             touches,
         });
     }
     while witness_slots.len() < slots {
         witness_slots.push(SlotWitness::padding(family.touches()));
+        signers.push(None);
     }
     let instance = Instance::new(
         root_old,
@@ -219,6 +218,7 @@ pub fn build(
         now,
         state.chain(),
         state.params(),
+        signers,
     );
     Ok((
         ChunkWitness {
@@ -228,6 +228,25 @@ pub fn build(
         },
         instance,
     ))
+}
+
+/// The signatures a chunk's signature proof checks, in slot order: each signed slot's key
+/// (from the public inputs), its message in the deployment and its signature.
+pub fn signed_entries(
+    witness: &ChunkWitness,
+    instance: &Instance,
+) -> Vec<(crate::signatures::Entry, Signature)> {
+    witness
+        .slots
+        .iter()
+        .zip(instance.signers())
+        .filter_map(|(slot, signer)| {
+            let key = (*signer)?;
+            let signature = slot.signature?;
+            let message = crate::tx::message_of(instance.chain(), &slot.encoding);
+            Some((crate::signatures::Entry { key, message }, signature))
+        })
+        .collect()
 }
 
 /// The leaf a touch targets, for a family's layout.

@@ -77,6 +77,44 @@ pub fn failures<C: Circuit<Fp>>(k: u32, circuit: C, instance: Instance) -> Vec<S
     }
 }
 
+/// The failures of the signature proof a verifier checks beside this chunk's (MockProver):
+/// the chunk's signed slots' keys (its public inputs), messages and signatures
+/// ([`witness::signed_entries`]).
+pub fn signature_failures(w: &ChunkWitness, i: &Instance) -> Vec<String> {
+    use circuits::signatures::{self, SignaturesCircuit};
+    let signed = witness::signed_entries(w, i);
+    let capacity = signed.len().max(1);
+    let entries: Vec<_> = signed.iter().map(|(e, _)| *e).collect();
+    let circuit = SignaturesCircuit::new(&signed, capacity);
+    let column = signatures::instance(&entries, capacity);
+    let prover = MockProver::run(signatures::K_MIN, &circuit, vec![column]).unwrap();
+    match prover.verify() {
+        Ok(()) => vec![],
+        Err(es) => es.iter().map(|e| e.to_string()).collect(),
+    }
+}
+
+/// `i` with its slots' signers claimed to be `signers` (under the rule parameters `params`).
+pub fn with_signers(
+    i: &Instance,
+    params: &circuits::Params,
+    signers: Vec<Option<circuits::keys::PublicKey>>,
+) -> Instance {
+    Instance::new(
+        i.root_old(),
+        i.root_new(),
+        i.data_hash(),
+        i.now(),
+        i.chain(),
+        params,
+        signers,
+    )
+}
+
+/// How a signature that does not hold fails the signature proof: the final copy constraint
+/// `s·G = R + c·PK`, on the addition's output cells.
+pub const SIGNATURE_FAILS: &str = "('complete point addition') at offset 1";
+
 /// Asserts that some failure contains `expected`.
 #[track_caller]
 pub fn assert_fails_with(found: Vec<String>, expected: &str) {

@@ -8,6 +8,10 @@
 //! one statement fenced by the lease's token ([`JobQueue::complete`]). The sequencer collects
 //! a batch's proofs when all are done, verifies them and publishes batches in order.
 //!
+//! **Signatures.** A worker proves a chunk's signed slots' signatures beside the chunk, in a
+//! signature proof of their own ([`circuits::signatures`]), and hands both in together
+//! ([`Proven`]); the sequencer puts each chunk's signature proof in the batch artifact.
+//!
 //! The job table (`migrations/`, applied by [`JobQueue::connect`]) holds only the pipeline:
 //! the sequencer's log stays the truth, and a fresh database is filled again from it.
 //!
@@ -35,9 +39,13 @@ pub use queue::{
 use circuits::chunk::witness::ChunkWitness;
 use circuits::chunk::{Family, Instance};
 use serde::{Deserialize, Serialize};
+use verifier::SignatureArtifact;
 
-/// The version of [`JobPayload`]'s encoding; a worker refuses a job of another.
-pub const FORMAT: i32 = 1;
+use crate::{ProveError, Prover};
+
+/// The version of [`JobPayload`]'s encoding; a worker refuses a job of another (2: the
+/// public inputs carry each slot's signer, and a slot's signature is optional).
+pub const FORMAT: i32 = 2;
 
 /// Attempts a job gets before it is marked failed (the sequencer's default).
 pub const DEFAULT_MAX_ATTEMPTS: u32 = 5;
@@ -80,6 +88,36 @@ impl JobPayload {
             ));
         }
         serde_json::from_slice(bytes).map_err(|e| format!("the job's payload is not readable: {e}"))
+    }
+}
+
+/// What a worker hands in for one job: the chunk proof, and the proof of the chunk's signed
+/// slots' signatures (`None` when no slot is signed). Both verified by the worker.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Proven {
+    /// The chunk proof.
+    pub chunk: Vec<u8>,
+    /// The signature proof.
+    pub signatures: Option<SignatureArtifact>,
+}
+
+impl Proven {
+    /// A chunk proof with no signature proof (a chunk of no signed slot).
+    pub fn unsigned(chunk: &[u8]) -> Self {
+        Proven {
+            chunk: chunk.to_vec(),
+            signatures: None,
+        }
+    }
+}
+
+impl JobPayload {
+    /// Proves the job with `prover` on the calling thread's rayon pool: the chunk, then its
+    /// signatures, each checked before it is returned.
+    pub fn prove(self, prover: &Prover) -> Result<Proven, ProveError> {
+        let signatures = prover.prove_chunk_signatures(&self.witness, &self.instance)?;
+        let chunk = prover.prove_chunk(self.witness, &self.instance)?;
+        Ok(Proven { chunk, signatures })
     }
 }
 
@@ -149,7 +187,7 @@ mod tests {
     #[test]
     fn a_payload_of_another_format_or_garbage_is_refused_by_name() {
         let e = JobPayload::decode(FORMAT + 1, b"{}").unwrap_err();
-        assert!(e.contains("format is 2"), "{e}");
+        assert!(e.contains(&format!("format is {}", FORMAT + 1)), "{e}");
         let e = JobPayload::decode(FORMAT, b"{\"batch\": 1").unwrap_err();
         assert!(e.contains("not readable"), "{e}");
     }

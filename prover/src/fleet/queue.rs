@@ -5,7 +5,7 @@ use std::time::Duration;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::Row;
 
-use super::{redact, FleetError, JobPayload};
+use super::{redact, FleetError, JobPayload, Proven};
 
 /// The pipeline's connection pool and statements.
 #[derive(Clone, Debug)]
@@ -85,6 +85,8 @@ pub struct JobState {
     pub last_error: Option<String>,
     /// The proof, once done.
     pub proof: Option<Vec<u8>>,
+    /// The chunk's signature proof, once done (`None` also for a chunk of no signed slot).
+    pub signatures: Option<verifier::SignatureArtifact>,
     /// The worker that holds or did it.
     pub worker: Option<String>,
     /// How long its proof took the worker, once done (milliseconds).
@@ -308,7 +310,7 @@ impl JobQueue {
         Ok(done.rows_affected() == 1)
     }
 
-    /// Stores `proof` (verified by the worker) and completes `lease`'s job, in one statement.
+    /// Stores `proven` (verified by the worker) and completes `lease`'s job, in one statement.
     /// Under a live lease that is the usual end; after the lease expired the proof still
     /// completes a job that is not done ([`Completion::Late`]); a job done already is left as
     /// it is ([`Completion::AlreadyDone`]).
@@ -316,11 +318,13 @@ impl JobQueue {
         &self,
         lease: &Lease,
         worker: &str,
-        proof: &[u8],
+        proven: &Proven,
         took: Duration,
     ) -> Result<Completion, FleetError> {
+        let signatures = proven.signatures.as_ref();
         let row = sqlx::query(
             "UPDATE chunk_jobs SET status = 'done', proof = $3, prove_ms = $4, worker = $5, \
+                 signature_k = $6, signature_count = $7, signature_proof = $8, \
                  completed_at = now(), \
                  on_time = (lease_token IS NOT DISTINCT FROM $2 AND status = 'leased' \
                             AND lease_expires_at >= now()), \
@@ -330,9 +334,12 @@ impl JobQueue {
         )
         .bind(lease.id)
         .bind(&lease.token)
-        .bind(proof)
+        .bind(&proven.chunk)
         .bind(took.as_millis() as i64)
         .bind(worker)
+        .bind(signatures.map(|p| p.k as i32))
+        .bind(signatures.map(|p| p.signatures as i32))
+        .bind(signatures.map(|p| p.proof.clone()))
         .fetch_optional(&self.pool)
         .await?;
         Ok(match row {
@@ -390,7 +397,8 @@ impl JobQueue {
     /// Batch `batch`'s jobs in chunk order, with their proofs once done.
     pub async fn batch_jobs(&self, batch: u64) -> Result<Vec<JobState>, FleetError> {
         let rows = sqlx::query(
-            "SELECT chunk, status, attempts, last_error, proof, worker, prove_ms FROM chunk_jobs \
+            "SELECT chunk, status, attempts, last_error, proof, worker, prove_ms, \
+                    signature_k, signature_count, signature_proof FROM chunk_jobs \
              WHERE batch = $1 ORDER BY chunk",
         )
         .bind(batch as i64)
@@ -404,6 +412,18 @@ impl JobQueue {
                     attempts: number(r.try_get::<i32, _>("attempts")?.into()),
                     last_error: r.try_get("last_error")?,
                     proof: r.try_get("proof")?,
+                    signatures: match (
+                        r.try_get::<Option<i32>, _>("signature_k")?,
+                        r.try_get::<Option<i32>, _>("signature_count")?,
+                        r.try_get::<Option<Vec<u8>>, _>("signature_proof")?,
+                    ) {
+                        (Some(k), Some(count), Some(proof)) => Some(verifier::SignatureArtifact {
+                            k: number(k.into()),
+                            signatures: number(count.into()) as usize,
+                            proof,
+                        }),
+                        _ => None,
+                    },
                     worker: r.try_get("worker")?,
                     prove_ms: r.try_get("prove_ms")?,
                 })
@@ -424,6 +444,7 @@ impl JobQueue {
             "UPDATE chunk_jobs SET \
                  status = CASE WHEN attempts >= max_attempts THEN 'failed' ELSE 'queued' END, \
                  proof = NULL, prove_ms = NULL, on_time = NULL, completed_at = NULL, \
+                 signature_k = NULL, signature_count = NULL, signature_proof = NULL, \
                  last_error = $3, available_at = now() \
              WHERE batch = $1 AND chunk = $2 AND status = 'done'",
         )

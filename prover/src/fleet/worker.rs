@@ -181,11 +181,9 @@ async fn prove_leased(
         Ok(job) => {
             let (prover, pool) = (prover.clone(), pool.clone());
             tokio::task::spawn_blocking(move || {
-                catch_unwind(AssertUnwindSafe(|| {
-                    pool.install(|| prover.prove_chunk(job.witness, &job.instance))
-                }))
-                .map_err(|p| format!("the prover panicked: {}", panic_message(&*p)))?
-                .map_err(|e| e.to_string())
+                catch_unwind(AssertUnwindSafe(|| pool.install(|| job.prove(&prover))))
+                    .map_err(|p| format!("the prover panicked: {}", panic_message(&*p)))?
+                    .map_err(|e| e.to_string())
             })
             .await
             .unwrap_or_else(|e| Err(format!("the proving task failed: {e}")))
@@ -194,11 +192,11 @@ async fn prove_leased(
     renewal.abort();
     let took = started.elapsed();
     match proved {
-        Ok(proof) => {
+        Ok(proven) => {
             // The proof is worth keeping: hand it in until the database takes it.
             let mut tries = 0u32;
             loop {
-                match queue.complete(&lease, &config.name, &proof, took).await {
+                match queue.complete(&lease, &config.name, &proven, took).await {
                     Ok(done) => {
                         match done {
                             Completion::OnTime => stats.proven += 1,

@@ -15,9 +15,10 @@ use benches::verify::ChunkVerifier;
 use benches::workload::{full_chunk, mixed_batch, Mix, Workload, KINDS, NOW};
 use circuits::ballot::{self, BallotKeys, Instance as BallotInstance};
 use circuits::chunk::proof::{self, ChunkKeys};
-use circuits::chunk::Family;
+use circuits::chunk::{witness, Family};
 use circuits::constants::VOTERS_DEPTH;
 use circuits::merkle::MerkleTree;
+use circuits::signatures::{self, Entry, SignatureKeys};
 use circuits::voter::{Vote, VoterSecret};
 use circuits::Fp;
 use clap::Parser;
@@ -597,7 +598,10 @@ fn orchard_phase(progress: &Progress, settings: &Settings) -> OrchardSection {
 }
 
 /// One chunk circuit: keys, proofs of a full chunk at every thread count (interleaved, so a
-/// change of load hits each alike), one proof verified alone, all of them batched.
+/// change of load hits each alike), one proof verified alone, all of them batched. Each
+/// proving run makes the chunk's proof and the proof of its signed slots' signatures (one
+/// signature proof, at the smallest `k` that holds them), as a fleet worker does; sizes and
+/// verification count both proofs.
 fn chunk_phase(
     progress: &Progress,
     dir: &Path,
@@ -609,39 +613,84 @@ fn chunk_phase(
     let params = circuits::params::load_or_make(dir, k, |_| {})
         .expect("parameters")
         .params;
-    let (keys, keygen) =
-        timed(|| ChunkKeys::for_family(&params, family, slots).expect("chunk keys"));
+    let (witness, instance) = full_chunk(family, slots);
+    let signed = witness::signed_entries(&witness, &instance);
+    let entries: Vec<Entry> = signed.iter().map(|(e, _)| *e).collect();
+    let signature_k = (!signed.is_empty())
+        .then(|| signatures::k_for(signed.len()).expect("a chunk's signatures fit one proof"));
+    let signature_params = signature_k.map(|k| {
+        circuits::params::load_or_make(dir, k, |_| {})
+            .expect("parameters")
+            .params
+    });
+    let ((keys, signature_keys), keygen) = timed(|| {
+        let keys = ChunkKeys::for_family(&params, family, slots).expect("chunk keys");
+        let signature_keys = signature_params.as_ref().map(|p| {
+            SignatureKeys::new(p, signatures::capacity_for(p.k())).expect("signature keys")
+        });
+        (keys, signature_keys)
+    });
     progress.say(format!(
-        "{family}, {slots} slots (k = {k}): keys in {:.1} s",
+        "{family}, {slots} slots (k = {k}, {} signatures at k = {}): keys in {:.1} s",
+        signed.len(),
+        signature_k.map_or("-".into(), |k| k.to_string()),
         keygen.as_secs_f64()
     ));
-    let (witness, instance) = full_chunk(family, slots);
+    let signature_proof = |rng: rand::rngs::StdRng| {
+        signature_params
+            .as_ref()
+            .zip(signature_keys.as_ref())
+            .map(|(p, keys)| signatures::prove(p, keys, &signed, rng).expect("honest signatures"))
+    };
     let (proving, proofs) = proving_runs(
         progress,
         settings,
-        &format!("{family}, {slots} slots (k = {k})"),
+        &format!("{family}, {slots} slots (k = {k}) and its signatures"),
         slots,
         |run, t| {
-            let rng = rand::rngs::StdRng::seed_from_u64((run * 100 + t) as u64);
-            proof::prove(&params, &keys, witness.clone(), &instance, rng).expect("an honest chunk")
+            let seed = (run * 100 + t) as u64;
+            let rng = rand::rngs::StdRng::seed_from_u64(seed);
+            let chunk = proof::prove(&params, &keys, witness.clone(), &instance, rng)
+                .expect("an honest chunk");
+            (
+                chunk,
+                signature_proof(rand::rngs::StdRng::seed_from_u64(seed + 1)),
+            )
         },
     );
-    let verify_single = Stats::measure(10, || {
-        proof::verify(&params, keys.vk(), &instance, &proofs[0]).expect("a valid proof")
-    });
+    let verify_both = |(chunk, signed): &(Vec<u8>, Option<Vec<u8>>)| {
+        proof::verify(&params, keys.vk(), &instance, chunk).expect("a valid proof");
+        if let (Some(p), Some(keys), Some(proof)) = (&signature_params, &signature_keys, signed) {
+            signatures::verify(p, keys.vk(), &entries, keys.capacity(), proof)
+                .expect("a valid signature proof");
+        }
+    };
+    let verify_single = Stats::measure(10, || verify_both(&proofs[0]));
     let verify_batch = Stats::measure(5, || {
         let claimed: Vec<_> = proofs
             .iter()
-            .map(|p| (instance.to_halo2(), &p[..]))
+            .map(|(p, _)| (instance.to_halo2(), &p[..]))
             .collect();
         assert!(
             circuits::verifying::verify_many(&params, keys.vk(), &claimed),
             "valid proofs"
         );
+        if let (Some(p), Some(keys)) = (&signature_params, &signature_keys) {
+            let column = signatures::instance(&entries, keys.capacity());
+            let claimed: Vec<_> = proofs
+                .iter()
+                .filter_map(|(_, s)| s.as_ref().map(|s| (column.clone(), &s[..])))
+                .collect();
+            assert!(
+                circuits::verifying::verify_many(p, keys.vk(), &claimed),
+                "valid signature proofs"
+            );
+        }
     });
+    let (chunk_bytes, signature_bytes) =
+        (proofs[0].0.len(), proofs[0].1.as_ref().map_or(0, Vec::len));
     progress.say(format!(
-        "{family}, {slots} slots: proof {} bytes; verifying {:.1} ms alone, {:.1} ms for {}",
-        proofs[0].len(),
+        "{family}, {slots} slots: proof {chunk_bytes} bytes and {signature_bytes} for the signatures; verifying {:.1} ms alone, {:.1} ms for {}",
         verify_single.median_ms(),
         verify_batch.median_ms(),
         proofs.len()
@@ -651,8 +700,11 @@ fn chunk_phase(
         slots,
         k,
         rows_used: family.rows(slots),
+        signatures: signed.len(),
+        signature_k,
         keygen_s: keygen.as_secs_f64(),
-        proof_bytes: proofs[0].len(),
+        proof_bytes: chunk_bytes + signature_bytes,
+        signature_proof_bytes: signature_bytes,
         proving,
         verify_single,
         batch_proofs: proofs.len(),
@@ -847,7 +899,13 @@ fn batch_phase(progress: &Progress, dir: &Path, settings: &Settings, slots: usiz
         keygen_s: keygen.as_secs_f64(),
         configs,
         faster_split,
-        proof_bytes: artifact.chunks.iter().map(|c| c.proof.len()).sum(),
+        // Chunk and signature proofs (ballots carry their own, not counted here).
+        proof_bytes: artifact
+            .chunks
+            .iter()
+            .map(|c| c.proof.len())
+            .chain(artifact.signatures.iter().map(|p| p.proof.len()))
+            .sum(),
         cold_start,
         full_check,
         proofs_check,

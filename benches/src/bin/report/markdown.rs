@@ -259,7 +259,10 @@ fn rows(md: &mut String, r: &Report) {
         "Every kind is proven in a slot of its family's chunk circuit, so a kind costs its \
          family's rows per slot; a chunk adds fixed rows once, and 16 blinding rows. Proving \
          time follows 2^k, so the rows a transaction really costs are 2^k / slots of its \
-         chunk (last column, for the chunk that fills 2^14 rows).\n"
+         chunk (last column, for the chunk that fills 2^14 rows). A signed kind (all but the \
+         ballot) also costs {} rows of a signature proof, proven beside the chunks \
+         (`circuits::signatures`).\n",
+        circuits::signatures::ROWS_PER_ENTRY
     );
     let _ = writeln!(
         md,
@@ -296,11 +299,14 @@ fn chunks(md: &mut String, r: &Report) {
     let _ = writeln!(
         md,
         "One full chunk of honest transactions of the family (its kinds in turn), proved with \
-         `chunk::proof::prove` on a pool of the given threads (halo2's parallelism is inside \
-         the proof); keys made before. Time per proof and transactions per second.\n"
+         `chunk::proof::prove`, then its signed slots' signatures in one signature proof \
+         (`circuits::signatures::prove`, at the smallest k that holds them), on a pool of the \
+         given threads (halo2's parallelism is inside each proof); keys of both made before. \
+         Time for both proofs and transactions per second.\n"
     );
-    let mut head = "| family | slots | k | rows used | keys (pk + vk) |".to_string();
-    let mut rule = "| --- | --- | --- | --- | --- |".to_string();
+    let mut head =
+        "| family | slots | k | rows used | signatures (k) | keys (pk + vk) |".to_string();
+    let mut rule = "| --- | --- | --- | --- | --- | --- |".to_string();
     for &t in counts {
         let _ = write!(head, " proof, {} | tx/s, {} |", threads(t), threads(t));
         rule.push_str(" --- | --- |");
@@ -308,11 +314,13 @@ fn chunks(md: &mut String, r: &Report) {
     let _ = writeln!(md, "{head}\n{rule}");
     for c in &r.chunks {
         let mut line = format!(
-            "| {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} |",
             c.family,
             c.slots,
             c.k,
             int(c.rows_used),
+            c.signature_k
+                .map_or("none".into(), |k| format!("{} (k = {k})", c.signatures)),
             time(c.keygen_s)
         );
         for t in &c.proving {
@@ -324,10 +332,13 @@ fn chunks(md: &mut String, r: &Report) {
     let _ = writeln!(md, "## Chunk proofs: size, verification, memory\n");
     let _ = writeln!(
         md,
-        "Verifying one proof (`chunk::proof::verify`, median of 10) and a batch of all the \
-         proofs made above of the same chunk, distinct proofs with their own randomness \
-         (`circuits::verifying::verify_many`, median of 5), on {}. Peak memory: the process's peak resident \
-         memory while that chunk's keys were made and its proofs made and verified.\n",
+        "Verifying one chunk's proof and its signature proof (`chunk::proof::verify`, \
+         `circuits::signatures::verify`, median of 10) and a batch of all the proofs made \
+         above of the same chunk, distinct proofs with their own randomness \
+         (`circuits::verifying::verify_many` per circuit, median of 5), on {}. Proof bytes \
+         are both proofs' (the signature proof's in brackets). Peak memory: the process's \
+         peak resident memory while that chunk's keys were made and its proofs made and \
+         verified.\n",
         threads(r.settings.threads)
     );
     let _ = writeln!(
@@ -344,11 +355,12 @@ fn chunks(md: &mut String, r: &Report) {
         let n = c.batch_proofs as f64;
         let _ = writeln!(
             md,
-            "| {} | {} | {} | {} B | {} B | {} | {} | {} of {} | {} | {} | {} |",
+            "| {} | {} | {} | {} B ({} B) | {} B | {} | {} | {} of {} | {} | {} | {} |",
             c.family,
             c.slots,
             c.k,
             int(c.proof_bytes),
+            int(c.signature_proof_bytes),
             int(c.proof_bytes / c.slots),
             time(one),
             time(one / c.slots as f64),

@@ -138,8 +138,15 @@ pub struct ChunkRow {
     pub slots: usize,
     pub k: u32,
     pub rows_used: usize,
+    /// Signed slots, proven by one signature proof at `signature_k` beside the chunk's.
+    pub signatures: usize,
+    pub signature_k: Option<u32>,
+    /// Keys of both circuits.
     pub keygen_s: f64,
+    /// The chunk's proof and its signature proof.
     pub proof_bytes: usize,
+    pub signature_proof_bytes: usize,
+    /// The chunk's proof and its signature proof, one after the other.
     pub proving: Vec<ThreadRow>,
     pub verify_single: Stats,
     /// Proofs in the batched verification (distinct proofs of the same chunk, one per
