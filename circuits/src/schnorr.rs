@@ -219,7 +219,7 @@ mod tests {
     use ff::Field;
     use group::{Curve, Group};
     use halo2_proofs::circuit::SimpleFloorPlanner;
-    use halo2_proofs::dev::{CircuitCost, MockProver, VerifyFailure};
+    use halo2_proofs::dev::{MockProver, VerifyFailure};
     use halo2_proofs::plonk::Circuit;
     use pasta_curves::arithmetic::CurveAffine;
 
@@ -404,21 +404,7 @@ mod tests {
         let circuit = SignatureCircuit {
             checks: vec![Check::new(pk, message, sig); checks],
         };
-        let cost = format!(
-            "{:?}",
-            CircuitCost::<pasta_curves::vesta::Point, _>::measure(K + 2, &circuit)
-        );
-        let field = "max_advice_rows: ";
-        let start = cost
-            .find(field)
-            .expect("CircuitCost reports max_advice_rows")
-            + field.len();
-        cost[start..]
-            .split(|c: char| !c.is_ascii_digit())
-            .next()
-            .unwrap()
-            .parse()
-            .unwrap()
+        crate::testing::advice_rows(K + 2, &circuit)
     }
 
     /// Pins the size of one check (`PK`, `R` and `c` witnessed, then [`verify_signature`])

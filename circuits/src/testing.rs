@@ -298,3 +298,22 @@ pub fn region_name(region: &impl std::fmt::Display) -> String {
     let start = shown.find("('").expect("region display") + 2;
     shown[start..shown.len() - 2].to_string()
 }
+
+/// The advice rows `circuit` uses at `k`, read from `CircuitCost`'s report (its fields are
+/// private).
+pub fn advice_rows<C: plonk::Circuit<Fp> + std::fmt::Debug>(k: u32, circuit: &C) -> usize {
+    let cost = format!(
+        "{:?}",
+        halo2_proofs::dev::CircuitCost::<pasta_curves::vesta::Point, _>::measure(k, circuit)
+    );
+    let field = "max_advice_rows: ";
+    let start = cost
+        .find(field)
+        .expect("CircuitCost reports max_advice_rows")
+        + field.len();
+    cost[start..]
+        .split(|c: char| !c.is_ascii_digit())
+        .next()
+        .and_then(|n| n.parse().ok())
+        .expect("a number of rows")
+}

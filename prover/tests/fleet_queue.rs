@@ -58,6 +58,19 @@ async fn status(q: &JobQueue, id: i64) -> (String, i32, Option<String>) {
         .unwrap()
 }
 
+/// Hands in a chunk proof `proof` (no signature proof) for `lease` as `worker`.
+async fn complete(
+    q: &JobQueue,
+    lease: &prover::fleet::Lease,
+    worker: &str,
+    proof: &[u8],
+    took: Duration,
+) -> Completion {
+    q.complete(lease, worker, &Proven::unsigned(proof), took)
+        .await
+        .unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_workers_never_lease_the_same_job() {
     let cluster = Cluster::start();
@@ -125,20 +138,11 @@ async fn leases_are_renewed_fenced_and_requeued_when_they_expire() {
 
     // On time, once.
     assert_eq!(
-        q.complete(
-            &a,
-            "a",
-            &Proven::unsigned(b"proof a"),
-            Duration::from_secs(1)
-        )
-        .await
-        .unwrap(),
+        complete(&q, &a, "a", b"proof a", Duration::from_secs(1)).await,
         Completion::OnTime
     );
     assert_eq!(
-        q.complete(&a, "a", &Proven::unsigned(b"other"), Duration::from_secs(1))
-            .await
-            .unwrap(),
+        complete(&q, &a, "a", b"other", Duration::from_secs(1)).await,
         Completion::AlreadyDone
     );
 
@@ -164,25 +168,11 @@ async fn leases_are_renewed_fenced_and_requeued_when_they_expire() {
     // b's proof arrives late: it completes the job, once; c's then changes nothing, and c
     // learns at its next renewal that the job is no longer its own.
     assert_eq!(
-        q.complete(
-            &b,
-            "b",
-            &Proven::unsigned(b"proof b"),
-            Duration::from_secs(2)
-        )
-        .await
-        .unwrap(),
+        complete(&q, &b, "b", b"proof b", Duration::from_secs(2)).await,
         Completion::Late
     );
     assert_eq!(
-        q.complete(
-            &c,
-            "c",
-            &Proven::unsigned(b"proof c"),
-            Duration::from_secs(2)
-        )
-        .await
-        .unwrap(),
+        complete(&q, &c, "c", b"proof c", Duration::from_secs(2)).await,
         Completion::AlreadyDone
     );
     assert!(!q.renew(&c, Duration::from_secs(60)).await.unwrap());
@@ -203,14 +193,7 @@ async fn leases_are_renewed_fenced_and_requeued_when_they_expire() {
     // Published batches are forgotten; a completion after that changes nothing.
     assert_eq!(q.forget_through(1).await.unwrap(), 2);
     assert_eq!(
-        q.complete(
-            &c,
-            "c",
-            &Proven::unsigned(b"proof c"),
-            Duration::from_secs(2)
-        )
-        .await
-        .unwrap(),
+        complete(&q, &c, "c", b"proof c", Duration::from_secs(2)).await,
         Completion::AlreadyDone
     );
 }
@@ -307,9 +290,7 @@ async fn a_batch_enqueued_with_other_chunks_replaces_its_jobs_and_a_database_ser
     assert_eq!(now.len(), 2);
     assert!(now.iter().all(|j| j.status == "queued" && j.attempts == 0));
     assert_eq!(
-        q.complete(&leased, "w", &Proven::unsigned(b"stale"), Duration::ZERO)
-            .await
-            .unwrap(),
+        complete(&q, &leased, "w", b"stale", Duration::ZERO).await,
         Completion::AlreadyDone,
         "a proof for a replaced job lands nowhere"
     );

@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 
 use ff::Field;
-use halo2_proofs::dev::{CircuitCost, FailureLocation, MockProver, VerifyFailure};
+use halo2_proofs::dev::{FailureLocation, MockProver, VerifyFailure};
 use pasta_curves::pallas;
 use rand_core::SeedableRng;
 
@@ -128,18 +128,7 @@ fn another_message_or_key_in_the_public_inputs_fails_at_its_row() {
 /// The advice rows used, read from `CircuitCost`'s report (its fields are private).
 fn advice_rows(capacity: usize) -> usize {
     let circuit = SignaturesCircuit::new(&signed(capacity), capacity);
-    let cost = format!(
-        "{:?}",
-        CircuitCost::<pasta_curves::vesta::Point, _>::measure(K_MIN + 2, &circuit)
-    );
-    let field = "max_advice_rows: ";
-    let start = cost.find(field).expect("max_advice_rows") + field.len();
-    cost[start..]
-        .split(|c: char| !c.is_ascii_digit())
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap()
+    crate::testing::advice_rows(K_MIN + 2, &circuit)
 }
 
 /// Pins the rows of one entry (and that two take twice as many), the degree, and the

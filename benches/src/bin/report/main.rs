@@ -599,9 +599,9 @@ fn orchard_phase(progress: &Progress, settings: &Settings) -> OrchardSection {
 
 /// One chunk circuit: keys, proofs of a full chunk at every thread count (interleaved, so a
 /// change of load hits each alike), one proof verified alone, all of them batched. Each
-/// proving run makes the chunk's proof and the proof of its signed slots' signatures (one
-/// signature proof, at the smallest `k` that holds them), as a fleet worker does; sizes and
-/// verification count both proofs.
+/// proving run makes the chunk's proof and the proofs of its signed slots' signatures, split
+/// as the prover splits a batch's ([`prover::signature_proof_sizes`]); sizes and
+/// verification count all of them.
 fn chunk_phase(
     progress: &Progress,
     dir: &Path,
@@ -610,38 +610,46 @@ fn chunk_phase(
     slots: usize,
 ) -> ChunkRow {
     let k = family.k_for(slots);
-    let params = circuits::params::load_or_make(dir, k, |_| {})
-        .expect("parameters")
-        .params;
-    let (witness, instance) = full_chunk(family, slots);
-    let signed = witness::signed_entries(&witness, &instance);
-    let entries: Vec<Entry> = signed.iter().map(|(e, _)| *e).collect();
-    let signature_k = (!signed.is_empty())
-        .then(|| signatures::k_for(signed.len()).expect("a chunk's signatures fit one proof"));
-    let signature_params = signature_k.map(|k| {
+    let load = |k| {
         circuits::params::load_or_make(dir, k, |_| {})
             .expect("parameters")
             .params
-    });
+    };
+    let params = load(k);
+    let (witness, instance) = full_chunk(family, slots);
+    let signed = witness::signed_entries(&witness, &instance);
+    // Each signature proof: its parameters, its part of the signatures and their entries.
+    let parts: Vec<_> = {
+        let mut rest = &signed[..];
+        prover::signature_proof_sizes(signed.len())
+            .into_iter()
+            .map(|(k, count)| {
+                let (part, after) = rest.split_at(count);
+                rest = after;
+                let entries: Vec<Entry> = part.iter().map(|(e, _)| *e).collect();
+                (load(k), part.to_vec(), entries)
+            })
+            .collect()
+    };
     let ((keys, signature_keys), keygen) = timed(|| {
         let keys = ChunkKeys::for_family(&params, family, slots).expect("chunk keys");
-        let signature_keys = signature_params.as_ref().map(|p| {
-            SignatureKeys::new(p, signatures::capacity_for(p.k())).expect("signature keys")
-        });
+        let signature_keys: Vec<SignatureKeys> = parts
+            .iter()
+            .map(|(p, _, _)| {
+                SignatureKeys::new(p, signatures::capacity_for(p.k())).expect("signature keys")
+            })
+            .collect();
         (keys, signature_keys)
     });
+    let split: Vec<String> = parts
+        .iter()
+        .map(|(p, part, _)| format!("{} at k = {}", part.len(), p.k()))
+        .collect();
     progress.say(format!(
-        "{family}, {slots} slots (k = {k}, {} signatures at k = {}): keys in {:.1} s",
-        signed.len(),
-        signature_k.map_or("-".into(), |k| k.to_string()),
+        "{family}, {slots} slots (k = {k}; signatures {}): keys in {:.1} s",
+        split.join(" + "),
         keygen.as_secs_f64()
     ));
-    let signature_proof = |rng: rand::rngs::StdRng| {
-        signature_params
-            .as_ref()
-            .zip(signature_keys.as_ref())
-            .map(|(p, keys)| signatures::prove(p, keys, &signed, rng).expect("honest signatures"))
-    };
     let (proving, proofs) = proving_runs(
         progress,
         settings,
@@ -652,20 +660,25 @@ fn chunk_phase(
             let rng = rand::rngs::StdRng::seed_from_u64(seed);
             let chunk = proof::prove(&params, &keys, witness.clone(), &instance, rng)
                 .expect("an honest chunk");
-            (
-                chunk,
-                signature_proof(rand::rngs::StdRng::seed_from_u64(seed + 1)),
-            )
+            let signature_proofs: Vec<Vec<u8>> = parts
+                .iter()
+                .zip(&signature_keys)
+                .map(|((p, part, _), keys)| {
+                    let rng = rand::rngs::StdRng::seed_from_u64(seed + 1);
+                    signatures::prove(p, keys, part, rng).expect("honest signatures")
+                })
+                .collect();
+            (chunk, signature_proofs)
         },
     );
-    let verify_both = |(chunk, signed): &(Vec<u8>, Option<Vec<u8>>)| {
+    let verify_all = |(chunk, signed): &(Vec<u8>, Vec<Vec<u8>>)| {
         proof::verify(&params, keys.vk(), &instance, chunk).expect("a valid proof");
-        if let (Some(p), Some(keys), Some(proof)) = (&signature_params, &signature_keys, signed) {
-            signatures::verify(p, keys.vk(), &entries, keys.capacity(), proof)
+        for (((p, _, entries), keys), proof) in parts.iter().zip(&signature_keys).zip(signed) {
+            signatures::verify(p, keys.vk(), entries, keys.capacity(), proof)
                 .expect("a valid signature proof");
         }
     };
-    let verify_single = Stats::measure(10, || verify_both(&proofs[0]));
+    let verify_single = Stats::measure(10, || verify_all(&proofs[0]));
     let verify_batch = Stats::measure(5, || {
         let claimed: Vec<_> = proofs
             .iter()
@@ -675,11 +688,11 @@ fn chunk_phase(
             circuits::verifying::verify_many(&params, keys.vk(), &claimed),
             "valid proofs"
         );
-        if let (Some(p), Some(keys)) = (&signature_params, &signature_keys) {
-            let column = signatures::instance(&entries, keys.capacity());
+        for (i, ((p, _, entries), keys)) in parts.iter().zip(&signature_keys).enumerate() {
+            let column = signatures::instance(entries, keys.capacity());
             let claimed: Vec<_> = proofs
                 .iter()
-                .filter_map(|(_, s)| s.as_ref().map(|s| (column.clone(), &s[..])))
+                .map(|(_, s)| (column.clone(), &s[i][..]))
                 .collect();
             assert!(
                 circuits::verifying::verify_many(p, keys.vk(), &claimed),
@@ -687,8 +700,10 @@ fn chunk_phase(
             );
         }
     });
-    let (chunk_bytes, signature_bytes) =
-        (proofs[0].0.len(), proofs[0].1.as_ref().map_or(0, Vec::len));
+    let (chunk_bytes, signature_bytes) = (
+        proofs[0].0.len(),
+        proofs[0].1.iter().map(Vec::len).sum::<usize>(),
+    );
     progress.say(format!(
         "{family}, {slots} slots: proof {chunk_bytes} bytes and {signature_bytes} for the signatures; verifying {:.1} ms alone, {:.1} ms for {}",
         verify_single.median_ms(),
@@ -700,8 +715,7 @@ fn chunk_phase(
         slots,
         k,
         rows_used: family.rows(slots),
-        signatures: signed.len(),
-        signature_k,
+        signatures: split.join(" + "),
         keygen_s: keygen.as_secs_f64(),
         proof_bytes: chunk_bytes + signature_bytes,
         signature_proof_bytes: signature_bytes,

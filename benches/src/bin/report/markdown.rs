@@ -299,13 +299,13 @@ fn chunks(md: &mut String, r: &Report) {
     let _ = writeln!(
         md,
         "One full chunk of honest transactions of the family (its kinds in turn), proved with \
-         `chunk::proof::prove`, then its signed slots' signatures in one signature proof \
-         (`circuits::signatures::prove`, at the smallest k that holds them), on a pool of the \
-         given threads (halo2's parallelism is inside each proof); keys of both made before. \
-         Time for both proofs and transactions per second.\n"
+         `chunk::proof::prove`, then its signed slots' signatures in signature proofs \
+         (`circuits::signatures::prove`, split as the prover splits a batch's: the least total \
+         2^k), on a pool of the given threads (halo2's parallelism is inside each proof); keys \
+         made before. Time for all the proofs and transactions per second.\n"
     );
     let mut head =
-        "| family | slots | k | rows used | signatures (k) | keys (pk + vk) |".to_string();
+        "| family | slots | k | rows used | signature proofs | keys (pk + vk) |".to_string();
     let mut rule = "| --- | --- | --- | --- | --- | --- |".to_string();
     for &t in counts {
         let _ = write!(head, " proof, {} | tx/s, {} |", threads(t), threads(t));
@@ -319,8 +319,11 @@ fn chunks(md: &mut String, r: &Report) {
             c.slots,
             c.k,
             int(c.rows_used),
-            c.signature_k
-                .map_or("none".into(), |k| format!("{} (k = {k})", c.signatures)),
+            if c.signatures.is_empty() {
+                "none"
+            } else {
+                &c.signatures
+            },
             time(c.keygen_s)
         );
         for t in &c.proving {

@@ -138,9 +138,9 @@ pub struct ChunkRow {
     pub slots: usize,
     pub k: u32,
     pub rows_used: usize,
-    /// Signed slots, proven by one signature proof at `signature_k` beside the chunk's.
-    pub signatures: usize,
-    pub signature_k: Option<u32>,
+    /// The signature proofs beside the chunk's: how many signatures at which k each
+    /// (`7 at k = 11 + 7 at k = 11`), empty for none.
+    pub signatures: String,
     /// Keys of both circuits.
     pub keygen_s: f64,
     /// The chunk's proof and its signature proof.
