@@ -205,13 +205,20 @@ impl Instance {
 /// order, then the all-zero encoding's message for each padding slot, folded with Poseidon
 /// from `TX_DATA`.
 pub fn data_hash(chain: Fp, txs: &[crate::tx::Transaction], slots: usize) -> Fp {
+    let messages: Vec<Fp> = txs.iter().map(|tx| tx.message(chain)).collect();
+    data_hash_of(chain, &messages, slots)
+}
+
+/// [`data_hash`] of transactions whose `messages` (`Transaction::message` in the deployment
+/// `chain`) are already computed.
+pub fn data_hash_of(chain: Fp, messages: &[Fp], slots: usize) -> Fp {
     let padding = padding_message(chain);
-    let messages = txs
+    messages
         .iter()
-        .map(|tx| tx.message(chain))
+        .copied()
         .chain(std::iter::repeat(padding))
-        .take(slots.max(txs.len()));
-    messages.fold(tag(domain::TX_DATA), node)
+        .take(slots.max(messages.len()))
+        .fold(tag(domain::TX_DATA), node)
 }
 
 /// The message of a padding slot in the deployment `chain`: `Poseidon(TX_MESSAGE, chain, 0,

@@ -30,9 +30,7 @@ mod generator_table;
 pub use fixed_bases::{CityFixedBases, GeneratorBase, NoBaseFieldBase, NoShortBase};
 
 use halo2_gadgets::ecc::chip::{EccChip, EccConfig};
-use halo2_gadgets::ecc::{
-    CircuitVersion, FixedPoint, NonIdentityPoint, Point, ScalarFixed, ScalarVar,
-};
+use halo2_gadgets::ecc::{CircuitVersion, FixedPoint, NonIdentityPoint, ScalarFixed, ScalarVar};
 use halo2_gadgets::sinsemilla::primitives::K as RANGE_CHECK_BITS;
 use halo2_gadgets::utilities::lookup_range_check::{
     LookupRangeCheck, PallasLookupRangeCheckConfig,
@@ -48,9 +46,6 @@ pub type CityEccChip = EccChip<CityFixedBases, PallasLookupRangeCheckConfig>;
 
 /// A witnessed point that is on the curve and not the identity.
 pub type AssignedPoint = NonIdentityPoint<pallas::Affine, CityEccChip>;
-
-/// A witnessed point that may be the identity (a multiplication's or addition's result).
-pub type AnyPoint = Point<pallas::Affine, CityEccChip>;
 
 /// A base-field cell.
 pub type Cell = AssignedCell<pallas::Base, pallas::Base>;
@@ -174,28 +169,6 @@ pub fn verify_signature(
     challenge: Cell,
     s: Value<pallas::Scalar>,
 ) -> Result<(), Error> {
-    let (s_g, rhs) = signature_sides(
-        ecc,
-        layouter.namespace(|| "sides"),
-        public_key,
-        r,
-        challenge,
-        s,
-    )?;
-    s_g.constrain_equal(layouter.namespace(|| "s·G = R + c·PK"), &rhs)
-}
-
-/// The two sides of the signature equation, `(s·G, R + c·PK)`, without equating them: for a
-/// caller that equates them only under a condition (the chunk circuit's padding slots carry
-/// no signature). Everything else is as [`verify_signature`].
-pub fn signature_sides(
-    ecc: &CityEccChip,
-    mut layouter: impl Layouter<pallas::Base>,
-    public_key: &AssignedPoint,
-    r: &AssignedPoint,
-    challenge: Cell,
-    s: Value<pallas::Scalar>,
-) -> Result<(AnyPoint, AnyPoint), Error> {
     // c·PK, with c the base-field cell read as a scalar.
     let c = ScalarVar::from_base(
         ecc.clone(),
@@ -211,7 +184,7 @@ pub fn signature_sides(
     let s = ScalarFixed::new(ecc.clone(), layouter.namespace(|| "witness s"), s)?;
     let generator = FixedPoint::from_inner(ecc.clone(), GeneratorBase);
     let (s_g, _) = generator.mul(layouter.namespace(|| "s·G"), s)?;
-    Ok((s_g, rhs))
+    s_g.constrain_equal(layouter.namespace(|| "s·G = R + c·PK"), &rhs)
 }
 
 #[cfg(test)]

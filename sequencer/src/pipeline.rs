@@ -324,6 +324,7 @@ impl Pipeline {
             let handed_in = job.signatures.as_ref().map_or(0, |p| p.signatures);
             let fits = job.signatures.as_ref().is_none_or(|p| {
                 (circuits::signatures::K_MIN..=circuits::signatures::K_MAX).contains(&p.k)
+                    && p.signatures <= circuits::signatures::capacity_for(p.k)
             });
             if handed_in != signed || !fits {
                 let what = format!(

@@ -938,11 +938,17 @@ impl Keys {
             None => self.verify_ballot_proofs(&pending)?,
         };
         // 4. Data hashes (the chunks' side by side) and chaining.
+        // Each transaction's message, once: the data hashes fold them, and the signature
+        // proofs take the signed ones (step 7).
+        let messages: Vec<Vec<Fp>> = parts
+            .par_iter()
+            .map(|(_, txs)| txs.iter().map(|tx| tx.message(chain)).collect())
+            .collect();
         let data_hashes: Vec<Fp> = artifact
             .chunks
-            .par_iter()
-            .zip(&parts)
-            .map(|(c, (_, txs))| chunk::data_hash(chain, txs, c.slots))
+            .iter()
+            .zip(&messages)
+            .map(|(c, m)| chunk::data_hash_of(chain, m, c.slots))
             .collect();
         let mut root = artifact.root_old;
         for (i, ((c, (first, txs)), data_hash)) in artifact
@@ -1025,14 +1031,9 @@ impl Keys {
         let mut entries = artifact
             .chunks
             .iter()
-            .zip(&parts)
-            .flat_map(|(c, (_, txs))| txs.iter().zip(&c.signers))
-            .filter_map(|(tx, signer)| {
-                signer.map(|key| Entry {
-                    key,
-                    message: tx.message(chain),
-                })
-            });
+            .zip(&messages)
+            .flat_map(|(c, m)| m.iter().zip(&c.signers))
+            .filter_map(|(&message, signer)| signer.map(|key| Entry { key, message }));
         let mut first = 0;
         for (index, p) in artifact.signatures.iter().enumerate() {
             signed.push(PendingSignatures {

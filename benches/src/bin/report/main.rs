@@ -618,7 +618,8 @@ fn chunk_phase(
     let params = load(k);
     let (witness, instance) = full_chunk(family, slots);
     let signed = witness::signed_entries(&witness, &instance);
-    // Each signature proof: its parameters, its part of the signatures and their entries.
+    // Each signature proof: its k, its part of the signatures and their entries; parameters
+    // and keys once per k (the split repeats sizes: 20 signatures are three proofs at k = 11).
     let parts: Vec<_> = {
         let mut rest = &signed[..];
         prover::signature_proof_sizes(signed.len())
@@ -627,23 +628,29 @@ fn chunk_phase(
                 let (part, after) = rest.split_at(count);
                 rest = after;
                 let entries: Vec<Entry> = part.iter().map(|(e, _)| *e).collect();
-                (load(k), part.to_vec(), entries)
+                (k, part.to_vec(), entries)
             })
             .collect()
     };
+    let mut signature_params = std::collections::BTreeMap::new();
+    for (k, _, _) in &parts {
+        signature_params.entry(*k).or_insert_with(|| load(*k));
+    }
     let ((keys, signature_keys), keygen) = timed(|| {
         let keys = ChunkKeys::for_family(&params, family, slots).expect("chunk keys");
-        let signature_keys: Vec<SignatureKeys> = parts
+        let signature_keys: std::collections::BTreeMap<u32, SignatureKeys> = signature_params
             .iter()
-            .map(|(p, _, _)| {
-                SignatureKeys::new(p, signatures::capacity_for(p.k())).expect("signature keys")
+            .map(|(&k, p)| {
+                let keys =
+                    SignatureKeys::new(p, signatures::capacity_for(k)).expect("signature keys");
+                (k, keys)
             })
             .collect();
         (keys, signature_keys)
     });
     let split: Vec<String> = parts
         .iter()
-        .map(|(p, part, _)| format!("{} at k = {}", part.len(), p.k()))
+        .map(|(k, part, _)| format!("{} at k = {k}", part.len()))
         .collect();
     progress.say(format!(
         "{family}, {slots} slots (k = {k}; signatures {}): keys in {:.1} s",
@@ -662,9 +669,9 @@ fn chunk_phase(
                 .expect("an honest chunk");
             let signature_proofs: Vec<Vec<u8>> = parts
                 .iter()
-                .zip(&signature_keys)
-                .map(|((p, part, _), keys)| {
+                .map(|(k, part, _)| {
                     let rng = rand::rngs::StdRng::seed_from_u64(seed + 1);
+                    let (p, keys) = (&signature_params[k], &signature_keys[k]);
                     signatures::prove(p, keys, part, rng).expect("honest signatures")
                 })
                 .collect();
@@ -673,7 +680,8 @@ fn chunk_phase(
     );
     let verify_all = |(chunk, signed): &(Vec<u8>, Vec<Vec<u8>>)| {
         proof::verify(&params, keys.vk(), &instance, chunk).expect("a valid proof");
-        for (((p, _, entries), keys), proof) in parts.iter().zip(&signature_keys).zip(signed) {
+        for ((k, _, entries), proof) in parts.iter().zip(signed) {
+            let (p, keys) = (&signature_params[k], &signature_keys[k]);
             signatures::verify(p, keys.vk(), entries, keys.capacity(), proof)
                 .expect("a valid signature proof");
         }
@@ -688,7 +696,8 @@ fn chunk_phase(
             circuits::verifying::verify_many(&params, keys.vk(), &claimed),
             "valid proofs"
         );
-        for (i, ((p, _, entries), keys)) in parts.iter().zip(&signature_keys).enumerate() {
+        for (i, (k, _, entries)) in parts.iter().enumerate() {
+            let (p, keys) = (&signature_params[k], &signature_keys[k]);
             let column = signatures::instance(entries, keys.capacity());
             let claimed: Vec<_> = proofs
                 .iter()
