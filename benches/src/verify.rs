@@ -56,20 +56,37 @@ impl ChunkVerifier {
         v
     }
 
+    /// Each chunk proof of `artifact` with its circuit and its chunks' instance columns.
+    fn claims<'a>(
+        &self,
+        artifact: &'a BatchArtifact,
+    ) -> impl Iterator<Item = ((Family, usize), Vec<Vec<circuits::Fp>>, &'a [u8])> + use<'a, '_>
+    {
+        artifact.chunk_proofs.iter().map(move |p| {
+            let lead = &artifact.chunks[p.chunks[0]];
+            let columns = p
+                .chunks
+                .iter()
+                .map(|&c| {
+                    artifact.chunks[c]
+                        .instance(artifact.time, self.chain, &self.rules)
+                        .to_halo2()
+                })
+                .collect();
+            ((lead.family, lead.slots), columns, &p.proof[..])
+        })
+    }
+
     /// Verifies every chunk proof of `artifact` batched per circuit, as the verifier does;
     /// returns whether all hold.
     pub fn batched(&self, artifact: &BatchArtifact) -> bool {
-        let mut groups: BTreeMap<(Family, usize), Vec<circuits::verifying::Claim<'_>>> =
+        let mut groups: BTreeMap<(Family, usize), Vec<circuits::verifying::GroupClaim<'_>>> =
             BTreeMap::new();
-        for c in &artifact.chunks {
-            groups.entry((c.family, c.slots)).or_default().push((
-                c.instance(artifact.time, self.chain, &self.rules)
-                    .to_halo2(),
-                &c.proof[..],
-            ));
+        for (circuit, columns, proof) in self.claims(artifact) {
+            groups.entry(circuit).or_default().push((columns, proof));
         }
         groups.into_iter().all(|((family, slots), proofs)| {
-            circuits::verifying::verify_many(
+            circuits::verifying::verify_groups(
                 &self.params[&family.k_for(slots)],
                 &self.vks[&(family, slots)],
                 &proofs,
@@ -81,13 +98,12 @@ impl ChunkVerifier {
     /// circuit; returns whether all hold.
     pub fn halo2_batched(&self, artifact: &BatchArtifact) -> bool {
         let mut groups: BTreeMap<(Family, usize), BatchVerifier<vesta::Affine>> = BTreeMap::new();
-        for c in &artifact.chunks {
-            groups.entry((c.family, c.slots)).or_default().add_proof(
-                vec![vec![c
-                    .instance(artifact.time, self.chain, &self.rules)
-                    .to_halo2()]],
-                c.proof.clone(),
-            );
+        for (circuit, columns, proof) in self.claims(artifact) {
+            let instances = columns.into_iter().map(|c| vec![c]).collect();
+            groups
+                .entry(circuit)
+                .or_default()
+                .add_proof(instances, proof.to_vec());
         }
         groups.into_iter().all(|((family, slots), batch)| {
             batch.finalize(
@@ -99,14 +115,15 @@ impl ChunkVerifier {
 
     /// Verifies every chunk proof of `artifact` one after another; returns whether all hold.
     pub fn one_by_one(&self, artifact: &BatchArtifact) -> bool {
-        artifact.chunks.iter().all(|c| {
-            proof::verify(
-                &self.params[&c.family.k_for(c.slots)],
-                &self.vks[&(c.family, c.slots)],
-                &c.instance(artifact.time, self.chain, &self.rules),
-                &c.proof,
-            )
-            .is_ok()
-        })
+        self.claims(artifact)
+            .all(|((family, slots), columns, proof)| {
+                circuits::verifying::verify_group(
+                    &self.params[&family.k_for(slots)],
+                    &self.vks[&(family, slots)],
+                    &columns,
+                    proof,
+                )
+                .is_ok()
+            })
     }
 }

@@ -21,8 +21,11 @@ use std::path::PathBuf;
 use circuits::chunk::{
     proof, AccountsCircuit, Family, GovernanceCircuit, MarketCircuit, RegistryCircuit,
 };
-use halo2_proofs::plonk::{Circuit, ConstraintSystem};
+use circuits::signatures::{self, SignaturesCircuit};
+use halo2_proofs::plonk::{Circuit, ConstraintSystem, VerifyingKey};
+use halo2_proofs::poly::commitment::Params;
 use pasta_curves::pallas::Base as Fp;
+use pasta_curves::vesta;
 
 /// What evaluating some expressions costs at one point.
 #[derive(Clone, Copy, Default)]
@@ -108,13 +111,25 @@ fn configured<C: Circuit<Fp>>() -> Vec<(String, usize)> {
     gates
 }
 
-fn report<C: Circuit<Fp>>(family: Family, dir: &std::path::Path, shown: usize) {
+/// A chunk circuit of one slot.
+fn report_family<C: Circuit<Fp>>(family: Family, dir: &std::path::Path, shown: usize) {
+    report::<C>(&family.to_string(), family.k_for(1), dir, shown, |params| {
+        proof::verifying_key(params, family, 1).expect("a verifying key")
+    });
+}
+
+fn report<C: Circuit<Fp>>(
+    name: &str,
+    k: u32,
+    dir: &std::path::Path,
+    shown: usize,
+    vk: impl FnOnce(&Params<vesta::Affine>) -> VerifyingKey<vesta::Affine>,
+) {
     let gates = configured::<C>();
-    let k = family.k_for(1);
     let params = circuits::params::load_or_make(dir, k, |k| eprintln!("making params k={k}"))
         .expect("parameters")
         .params;
-    let vk = proof::verifying_key(&params, family, 1).expect("a verifying key");
+    let vk = vk(&params);
     let pinned = format!("{:?}", vk.pinned());
     let (polys, _) = list_after(&pinned, 0, "gates: [");
     let wanted: usize = gates.iter().map(|(_, n)| n).sum();
@@ -138,7 +153,7 @@ fn report<C: Circuit<Fp>>(family: Family, dir: &std::path::Path, shown: usize) {
     let total = by.iter().fold(Cost::default(), |acc, (_, _, c)| acc + *c);
     by.sort_by_key(|(_, _, c)| std::cmp::Reverse(c.muls));
     println!(
-        "{family}: {} gates, {} constraints, {} nodes and {} multiplications per point after key generation",
+        "{name}: {} gates, {} constraints, {} nodes and {} multiplications per point after key generation",
         by.len(),
         polys.len(),
         total.nodes,
@@ -164,8 +179,12 @@ fn main() {
     let shown = args
         .next()
         .map_or(12, |n| n.parse().expect("a number of gates"));
-    report::<AccountsCircuit>(Family::Accounts, &dir, shown);
-    report::<RegistryCircuit>(Family::Registry, &dir, shown);
-    report::<MarketCircuit>(Family::Market, &dir, shown);
-    report::<GovernanceCircuit>(Family::Governance, &dir, shown);
+    report_family::<AccountsCircuit>(Family::Accounts, &dir, shown);
+    report_family::<RegistryCircuit>(Family::Registry, &dir, shown);
+    report_family::<MarketCircuit>(Family::Market, &dir, shown);
+    report_family::<GovernanceCircuit>(Family::Governance, &dir, shown);
+    let k = signatures::K_MIN;
+    report::<SignaturesCircuit>("signatures", k, &dir, shown, |params| {
+        signatures::verifying_key(params, signatures::capacity_for(k)).expect("a verifying key")
+    });
 }

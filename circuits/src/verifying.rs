@@ -29,6 +29,11 @@ use crate::Fp;
 /// A proof with the instance column it claims.
 pub type Claim<'proof> = (Vec<Fp>, &'proof [u8]);
 
+/// A proof of several instances of one circuit (halo2 proves them together: one
+/// quotient commitment and one opening for all) with each instance's column, in the
+/// order they were proven.
+pub type GroupClaim<'proof> = (Vec<Vec<Fp>>, &'proof [u8]);
+
 /// Runs `f` inside a rayon pool of one thread made for it (any multiplication in it takes
 /// halo2's serial path); if the pool cannot be made, `f` runs on the caller's pool.
 pub fn on_one_thread<R: Send>(f: impl FnOnce() -> R + Send) -> R {
@@ -58,14 +63,16 @@ impl<'params> VerificationStrategy<'params, vesta::Affine> for Deferred<'params>
 fn deferred<'params>(
     params: &'params Params<vesta::Affine>,
     vk: &VerifyingKey<vesta::Affine>,
-    instance: &[Fp],
+    instances: &[Vec<Fp>],
     proof: &[u8],
 ) -> Result<MSM<'params, vesta::Affine>, Error> {
     let mut transcript = Blake2bRead::<_, vesta::Affine, Challenge255<_>>::init(proof);
     let strategy = Deferred {
         msm: params.empty_msm(),
     };
-    plonk::verify_proof(params, vk, strategy, &[&[instance]], &mut transcript)
+    let columns: Vec<[&[Fp]; 1]> = instances.iter().map(|c| [&c[..]]).collect();
+    let circuits: Vec<&[&[Fp]]> = columns.iter().map(|c| &c[..]).collect();
+    plonk::verify_proof(params, vk, strategy, &circuits, &mut transcript)
 }
 
 /// Verifies one proof of a circuit with one instance column: its checks on a pool of one
@@ -76,7 +83,18 @@ pub fn verify_one(
     instance: &[Fp],
     proof: &[u8],
 ) -> Result<(), Error> {
-    if on_one_thread(|| deferred(params, vk, instance, proof))?.eval() {
+    verify_group(params, vk, &[instance.to_vec()], proof)
+}
+
+/// Verifies one proof of several instances of a circuit, each with its one instance column
+/// in the order they were proven (as [`verify_one`] for one).
+pub fn verify_group(
+    params: &Params<vesta::Affine>,
+    vk: &VerifyingKey<vesta::Affine>,
+    instances: &[Vec<Fp>],
+    proof: &[u8],
+) -> Result<(), Error> {
+    if on_one_thread(|| deferred(params, vk, instances, proof))?.eval() {
         Ok(())
     } else {
         Err(Error::ConstraintSystemFailure)
@@ -89,6 +107,19 @@ pub fn verify_many(
     params: &Params<vesta::Affine>,
     vk: &VerifyingKey<vesta::Affine>,
     proofs: &[Claim<'_>],
+) -> bool {
+    let groups: Vec<GroupClaim<'_>> = proofs
+        .iter()
+        .map(|(instance, proof)| (vec![instance.clone()], *proof))
+        .collect();
+    verify_groups(params, vk, &groups)
+}
+
+/// [`verify_many`] for proofs of several instances each ([`verify_group`]).
+pub fn verify_groups(
+    params: &Params<vesta::Affine>,
+    vk: &VerifyingKey<vesta::Affine>,
+    proofs: &[GroupClaim<'_>],
 ) -> bool {
     if proofs.is_empty() {
         return true;
@@ -103,8 +134,8 @@ pub fn verify_many(
                     on_one_thread(|| {
                         let mut rng = rand::rng();
                         let mut sum = params.empty_msm();
-                        for (instance, proof) in part {
-                            let mut msm = deferred(params, vk, instance, proof).ok()?;
+                        for (instances, proof) in part {
+                            let mut msm = deferred(params, vk, instances, proof).ok()?;
                             msm.scale(<Fp as ff::Field>::random(&mut rng));
                             sum.add_msm(&msm);
                         }

@@ -188,6 +188,7 @@ struct Verified {
     state: circuits::State,
     batches: Vec<verifier::BatchSummary>,
     chunks: usize,
+    chunk_proofs: usize,
     chunk_bytes: usize,
     signature_proofs: usize,
     signature_bytes: usize,
@@ -208,6 +209,7 @@ fn verify(url: &str, genesis: &circuits::Genesis, params: &Path) -> Result<Verif
         )));
     }
     let mut chunks = 0;
+    let mut chunk_proofs = 0;
     let mut chunk_bytes = 0;
     let mut signature_proofs = 0;
     let mut signature_bytes = 0;
@@ -215,7 +217,12 @@ fn verify(url: &str, genesis: &circuits::Genesis, params: &Path) -> Result<Verif
     let mut ballot_bytes = 0;
     for (_, artifact) in &fetched.artifacts {
         chunks += artifact.chunks.len();
-        chunk_bytes += artifact.chunks.iter().map(|c| c.proof.len()).sum::<usize>();
+        chunk_proofs += artifact.chunk_proofs.len();
+        chunk_bytes += artifact
+            .chunk_proofs
+            .iter()
+            .map(|p| p.proof.len())
+            .sum::<usize>();
         signature_proofs += artifact.signatures.len();
         signature_bytes += artifact
             .signatures
@@ -250,6 +257,7 @@ fn verify(url: &str, genesis: &circuits::Genesis, params: &Path) -> Result<Verif
         state: checked.state,
         batches: checked.batches,
         chunks,
+        chunk_proofs,
         chunk_bytes,
         signature_proofs,
         signature_bytes,
@@ -483,9 +491,10 @@ fn run_in(
     }
     let transactions: usize = verified.batches.iter().map(|b| b.transactions).sum();
     out(&format!(
-        "  VERIFIED: {} batches, {transactions} transactions, {} chunk proofs, {} signature proofs and {} ballot proofs; data hashes and roots replayed from genesis to {}",
+        "  VERIFIED: {} batches, {transactions} transactions, {} chunks in {} chunk proofs, {} signature proofs and {} ballot proofs; data hashes and roots replayed from genesis to {}",
         verified.batches.len(),
         verified.chunks,
+        verified.chunk_proofs,
         verified.signature_proofs,
         verified.ballots,
         to_hex(&service_root)
@@ -595,7 +604,7 @@ fn run_in(
         thousands(bytes as u64),
         thousands((bytes / transactions.max(1)) as u64),
         thousands(verified.chunk_bytes as u64),
-        verified.chunks,
+        verified.chunk_proofs,
         thousands(verified.signature_bytes as u64),
         verified.signature_proofs,
         thousands(verified.ballot_bytes as u64),

@@ -58,7 +58,8 @@ fn the_small_demo_city_runs_end_to_end_and_the_verifier_accepts_it() {
         .unwrap_or_else(|| panic!("no VERIFIED line\n{context}"))
         .join(" ");
     assert!(
-        verified.contains(" 49 transactions, 49 chunk proofs, ")
+        verified.contains(" 49 transactions, 49 chunks in ")
+            && verified.contains(" chunk proofs, ")
             && verified.contains(" signature proofs and 7 ballot proofs"),
         "{verified}"
     );

@@ -148,7 +148,7 @@ fn refused(batches: &[BatchArtifact]) -> VerifyError {
     };
     match &e {
         VerifyError::ReplayRoot { batch, chunk, .. } => assert!(
-            matches!(light, VerifyError::ChunkProof { batch: b, chunk: c } if b == *batch && c == *chunk),
+            matches!(light, VerifyError::ChunkProof { batch: b, ref chunks, .. } if b == *batch && chunks.contains(chunk)),
             "replay: {e}; from proofs: {light}"
         ),
         // A transaction the rules refuse (a bad signature): its chunk's proof cannot exist.
@@ -199,20 +199,99 @@ fn a_chain_of_two_batches_proves_and_verifies_and_reaches_the_native_root() {
 }
 
 #[test]
-fn a_flipped_proof_byte_is_named_by_chunk() {
+fn a_flipped_proof_byte_is_named_by_proof_and_chunks() {
+    // Each batch's two one-slot chunks are proven in one proof.
+    for b in &chain().batches {
+        assert_eq!(b.chunks.len(), 2);
+        assert_eq!(b.chunk_proofs.len(), 1);
+        assert_eq!(b.chunk_proofs[0].chunks, [0, 1]);
+    }
     let mut batches = chain().batches.clone();
-    batches[1].chunks[1].proof[100] ^= 1;
+    batches[1].chunk_proofs[0].proof[100] ^= 1;
     let e = refused(&batches);
     assert!(
-        matches!(e, VerifyError::ChunkProof { batch: 2, chunk: 1 }),
+        matches!(e, VerifyError::ChunkProof { batch: 2, proof: 0, ref chunks } if chunks == &[0, 1]),
         "{e}"
     );
     // A truncated proof too.
     let mut batches = chain().batches.clone();
-    batches[0].chunks[0].proof.truncate(50);
+    batches[0].chunk_proofs[0].proof.truncate(50);
     let e = refused(&batches);
     assert!(
-        matches!(e, VerifyError::ChunkProof { batch: 1, chunk: 0 }),
+        matches!(
+            e,
+            VerifyError::ChunkProof {
+                batch: 1,
+                proof: 0,
+                ..
+            }
+        ),
+        "{e}"
+    );
+}
+
+/// A proof of two chunks claimed as each chunk's proof alone fails at its first use; a
+/// chunk no proof proves, one proven twice, a proof of no chunk, a proof listing its
+/// chunks out of order, naming a chunk the batch lacks, or of two circuits: each refused
+/// by name before any proof is checked.
+#[test]
+fn chunk_proofs_must_prove_each_chunk_once_in_order() {
+    let split = |batches: &mut Vec<BatchArtifact>| {
+        let whole = batches[0].chunk_proofs[0].clone();
+        batches[0].chunk_proofs = vec![
+            verifier::ChunkProofArtifact {
+                chunks: vec![0],
+                proof: whole.proof.clone(),
+            },
+            verifier::ChunkProofArtifact {
+                chunks: vec![1],
+                proof: whole.proof,
+            },
+        ];
+    };
+    let mut batches = chain().batches.clone();
+    split(&mut batches);
+    let e = refused(&batches);
+    assert!(
+        matches!(e, VerifyError::ChunkProof { batch: 1, proof: 0, ref chunks } if chunks == &[0]),
+        "{e}"
+    );
+    let shape = |change: &dyn Fn(&mut BatchArtifact)| {
+        let mut batches = chain().batches.clone();
+        change(&mut batches[1]);
+        refused(&batches)
+    };
+    let e = shape(&|b| b.chunk_proofs[0].chunks = vec![0]);
+    assert!(
+        matches!(e, VerifyError::ChunkUnproven { batch: 2, chunk: 1 }),
+        "{e}"
+    );
+    let e = shape(&|b| {
+        let again = b.chunk_proofs[0].clone();
+        b.chunk_proofs.push(again);
+    });
+    assert!(
+        matches!(e, VerifyError::ChunkProofs { batch: 2, proof: 1, ref problem } if problem.contains("chunk 0, which chunk proof 0 proves too")),
+        "{e}"
+    );
+    let e = shape(&|b| b.chunk_proofs[0].chunks.clear());
+    assert!(
+        matches!(e, VerifyError::ChunkProofs { batch: 2, proof: 0, ref problem } if problem == "proves no chunk"),
+        "{e}"
+    );
+    let e = shape(&|b| b.chunk_proofs[0].chunks = vec![1, 0]);
+    assert!(
+        matches!(e, VerifyError::ChunkProofs { batch: 2, proof: 0, ref problem } if problem.contains("out of ascending order")),
+        "{e}"
+    );
+    let e = shape(&|b| b.chunk_proofs[0].chunks = vec![0, 1, 2]);
+    assert!(
+        matches!(e, VerifyError::ChunkProofs { batch: 2, proof: 0, ref problem } if problem.contains("names chunk 2, the batch has 2")),
+        "{e}"
+    );
+    let e = shape(&|b| b.chunks[1].slots = 2);
+    assert!(
+        matches!(e, VerifyError::ChunkProofs { batch: 2, proof: 0, ref problem } if problem.contains("one proof is of one circuit")),
         "{e}"
     );
 }
@@ -304,7 +383,14 @@ fn a_signer_key_other_than_the_proven_one_or_missing_is_refused() {
     batches[0].chunks[0].signers[0] = Some(thief);
     let e = refused(&batches);
     assert!(
-        matches!(e, VerifyError::ChunkProof { batch: 1, chunk: 0 }),
+        matches!(
+            e,
+            VerifyError::ChunkProof {
+                batch: 1,
+                proof: 0,
+                ..
+            }
+        ),
         "{e}"
     );
     // A signed transfer with no signer key: no signature would be checked for it.
@@ -526,7 +612,7 @@ fn corrupt_truncated_or_foreign_files_give_errors_not_panics() {
     let e = read(&text.replacen(&root, &"ff".repeat(32), 1)).unwrap_err();
     assert!(matches!(e, ArtifactError::Json { .. }), "{e}");
     // An odd-length proof.
-    let proof = hex::encode(&chain().batches[0].chunks[0].proof);
+    let proof = hex::encode(&chain().batches[0].chunk_proofs[0].proof);
     let e = read(&text.replacen(&proof, &proof[1..], 1)).unwrap_err();
     assert!(matches!(e, ArtifactError::Json { .. }), "{e}");
     // Another version, no version, not an artifact at all.
@@ -625,6 +711,9 @@ fn hand_made(
             root_new,
             data_hash: circuits::chunk::data_hash(before.chain(), std::slice::from_ref(&tx), 1),
             signers: vec![None],
+        }],
+        chunk_proofs: vec![verifier::ChunkProofArtifact {
+            chunks: vec![0],
             proof: vec![0; 64],
         }],
         signatures: Vec::new(),
@@ -655,7 +744,14 @@ fn a_ballot_moved_to_another_proposal_is_refused() {
     };
     let e = check(tx.clone()).unwrap_err();
     assert!(
-        matches!(e, VerifyError::ChunkProof { batch: 1, chunk: 0 }),
+        matches!(
+            e,
+            VerifyError::ChunkProof {
+                batch: 1,
+                proof: 0,
+                ..
+            }
+        ),
         "{e}"
     );
     let e = check(moved(&tx)).unwrap_err();
@@ -712,7 +808,14 @@ fn the_chain_check_names_a_moved_ballot_in_a_later_batch_of_its_window() {
     };
     let e = check(batches[1].4.clone());
     assert!(
-        matches!(e, VerifyError::ChunkProof { batch: 1, chunk: 0 }),
+        matches!(
+            e,
+            VerifyError::ChunkProof {
+                batch: 1,
+                proof: 0,
+                ..
+            }
+        ),
         "{e}"
     );
     let e = check(moved(&batches[1].4));

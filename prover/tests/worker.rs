@@ -95,7 +95,7 @@ fn a_worker_proves_a_no_prove_sequencers_batches_and_bad_uploads_change_nothing(
         "batch 1's artifact offered as batch 2's"
     );
     let mut flipped = artifact.clone();
-    let proof = &mut flipped.chunks[0].proof;
+    let proof = &mut flipped.chunk_proofs[0].proof;
     let last = proof.len() - 1;
     proof[last] ^= 1;
     assert_eq!(

@@ -353,9 +353,9 @@ pub fn summarize(number: u64, artifact_json: &str) -> Result<ProofSummary, ApiEr
         chunks: artifact.chunks.len() as u64,
         // Chunk and signature proofs: what an auditor downloads to check the batch.
         proof_bytes: artifact
-            .chunks
+            .chunk_proofs
             .iter()
-            .map(|c| c.proof.len() as u64)
+            .map(|p| p.proof.len() as u64)
             .chain(artifact.signatures.iter().map(|p| p.proof.len() as u64))
             .sum(),
         families,
@@ -711,7 +711,7 @@ mod tests {
 
     #[test]
     fn a_summary_counts_chunks_and_proof_bytes_per_family() {
-        let chunk = |family, bytes: usize| verifier::artifact::ChunkArtifact {
+        let chunk = |family| verifier::artifact::ChunkArtifact {
             family,
             slots: 1,
             transactions: 1,
@@ -719,6 +719,9 @@ mod tests {
             root_new: Fp::zero(),
             data_hash: Fp::zero(),
             signers: vec![None],
+        };
+        let proof = |chunks: Vec<usize>, bytes: usize| verifier::ChunkProofArtifact {
+            chunks,
             proof: vec![7; bytes],
         };
         let artifact = verifier::BatchArtifact {
@@ -729,10 +732,11 @@ mod tests {
             root_new: Fp::zero(),
             transactions: Vec::new(),
             chunks: vec![
-                chunk(Family::Accounts, 100),
-                chunk(Family::Market, 50),
-                chunk(Family::Accounts, 25),
+                chunk(Family::Accounts),
+                chunk(Family::Market),
+                chunk(Family::Accounts),
             ],
+            chunk_proofs: vec![proof(vec![0, 2], 125), proof(vec![1], 50)],
             signatures: vec![verifier::SignatureArtifact {
                 k: 11,
                 signatures: 2,

@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 
 use circuits::State;
 use prover::fleet::{BatchProgress, FleetError, JobCounts, JobPayload, JobQueue, NewJob};
-use verifier::{BatchArtifact, ChunkArtifact, VerifyError};
+use verifier::{BatchArtifact, ChunkArtifact, ChunkProofArtifact, VerifyError};
 
 use crate::shared::Shared;
 use crate::store::BatchRecord;
@@ -264,7 +264,6 @@ impl Pipeline {
                     root_new: p.instance.root_new(),
                     data_hash: p.instance.data_hash(),
                     signers: p.instance.signers()[..p.transactions].to_vec(),
-                    proof: Vec::new(),
                 })
                 .collect();
             self.pending.insert(
@@ -313,13 +312,21 @@ impl Pipeline {
         if jobs.len() != pending.chunks.len() || jobs.iter().any(|j| j.status != "done") {
             return Ok(false);
         }
-        let mut chunks = pending.chunks.clone();
+        let chunks = pending.chunks.clone();
+        // Each job proves its chunk alone: chunk proof `i` is chunk `i`'s.
+        let chunk_proofs = jobs
+            .iter()
+            .enumerate()
+            .map(|(i, job)| ChunkProofArtifact {
+                chunks: vec![i],
+                proof: job.proof.clone().unwrap_or_default(),
+            })
+            .collect();
         // Each chunk's signature proof, in chunk order; `signed_by[i]` is the chunk whose
         // proof is the batch's signature proof `i`.
         let mut signatures = Vec::new();
         let mut signed_by = Vec::new();
-        for (i, (chunk, job)) in chunks.iter_mut().zip(&jobs).enumerate() {
-            chunk.proof = job.proof.clone().unwrap_or_default();
+        for (i, (chunk, job)) in chunks.iter().zip(&jobs).enumerate() {
             let signed = chunk.signers.iter().flatten().count();
             let handed_in = job.signatures.as_ref().map_or(0, |p| p.signatures);
             let fits = job.signatures.as_ref().is_none_or(|p| {
@@ -347,6 +354,7 @@ impl Pipeline {
             root_new: record.root_new,
             transactions: pending.transactions.clone(),
             chunks,
+            chunk_proofs,
             signatures,
         };
         let checked = self.keys.verify_batch(
@@ -359,8 +367,8 @@ impl Pipeline {
         );
         match checked {
             Ok(_) => {}
-            Err(VerifyError::ChunkProof { chunk, .. }) => {
-                refuse(queue, number, chunk, "proof").await?;
+            Err(VerifyError::ChunkProof { proof, .. }) => {
+                refuse(queue, number, proof, "proof").await?;
                 return Ok(false);
             }
             Err(VerifyError::SignatureProof { proof, .. }) => {

@@ -10,13 +10,16 @@
 //!   "transactions": [ { "type": "transfer", … }, { "type": "ballot", …, "proof": "…" } ],
 //!   "chunks": [ { "family": "accounts", "slots": 5, "transactions": 4,
 //!                 "root_old": "…", "root_new": "…", "data_hash": "…",
-//!                 "signers": [ "…", "…", null, "…" ], "proof": "…" } ],
+//!                 "signers": [ "…", "…", null, "…" ] } ],
+//!   "chunk_proofs": [ { "chunks": [0], "proof": "…" } ],
 //!   "signatures": [ { "k": 11, "signatures": 3, "proof": "…" } ] }
 //! ```
 //!
 //! The chunks cover the transactions in order: each chunk the next `transactions` of them,
 //! all of its `family` (a chunk's remaining slots are padding), with the key each
-//! transaction's slot exposes as its signer (`null` for a ballot). The signature proofs
+//! transaction's slot exposes as its signer (`null` for a ballot). The chunk proofs prove
+//! every chunk once: each proves the chunks it lists (by place, ascending), all of one
+//! circuit (family and slots), as instances of that circuit in one halo2 proof. The signature proofs
 //! cover the batch's signed transactions in order: each the next `signatures` of them,
 //! proving each one's signature by its signer key on its message. Field elements are hex
 //! strings, keys compressed points in hex, proofs hex bytes.
@@ -29,14 +32,15 @@ use circuits::keys::PublicKey;
 use circuits::{Fp, Params, Transaction};
 use serde::{Deserialize, Serialize};
 
-/// The format version this crate reads and writes (10: signatures are proven in signature
+/// The format version this crate reads and writes (11: a chunk proof may prove several
+/// chunks of one circuit, so proofs are listed apart from the chunks; 10: signatures are proven in signature
 /// proofs of their own, each chunk exposing its slots' signer keys; 9: every gate of the circuits' own has
 /// its selector in a fixed column of its own, so every chunk and ballot key changed; 8: every
 /// hash is the width-5 Poseidon, so every root, data hash, signature and key changed; 7: the
 /// state's trees have arity 4, so every root, the chunk and ballot keys and the ballot's `k`
 /// changed; 6 checked the Poseidon chip's full rounds in their `M⁻¹` form; 5 was the
 /// ten-column chip).
-pub const VERSION: u32 = 10;
+pub const VERSION: u32 = 11;
 
 /// The number of the first batch after genesis; batches count up from it with no gap.
 pub const FIRST_BATCH: u64 = 1;
@@ -57,8 +61,10 @@ pub struct BatchArtifact {
     pub root_new: Fp,
     /// The batch's transactions in order (ballots carry their proofs).
     pub transactions: Vec<Transaction>,
-    /// The chunk proofs, in order.
+    /// The chunks' public inputs, in order.
     pub chunks: Vec<ChunkArtifact>,
+    /// The chunk proofs, each of one or more chunks of one circuit.
+    pub chunk_proofs: Vec<ChunkProofArtifact>,
     /// The signature proofs, covering the signed transactions in order.
     pub signatures: Vec<SignatureArtifact>,
 }
@@ -78,7 +84,19 @@ pub struct SignatureArtifact {
     pub proof: Vec<u8>,
 }
 
-/// One chunk's public inputs and proof.
+/// One proof of chunks of one circuit.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChunkProofArtifact {
+    /// The chunks it proves, by their place in the batch's `chunks`, in the order proven
+    /// (ascending).
+    pub chunks: Vec<usize>,
+    /// The halo2 proof (hex in JSON).
+    #[serde(with = "hex::serde")]
+    pub proof: Vec<u8>,
+}
+
+/// One chunk's public inputs.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ChunkArtifact {
@@ -97,9 +115,6 @@ pub struct ChunkArtifact {
     pub data_hash: Fp,
     /// Each transaction's signer key as the chunk exposes it (`None`: unsigned, a ballot).
     pub signers: Vec<Option<PublicKey>>,
-    /// The halo2 proof (hex in JSON).
-    #[serde(with = "hex::serde")]
-    pub proof: Vec<u8>,
 }
 
 impl ChunkArtifact {

@@ -10,9 +10,10 @@
 //!    from the batch's `root_old` to its `root_new`;
 //! 5. a native replay of every transaction at the batch time with the rules
 //!    (`State::plan` / `commit`), each chunk's `root_new` equal to the replayed root;
-//! 6. every chunk proof against its public inputs, batched per circuit
-//!    (`circuits::verifying::verify_many`, on every core) over the batch's chunks (and one
-//!    by one to name the bad chunk when the batch fails); each chunk's public inputs include
+//! 6. every chunk proof against the public inputs of the chunks it proves (each chunk proven
+//!    by exactly one proof, a proof's chunks all of one circuit, in the order proven),
+//!    batched per circuit (`circuits::verifying::verify_groups`, on every core) over the
+//!    batch's proofs (and one by one to name the bad proof when the batch fails); each chunk's public inputs include
 //!    its slots' signers (whether signed, and the key), so its proof holds only if the
 //!    artifact's signer keys are the ones its rules read from the state;
 //! 7. every signature proof against the signed transactions it covers: each one's signer
@@ -318,15 +319,36 @@ pub enum VerifyError {
         /// The chunk's root_new.
         found: String,
     },
-    /// A chunk proof does not verify against its public inputs.
-    #[error(
-        "batch {batch}, chunk {chunk}: the chunk proof does not verify against its public inputs"
-    )]
-    ChunkProof {
+    /// The chunk proofs do not prove each chunk once, or a proof's chunks are not of one
+    /// circuit or not in order.
+    #[error("batch {batch}, chunk proof {proof}: {problem}")]
+    ChunkProofs {
+        /// The batch.
+        batch: u64,
+        /// The proof's place among the batch's chunk proofs.
+        proof: usize,
+        /// What is wrong.
+        problem: String,
+    },
+    /// No chunk proof proves a chunk.
+    #[error("batch {batch}, chunk {chunk}: no chunk proof proves it")]
+    ChunkUnproven {
         /// The batch.
         batch: u64,
         /// The chunk.
         chunk: usize,
+    },
+    /// A chunk proof does not verify against its chunks' public inputs.
+    #[error(
+        "batch {batch}, chunk proof {proof} (chunks {chunks:?}): the proof does not verify against the chunks' public inputs"
+    )]
+    ChunkProof {
+        /// The batch.
+        batch: u64,
+        /// The proof's place among the batch's chunk proofs.
+        proof: usize,
+        /// The chunks it claims to prove.
+        chunks: Vec<usize>,
     },
     /// The batch of chunk proofs failed but each verified alone (should not happen).
     #[error("batch {batch}: the batch of chunk proofs does not verify")]
@@ -410,21 +432,70 @@ pub struct ColdStart {
     pub ballot_keys: Duration,
 }
 
-/// A chunk proof waiting to be verified, with the public inputs it must have.
+/// A chunk proof waiting to be verified, with the public inputs of the chunks it proves.
 #[derive(Clone, Debug)]
 pub struct PendingProof {
     /// Its batch.
     pub batch: u64,
-    /// Its place in the batch.
-    pub chunk: usize,
+    /// Its place among the batch's chunk proofs.
+    pub index: usize,
+    /// The chunks it proves (their places in the batch).
+    pub chunks: Vec<usize>,
     /// Its circuit.
     pub family: Family,
     /// The circuit's slots.
     pub slots: usize,
-    /// The public inputs.
-    pub instance: chunk::Instance,
+    /// The chunks' public inputs, in the order proven.
+    pub instances: Vec<chunk::Instance>,
     /// The proof.
     pub proof: Vec<u8>,
+}
+
+/// Step 2 for the chunk proofs: each proves one or more chunks, listed in ascending order,
+/// all of one circuit, and every chunk is proven by exactly one.
+fn check_chunk_proofs(artifact: &BatchArtifact) -> Result<(), VerifyError> {
+    let batch = artifact.number;
+    let mut proven_by: Vec<Option<usize>> = vec![None; artifact.chunks.len()];
+    for (index, p) in artifact.chunk_proofs.iter().enumerate() {
+        let fault = |problem: String| VerifyError::ChunkProofs {
+            batch,
+            proof: index,
+            problem,
+        };
+        let Some(&first) = p.chunks.first() else {
+            return Err(fault("proves no chunk".into()));
+        };
+        if !p.chunks.windows(2).all(|w| w[0] < w[1]) {
+            return Err(fault(format!(
+                "lists its chunks {:?} out of ascending order",
+                p.chunks
+            )));
+        }
+        for &c in &p.chunks {
+            let Some(chunk) = artifact.chunks.get(c) else {
+                return Err(fault(format!(
+                    "names chunk {c}, the batch has {}",
+                    artifact.chunks.len()
+                )));
+            };
+            let lead = &artifact.chunks[first];
+            if (chunk.family, chunk.slots) != (lead.family, lead.slots) {
+                return Err(fault(format!(
+                    "proves chunk {first} ({} {} slots) and chunk {c} ({} {} slots): one proof is of one circuit",
+                    lead.slots, lead.family, chunk.slots, chunk.family
+                )));
+            }
+            if let Some(other) = proven_by[c].replace(index) {
+                return Err(fault(format!(
+                    "proves chunk {c}, which chunk proof {other} proves too"
+                )));
+            }
+        }
+    }
+    if let Some(c) = proven_by.iter().position(Option::is_none) {
+        return Err(VerifyError::ChunkUnproven { batch, chunk: c });
+    }
+    Ok(())
 }
 
 /// A signature proof waiting to be verified, with the keys and messages it must prove.
@@ -888,6 +959,7 @@ impl Keys {
                 }
             }
         }
+        check_chunk_proofs(artifact)?;
         let signed_count: usize = artifact
             .chunks
             .iter()
@@ -1017,14 +1089,20 @@ impl Keys {
             }
         }
         // 6. Chunk proofs: for the caller.
-        for (i, c) in artifact.chunks.iter().enumerate() {
+        for (index, p) in artifact.chunk_proofs.iter().enumerate() {
+            let first = &artifact.chunks[p.chunks[0]];
             proofs.push(PendingProof {
                 batch,
-                chunk: i,
-                family: c.family,
-                slots: c.slots,
-                instance: c.instance(artifact.time, chain, &rule_params),
-                proof: c.proof.clone(),
+                index,
+                chunks: p.chunks.clone(),
+                family: first.family,
+                slots: first.slots,
+                instances: p
+                    .chunks
+                    .iter()
+                    .map(|&c| artifact.chunks[c].instance(artifact.time, chain, &rule_params))
+                    .collect(),
+                proof: p.proof.clone(),
             });
         }
         // 7. Signature proofs: for the caller, each with its keys and messages.
@@ -1170,16 +1248,20 @@ impl Keys {
             let (params, vk) = self.chunk(family, slots);
             let claimed: Vec<_> = members
                 .iter()
-                .map(|p| (p.instance.to_halo2(), &p.proof[..]))
+                .map(|p| {
+                    let columns = p.instances.iter().map(chunk::Instance::to_halo2);
+                    (columns.collect(), &p.proof[..])
+                })
                 .collect();
-            if !circuits::verifying::verify_many(params, vk, &claimed) {
+            if !circuits::verifying::verify_groups(params, vk, &claimed) {
                 let mut sorted = members.clone();
-                sorted.sort_by_key(|p| (p.batch, p.chunk));
+                sorted.sort_by_key(|p| (p.batch, p.index));
                 for p in &sorted {
-                    if chunk::proof::verify(params, vk, &p.instance, &p.proof).is_err() {
+                    if chunk::proof::verify_group(params, vk, &p.instances, &p.proof).is_err() {
                         return Err(VerifyError::ChunkProof {
                             batch: p.batch,
-                            chunk: p.chunk,
+                            proof: p.index,
+                            chunks: p.chunks.clone(),
                         });
                     }
                 }

@@ -13,6 +13,7 @@ pub mod check;
 pub mod source;
 
 pub use artifact::{
-    ArtifactError, BatchArtifact, ChunkArtifact, SignatureArtifact, FIRST_BATCH, VERSION,
+    ArtifactError, BatchArtifact, ChunkArtifact, ChunkProofArtifact, SignatureArtifact,
+    FIRST_BATCH, VERSION,
 };
 pub use check::{BatchSummary, ChainReport, ColdStart, Keys, VerifyError};

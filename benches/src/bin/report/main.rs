@@ -924,9 +924,9 @@ fn batch_phase(progress: &Progress, dir: &Path, settings: &Settings, slots: usiz
         faster_split,
         // Chunk and signature proofs (ballots carry their own, not counted here).
         proof_bytes: artifact
-            .chunks
+            .chunk_proofs
             .iter()
-            .map(|c| c.proof.len())
+            .map(|p| p.proof.len())
             .chain(artifact.signatures.iter().map(|p| p.proof.len()))
             .sum(),
         cold_start,
