@@ -211,6 +211,15 @@ fn main() {
             chunks.push(row);
         }
     }
+    let mut groups = Vec::new();
+    for &family in &settings.families {
+        if family.k_for(1) <= settings.max_k {
+            let name = format!("chunk proofs of several one-slot {family} chunks");
+            groups.extend(phases.run(&progress, &name, || {
+                group_phase(&progress, &args.params, &settings, family)
+            }));
+        }
+    }
     let mut batches = Vec::new();
     for &slots in &settings.batch_slots {
         let name = format!("mixed batch: accounts chunks of {}", markdown::slots(slots));
@@ -238,6 +247,7 @@ fn main() {
         ballot: Some(ballot),
         orchard: Some(orchard),
         chunks,
+        groups,
         batches,
         ingest,
         total_s: progress.started.elapsed().as_secs_f64(),
@@ -734,6 +744,64 @@ fn chunk_phase(
         verify_batch,
         peak_memory_mib: None,
     }
+}
+
+/// One-slot chunks of `family` proven `n` to a proof, `n` doubling up to what the prover
+/// groups ([`prover::GROUP_ROWS`]), at all threads: the same chunk `n` times (the cost does
+/// not depend on the values).
+fn group_phase(
+    progress: &Progress,
+    dir: &Path,
+    settings: &Settings,
+    family: Family,
+) -> Vec<GroupRow> {
+    let k = family.k_for(1);
+    let params = circuits::params::load_or_make(dir, k, |_| {})
+        .expect("parameters")
+        .params;
+    let keys = ChunkKeys::for_family(&params, family, 1).expect("chunk keys");
+    let (witness, instance) = full_chunk(family, 1);
+    let most = (prover::GROUP_ROWS >> k).max(1);
+    let sizes = std::iter::successors(Some(1usize), |n| Some(n * 2)).take_while(|&n| n <= most);
+    sizes
+        .map(|n| {
+            let instances = vec![instance.clone(); n];
+            let mut proof = Vec::new();
+            let proving = on_threads(settings.threads, || {
+                Stats::measure(settings.runs, || {
+                    let rng = rand::rngs::StdRng::seed_from_u64(n as u64);
+                    proof = proof::prove_group(
+                        &params,
+                        &keys,
+                        vec![witness.clone(); n],
+                        &instances,
+                        rng,
+                    )
+                    .expect("honest chunks");
+                })
+            });
+            let verify = Stats::measure(10, || {
+                proof::verify_group(&params, keys.vk(), &instances, &proof).expect("a valid proof")
+            });
+            let per_chunk_s = proving.median_s / n as f64;
+            progress.say(format!(
+                "{family}: {n} one-slot chunks in one proof (k = {k}) in {:.2} s, {:.2} s a chunk; {} bytes; verified in {:.1} ms",
+                proving.median_s,
+                per_chunk_s,
+                proof.len(),
+                verify.median_ms()
+            ));
+            GroupRow {
+                family,
+                k,
+                chunks: n,
+                proving,
+                per_chunk_s,
+                proof_bytes: proof.len(),
+                verify,
+            }
+        })
+        .collect()
 }
 
 fn split_name(split: Split) -> &'static str {

@@ -143,6 +143,7 @@ pub fn render(r: &Report) -> String {
     anchors(&mut md, r);
     rows(&mut md, r);
     chunks(&mut md, r);
+    groups(&mut md, r);
     batches(&mut md, r);
     ballots(&mut md, r);
     native(&mut md, r);
@@ -491,6 +492,46 @@ fn batches(md: &mut String, r: &Report) {
             "\nVerifying keys of the {}-transaction batch, per circuit: {}.",
             b.txs,
             each.join(", ")
+        );
+    }
+    let _ = writeln!(md);
+}
+
+fn groups(md: &mut String, r: &Report) {
+    if r.groups.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        md,
+        "## One-slot chunks proven together
+"
+    );
+    let _ = writeln!(
+        md,
+        "A batch's chunks of one circuit are proven in one proof (halo2 instances of one \
+         circuit: each chunk its own witness and public inputs, one quotient commitment and \
+         one opening for all), up to {} rows a proof. The same one-slot chunk `n` times in one \
+         proof (`chunk::proof::prove_group`) on {}, median of {} runs; verifying it median of \
+         10.\n",
+        int(prover::GROUP_ROWS),
+        threads(r.settings.threads),
+        r.settings.runs
+    );
+    let _ = writeln!(
+        md,
+        "| family | k | chunks in the proof | proof | per chunk | bytes | verify |\n| --- | --- | --- | --- | --- | --- | --- |"
+    );
+    for g in &r.groups {
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} | {} | {} | {} |",
+            g.family,
+            g.k,
+            g.chunks,
+            stats(&g.proving),
+            time(g.per_chunk_s),
+            int(g.proof_bytes),
+            stats(&g.verify)
         );
     }
     let _ = writeln!(md);

@@ -18,6 +18,8 @@ pub struct Report {
     /// Orchard's action circuit, proved in this run.
     pub orchard: Option<OrchardSection>,
     pub chunks: Vec<ChunkRow>,
+    /// One-slot chunks proven together, as a batch's chunks of one circuit are.
+    pub groups: Vec<GroupRow>,
     pub batches: Vec<BatchRow>,
     pub ingest: Vec<IngestRow>,
     pub phases: Vec<Phase>,
@@ -230,4 +232,17 @@ pub struct Phase {
     pub peak_memory_mib: Option<f64>,
     pub load_start: Option<[f64; 3]>,
     pub load_end: Option<[f64; 3]>,
+}
+
+/// One proof of `chunks` one-slot chunks of a family (halo2 instances of one circuit), at
+/// all threads.
+#[derive(Clone, Debug, Serialize)]
+pub struct GroupRow {
+    pub family: Family,
+    pub k: u32,
+    pub chunks: usize,
+    pub proving: Stats,
+    pub per_chunk_s: f64,
+    pub proof_bytes: usize,
+    pub verify: Stats,
 }
