@@ -7,7 +7,11 @@ another thread has lost its caller; it counts for the phase the proving thread w
 in (the phases of `create_proof` run one after another), so a phase's share is its wall-clock
 share of all samples on both cores.
 """
+import re
 import sys
+
+# A sample's first line: thread id and time ("  3482 30033.822419: ").
+HEADER = re.compile(r"^\s*\d+\s+\d+\.\d+:\s*$")
 
 # (phase, markers): the first phase with a marker in a sample's stack wins, so more specific
 # markers (the quotient's pieces) come before the functions that contain them.
@@ -36,7 +40,8 @@ def samples(lines):
             if tid is not None:
                 yield tid, time, stack
             tid, time, stack = None, None, []
-        elif not line[0].isspace():
+        elif HEADER.match(line):
+            # `perf script` pads the thread id to a width, so a header may start with spaces.
             head = line.split()
             tid, time = head[0], float(head[1].rstrip(":"))
         else:
@@ -80,6 +85,32 @@ def main():
     for name, n in sorted(kind_counts.items(), key=lambda kv: -kv[1]):
         print(f"| {name} | {100 * n / total:.1f}% |")
     print(f"\n{total} samples while proving.")
+    by_proof(seen)
+
+
+# The proofs a batch makes, by the function that makes each.
+PROOFS = [
+    ("chunk proof", "circuits::chunk::proof::prove"),
+    ("signature proof", "circuits::signatures::prove"),
+]
+
+
+def by_proof(seen):
+    """Each proof's phases, from the samples whose stack names it: all of its samples on one
+    thread (`profile.sh SLOTS 1`); with more, rayon's other threads have lost their caller."""
+    for proof, marker in PROOFS:
+        counts = {}
+        for _, _, stack in seen:
+            if any(marker in frame for frame in stack):
+                phase = first(PHASES, stack) or "other (advice commitments, transcript)"
+                counts[phase] = counts.get(phase, 0) + 1
+        total = sum(counts.values())
+        if total == 0:
+            continue
+        print(f"\n| phase of the {proof} ({total} samples naming it) | share |")
+        print("| --- | --- |")
+        for name, n in sorted(counts.items(), key=lambda kv: -kv[1]):
+            print(f"| {name} | {100 * n / total:.1f}% |")
 
 
 if __name__ == "__main__":

@@ -641,6 +641,19 @@ impl Work {
     }
 }
 
+/// How many of `jobs` (dearest first) to make alone on all the threads before the rest in
+/// parallel: each that costs at least all those after it together.
+fn dominant_jobs(jobs: &[Work]) -> usize {
+    dominant(&jobs.iter().map(Work::cost).collect::<Vec<_>>())
+}
+
+/// [`dominant_jobs`] over the jobs' costs (dearest first).
+fn dominant(costs: &[usize]) -> usize {
+    (0..costs.len().saturating_sub(1))
+        .take_while(|&i| costs[i] >= costs[i + 1..].iter().sum::<usize>())
+        .count()
+}
+
 /// Makes the chunk and signature proofs of a batch on a rayon pool as `options` says (the
 /// dearest first, so the last to finish are short); returns each kind in order.
 fn prove_jobs(
@@ -711,6 +724,21 @@ fn prove_jobs(
             })
         }
         Split::ChunksInParallel => {
+            // A proof that costs at least all the rest together would finish last on its
+            // share of the threads (a full chunk beside its signature proofs): such proofs
+            // are made first, one after another, on all the threads.
+            let dominant = dominant_jobs(&jobs);
+            let mut made = Vec::with_capacity(jobs.len());
+            let mut jobs = jobs.into_iter();
+            if dominant > 0 {
+                let pool = rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .build()?;
+                for job in jobs.by_ref().take(dominant) {
+                    made.push(pool.install(|| prove_one(job)));
+                }
+            }
+            let jobs: Vec<Work> = jobs.collect();
             // Each of the `workers` threads of a rayon pool takes proofs in turn (a
             // broadcast: one worker loop per thread) and makes them on its own rayon pool of
             // `inner` threads. Not a `par_iter` with nested pools: a rayon worker blocked in
@@ -718,9 +746,8 @@ fn prove_jobs(
             // at once, over-subscribed, and none would finish before the end.
             let workers = threads.min(jobs.len()).max(1);
             let inner = (threads / workers).max(1);
-            let count = jobs.len();
             let jobs = std::sync::Mutex::new(jobs.into_iter());
-            let results = std::sync::Mutex::new(Vec::with_capacity(count));
+            let results = std::sync::Mutex::new(made);
             let outer = rayon::ThreadPoolBuilder::new()
                 .num_threads(workers)
                 .build()?;
@@ -785,6 +812,20 @@ mod tests {
                 .all(|&(k, n)| n >= 1 && n <= signatures::capacity_for(k)));
             assert!(sizes.windows(2).all(|w| w[0].0 >= w[1].0), "{sizes:?}");
         }
+    }
+
+    /// A proof that costs at least all the rest is made alone on all the threads first (a
+    /// full chunk before its signature proofs); comparable proofs are made in parallel.
+    #[test]
+    fn a_dominant_proof_gets_all_the_threads() {
+        let full = 10 << 15;
+        let signature = 14 << 11;
+        assert_eq!(dominant(&[full, signature, signature, signature]), 1);
+        assert_eq!(dominant(&[full, full, signature]), 0);
+        assert_eq!(dominant(&[8, 4, 2, 1]), 3);
+        assert_eq!(dominant(&[5, 4, 3]), 0);
+        assert_eq!(dominant(&[7]), 0);
+        assert_eq!(dominant(&[]), 0);
     }
 
     /// The chunks of one circuit share proofs, in batch order, up to `GROUP_ROWS` rows a
