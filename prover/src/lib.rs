@@ -359,15 +359,7 @@ impl Prover {
         let mut chunks = Vec::with_capacity(planned.len());
         for p in &planned {
             signed.extend(witness::signed_entries(&p.witness, &p.instance));
-            chunks.push(ChunkArtifact {
-                family: p.family,
-                slots: p.slots,
-                transactions: p.transactions,
-                root_old: p.instance.root_old(),
-                root_new: p.instance.root_new(),
-                data_hash: p.instance.data_hash(),
-                signers: p.instance.signers()[..p.transactions].to_vec(),
-            });
+            chunks.push(p.artifact());
         }
         let circuits: Vec<(Family, usize)> = planned.iter().map(|p| (p.family, p.slots)).collect();
         let groups = proof_groups(&circuits);
@@ -424,6 +416,21 @@ pub struct PlannedChunk {
     pub witness: ChunkWitness,
     /// Its public inputs.
     pub instance: Instance,
+}
+
+impl PlannedChunk {
+    /// Its public data as the artifact lists it.
+    pub fn artifact(&self) -> ChunkArtifact {
+        ChunkArtifact {
+            family: self.family,
+            slots: self.slots,
+            transactions: self.transactions,
+            root_old: self.instance.root_old(),
+            root_new: self.instance.root_new(),
+            data_hash: self.instance.data_hash(),
+            signers: self.instance.signers()[..self.transactions].to_vec(),
+        }
+    }
 }
 
 impl Prover {

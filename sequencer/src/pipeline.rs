@@ -254,18 +254,7 @@ impl Pipeline {
                 kept = !fresh,
                 "batch enqueued for the prover fleet"
             );
-            let skeletons = planned
-                .iter()
-                .map(|p| ChunkArtifact {
-                    family: p.family,
-                    slots: p.slots,
-                    transactions: p.transactions,
-                    root_old: p.instance.root_old(),
-                    root_new: p.instance.root_new(),
-                    data_hash: p.instance.data_hash(),
-                    signers: p.instance.signers()[..p.transactions].to_vec(),
-                })
-                .collect();
+            let skeletons = planned.iter().map(prover::PlannedChunk::artifact).collect();
             self.pending.insert(
                 next,
                 Pending {
