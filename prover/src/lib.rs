@@ -561,8 +561,8 @@ fn cheapest_cover(count: usize, ladder: &[(u32, usize)]) -> Vec<(u32, usize)> {
 /// The most rows a proof of several chunks holds in all (`2^k` per chunk): the chunks of
 /// one circuit at k = 11 are proven eight to a proof, at k = 12 four, at k = 13 two, from
 /// k = 14 one. A proof of `n` chunks at k = 11 costs a fraction of `n` proofs (one quotient
-/// commitment and one opening instead of `n`: on 2 threads 0.75 s for one, 0.49 s a chunk
-/// for four, 0.46 s for eight, `benches/reports`), and its memory grows with `n`, so this
+/// commitment and one opening instead of `n`: on 2 threads 0.74 s for one, 0.49 s a chunk
+/// for four, 0.52 s for eight, `benches/reports/2core-groups`), and its memory grows with `n`, so this
 /// keeps a proof's memory at a k = 14 chunk's.
 pub const GROUP_ROWS: usize = 1 << 14;
 
