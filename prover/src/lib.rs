@@ -14,6 +14,7 @@
 
 pub mod fleet;
 pub mod retry;
+pub mod schedule;
 pub mod worker;
 
 use std::cell::RefCell;
@@ -101,10 +102,11 @@ pub enum ProveError {
 /// How the threads are shared between the chunks of a batch and the work inside each proof.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Split {
-    /// All chunks at once, `threads / chunks` threads (at least one) inside each proof.
+    /// As many proofs at once as threads, each on a pool of all the threads: the operating
+    /// system shares the cores between them ([`schedule`]).
     #[default]
     ChunksInParallel,
-    /// One chunk after another, all threads inside each proof.
+    /// One proof after another, all threads inside each proof.
     ChunksInSequence,
 }
 
@@ -648,21 +650,8 @@ impl Work {
     }
 }
 
-/// How many of `jobs` (dearest first) to make alone on all the threads before the rest in
-/// parallel: each that costs at least all those after it together.
-fn dominant_jobs(jobs: &[Work]) -> usize {
-    dominant(&jobs.iter().map(Work::cost).collect::<Vec<_>>())
-}
-
-/// [`dominant_jobs`] over the jobs' costs (dearest first).
-fn dominant(costs: &[usize]) -> usize {
-    (0..costs.len().saturating_sub(1))
-        .take_while(|&i| costs[i] >= costs[i + 1..].iter().sum::<usize>())
-        .count()
-}
-
-/// Makes the chunk and signature proofs of a batch on a rayon pool as `options` says (the
-/// dearest first, so the last to finish are short); returns each kind in order.
+/// Makes the chunk and signature proofs of a batch, the dearest first, with the threads
+/// shared as `options` says ([`schedule::in_turn`]); returns each kind in order.
 fn prove_jobs(
     jobs: Vec<Job>,
     signature_jobs: Vec<SignatureJob>,
@@ -719,64 +708,14 @@ fn prove_jobs(
         .chain(signature_jobs.into_iter().map(Work::Signatures))
         .collect();
     jobs.sort_by_key(|w| std::cmp::Reverse(w.cost()));
-    let made: Vec<Made> = match options.split {
-        Split::ChunksInSequence => {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()?;
-            pool.install(|| {
-                jobs.into_iter()
-                    .map(prove_one)
-                    .collect::<Result<Vec<_>, ProveError>>()
-            })
-        }
-        Split::ChunksInParallel => {
-            // A proof that costs at least all the rest together would finish last on its
-            // share of the threads (a full chunk beside its signature proofs): such proofs
-            // are made first, one after another, on all the threads.
-            let dominant = dominant_jobs(&jobs);
-            let mut made = Vec::with_capacity(jobs.len());
-            let mut jobs = jobs.into_iter();
-            if dominant > 0 {
-                let pool = rayon::ThreadPoolBuilder::new()
-                    .num_threads(threads)
-                    .build()?;
-                for job in jobs.by_ref().take(dominant) {
-                    made.push(pool.install(|| prove_one(job)));
-                }
-            }
-            let jobs: Vec<Work> = jobs.collect();
-            // Each of the `workers` threads of a rayon pool takes proofs in turn (a
-            // broadcast: one worker loop per thread) and makes them on its own rayon pool of
-            // `inner` threads. Not a `par_iter` with nested pools: a rayon worker blocked in
-            // another pool's `install` steals more proofs meanwhile, so every proof would run
-            // at once, over-subscribed, and none would finish before the end.
-            let workers = threads.min(jobs.len()).max(1);
-            let inner = (threads / workers).max(1);
-            let jobs = std::sync::Mutex::new(jobs.into_iter());
-            let results = std::sync::Mutex::new(made);
-            let outer = rayon::ThreadPoolBuilder::new()
-                .num_threads(workers)
-                .build()?;
-            let pools = (0..workers)
-                .map(|_| rayon::ThreadPoolBuilder::new().num_threads(inner).build())
-                .collect::<Result<Vec<_>, _>>()?;
-            outer.broadcast(|context| {
-                let pool = &pools[context.index()];
-                loop {
-                    let job = jobs.lock().expect("no panics").next();
-                    let Some(job) = job else { break };
-                    let result = pool.install(|| prove_one(job));
-                    results.lock().expect("no panics").push(result);
-                }
-            });
-            results
-                .into_inner()
-                .expect("no panics")
-                .into_iter()
-                .collect::<Result<Vec<_>, ProveError>>()
-        }
-    }?;
+    let workers = match options.split {
+        Split::ChunksInParallel => threads,
+        Split::ChunksInSequence => 1,
+    };
+    let tasks: Vec<_> = jobs.into_iter().map(|w| move || prove_one(w)).collect();
+    let made = schedule::in_turn(threads, workers, tasks)?
+        .into_iter()
+        .collect::<Result<Vec<Made>, ProveError>>()?;
     bar.finish_and_clear();
     let (mut chunks, mut signatures) = (Vec::new(), Vec::new());
     for m in made {
@@ -819,20 +758,6 @@ mod tests {
                 .all(|&(k, n)| n >= 1 && n <= signatures::capacity_for(k)));
             assert!(sizes.windows(2).all(|w| w[0].0 >= w[1].0), "{sizes:?}");
         }
-    }
-
-    /// A proof that costs at least all the rest is made alone on all the threads first (a
-    /// full chunk before its signature proofs); comparable proofs are made in parallel.
-    #[test]
-    fn a_dominant_proof_gets_all_the_threads() {
-        let full = 10 << 15;
-        let signature = 14 << 11;
-        assert_eq!(dominant(&[full, signature, signature, signature]), 1);
-        assert_eq!(dominant(&[full, full, signature]), 0);
-        assert_eq!(dominant(&[8, 4, 2, 1]), 3);
-        assert_eq!(dominant(&[5, 4, 3]), 0);
-        assert_eq!(dominant(&[7]), 0);
-        assert_eq!(dominant(&[]), 0);
     }
 
     /// The chunks of one circuit share proofs, in batch order, up to `GROUP_ROWS` rows a

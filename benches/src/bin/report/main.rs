@@ -610,8 +610,8 @@ fn orchard_phase(progress: &Progress, settings: &Settings) -> OrchardSection {
 /// One chunk circuit: keys, proofs of a full chunk at every thread count (interleaved, so a
 /// change of load hits each alike), one proof verified alone, all of them batched. Each
 /// proving run makes the chunk's proof and the proofs of its signed slots' signatures, split
-/// as the prover splits a batch's ([`prover::signature_proof_sizes`]); sizes and
-/// verification count all of them.
+/// as the prover splits a batch's ([`prover::signature_proof_sizes`]) and made as it makes
+/// them ([`prover::schedule::in_turn`]); sizes and verification count all of them.
 fn chunk_phase(
     progress: &Progress,
     dir: &Path,
@@ -674,18 +674,25 @@ fn chunk_phase(
         slots,
         |run, t| {
             let seed = (run * 100 + t) as u64;
-            let rng = rand::rngs::StdRng::seed_from_u64(seed);
-            let chunk = proof::prove(&params, &keys, witness.clone(), &instance, rng)
-                .expect("an honest chunk");
-            let signature_proofs: Vec<Vec<u8>> = parts
-                .iter()
-                .map(|(k, part, _)| {
+            // The chunk first, then its signature proofs, made as the prover makes a
+            // batch's (`prover::schedule`: `t` at once, each on a pool of `t` threads).
+            type Task<'a> = Box<dyn FnOnce() -> Vec<u8> + Send + 'a>;
+            let chunk: Task = Box::new(|| {
+                let rng = rand::rngs::StdRng::seed_from_u64(seed);
+                proof::prove(&params, &keys, witness.clone(), &instance, rng)
+                    .expect("an honest chunk")
+            });
+            let signed = parts.iter().map(|(k, part, _)| -> Task {
+                let (p, keys) = (&signature_params[k], &signature_keys[k]);
+                Box::new(move || {
                     let rng = rand::rngs::StdRng::seed_from_u64(seed + 1);
-                    let (p, keys) = (&signature_params[k], &signature_keys[k]);
                     signatures::prove(p, keys, part, rng).expect("honest signatures")
                 })
-                .collect();
-            (chunk, signature_proofs)
+            });
+            let tasks: Vec<Task> = std::iter::once(chunk).chain(signed).collect();
+            let mut proofs = prover::schedule::in_turn(t, t, tasks).expect("thread pools");
+            let chunk = proofs.remove(0);
+            (chunk, proofs)
         },
     );
     let verify_all = |(chunk, signed): &(Vec<u8>, Vec<Vec<u8>>)| {

@@ -300,10 +300,12 @@ fn chunks(md: &mut String, r: &Report) {
     let _ = writeln!(
         md,
         "One full chunk of honest transactions of the family (its kinds in turn), proved with \
-         `chunk::proof::prove`, then its signed slots' signatures in signature proofs \
+         `chunk::proof::prove`, and its signed slots' signatures in signature proofs \
          (`circuits::signatures::prove`, split as the prover splits a batch's: the least total \
-         2^k), on a pool of the given threads (halo2's parallelism is inside each proof); keys \
-         made before. Time for all the proofs and transactions per second.\n"
+         2^k), made as the prover makes a batch's proofs with the given threads \
+         (`prover::schedule::in_turn`: as many at once as threads, each on a pool of all of \
+         them, the chunk first); keys made before. Time for all the proofs and transactions \
+         per second.\n"
     );
     let mut head =
         "| family | slots | k | rows used | signature proofs | keys (pk + vk) |".to_string();
