@@ -106,7 +106,7 @@ fn rows_k_and_degree_are_pinned() {
         measured_rows(&AccountsCircuit::blank(3)),
         fixed + 3 * per_slot
     );
-    assert_eq!((per_slot, fixed), (1_580, 195));
+    assert_eq!((per_slot, fixed), (1_439, 171));
     assert!(
         circuits::chunk::reserved_rows_of::<AccountsCircuit>() <= circuits::chunk::BLINDING_ROWS
     );
@@ -116,8 +116,8 @@ fn rows_k_and_degree_are_pinned() {
     );
     assert_eq!(Family::Accounts.k_for(1), K1);
     assert_eq!(Family::Accounts.k_for(2), K2);
-    assert_eq!(Family::Accounts.slots_for(14), 10);
-    assert_eq!(Family::Accounts.slots_for(15), 20);
+    assert_eq!(Family::Accounts.slots_for(14), 11);
+    assert_eq!(Family::Accounts.slots_for(15), 22);
 }
 
 // ---- honest chunks ----
@@ -427,6 +427,52 @@ fn amount_of_2_pow_64_fails_its_range_check() {
     let (mut w, i) = accounts(&s, 1);
     w.slots[0].encoding[4] = Fp::from(2).pow([64]);
     assert_fails_with(mock(K1, w, i.clone()), "e4c < 2^64");
+}
+
+/// Asserts that one failure names both `constraint` and `region`.
+#[track_caller]
+fn assert_fails_in(found: &[String], constraint: &str, region: &str) {
+    assert!(
+        found
+            .iter()
+            .any(|f| f.contains(&format!("'{constraint}'")) && f.contains(region)),
+        "expected {constraint:?} to fail in {region:?}, got {found:#?}"
+    );
+}
+
+#[test]
+fn amount_of_2_pow_64_fails_the_top_bits_of_its_range_check() {
+    // 2^64 has six zero lookup words and z_6 = 16, which four bits cannot make.
+    let s = one_transfer();
+    let (mut w, i) = accounts(&s, 1);
+    w.slots[0].encoding[4] = Fp::from(2).pow([64]);
+    let found = mock(K1, w, i.clone());
+    assert_fails_in(&found, "z_6 = b0 + 2 b1 + 4 b2 + 8 b3", "e4c < 2^64");
+}
+
+#[test]
+fn top_bits_that_are_not_boolean_fail_by_name() {
+    // The first range check's z_6 is 0: bits (2, -1, 0, 0) and (0, 0, 2, -1) also sum to
+    // it, and only the boolean constraints stop them.
+    let s = one_transfer();
+    let (w, i) = accounts(&s, 1);
+    let two = Fp::from(2);
+    let low = tampered(
+        K1,
+        w.clone(),
+        i.clone(),
+        &[("b0", 0, two), ("b1", 0, -Fp::ONE)],
+        &[],
+    );
+    assert_fails_with(low.clone(), "'b0 is boolean'");
+    assert_fails_with(low, "'b1 is boolean'");
+    let high = tampered(K1, w, i, &[("b2", 0, two), ("b3", 0, -Fp::ONE)], &[]);
+    assert_fails_with(high.clone(), "'b2 is boolean'");
+    assert_fails_with(high.clone(), "'b3 is boolean'");
+    assert!(
+        !high.iter().any(|f| f.contains("'z_6 = b0")),
+        "the bits still sum to z_6: {high:#?}"
+    );
 }
 
 #[test]
@@ -1139,4 +1185,4 @@ fn a_real_proof_verifies_and_fails_with_any_public_input_changed() {
 }
 
 /// Bytes of a one-slot accounts proof at k = 11 (pinned: a change is deliberate).
-const ACCOUNTS_PROOF_BYTES_K11: usize = 4_448;
+const ACCOUNTS_PROOF_BYTES_K11: usize = 4_480;

@@ -152,7 +152,7 @@ fn layout_degree_and_reserved_rows_are_pinned() {
     );
     assert_eq!(one, Family::Governance.rows(1));
     assert_eq!(two, Family::Governance.rows(2));
-    assert_eq!((per_slot, fixed), (3_194, 195));
+    assert_eq!((per_slot, fixed), (3_104, 171));
     assert_eq!(circuits::chunk::degree_of::<GovernanceCircuit>(), 6);
     assert!(circuits::chunk::reserved_rows_of::<GovernanceCircuit>() <= BLINDING_ROWS);
     assert_eq!(
@@ -363,10 +363,9 @@ fn an_option_slot_cannot_pass_as_a_delegate_slot() {
 
 #[test]
 fn an_option_slot_is_below_16() {
-    // The lookup of the option slot (`sopt`) itself: its copy and its shifted copy (the 37th
-    // shifted value: ten in the header (seven counters, the last batch time, `now` and
-    // their difference) and this slot's 27 range checks come before) made 16, which does
-    // not fit in 4 bits.
+    // The lookup of the option slot (`sopt`) itself: its copy and its shifted copy (the
+    // circuit's one short range check: a 64-bit check's top bits are bits of a gate) made
+    // 16, which does not fit in 4 bits.
     let (_, w, instance) = first_ballot();
     let found = failures_with(
         K1,
@@ -374,7 +373,7 @@ fn an_option_slot_is_below_16() {
         instance.clone(),
         &[
             ("element", 0, Fp::from(16)),
-            ("element * 2^(10-4)", 37, Fp::from(16 << 6)),
+            ("element * 2^(10-4)", 0, Fp::from(16 << 6)),
         ],
     );
     assert!(
@@ -906,5 +905,5 @@ fn a_real_proof_verifies_and_binds_its_public_inputs() {
         instance.signers().to_vec(),
     );
     assert!(proof::verify(&params, keys.vk(), &other_root, &bytes).is_err());
-    assert_eq!(bytes.len(), 4_320, "proof size");
+    assert_eq!(bytes.len(), 4_352, "proof size");
 }

@@ -321,7 +321,7 @@ fn rows_are_pinned_and_slots_fit_each_k() {
     );
     assert_eq!(one, Family::Market.rows(1));
     assert_eq!(two, Family::Market.rows(2));
-    assert_eq!(Family::Market.layout(), (2_927, 195));
+    assert_eq!(Family::Market.layout(), (2_819, 171));
     assert_eq!(
         [13, 14, 15].map(|k| Family::Market.slots_for(k)),
         [2, 5, 11]
@@ -994,7 +994,7 @@ fn a_real_proof_verifies_and_binds_its_public_inputs() {
     let keys = proof::ChunkKeys::for_family(&params, Family::Market, 1).unwrap();
     let bytes = proof::prove(&params, &keys, w, &instance, ChaCha20Rng::seed_from_u64(1)).unwrap();
     println!("market proof at k={k}: {} bytes", bytes.len());
-    assert_eq!(bytes.len(), 4_352);
+    assert_eq!(bytes.len(), 4_384);
     proof::verify(&params, keys.vk(), &instance, &bytes).unwrap();
     let params_rules = s.city.state.params().clone();
     let other = |root_new: Fp, now: u64| {

@@ -14,19 +14,19 @@ use pasta_curves::vesta;
 const PINNED: [(Family, usize, &str); 4] = [
     (
         Family::Accounts,
-        547_995,
-        "0a056cb530187a9be966a0880440b49f",
+        555_901,
+        "d33d60f3b6beb964f68e6b0e98ef832e",
     ),
     (
         Family::Registry,
-        529_963,
-        "732bf2c182c0523fe4de8fa17f38ef6c",
+        537_869,
+        "3d9a1fc0ebe95ecc7d7a95415b1cab3c",
     ),
-    (Family::Market, 446_351, "fe3310bbd5a755145c991c0087e6c447"),
+    (Family::Market, 454_257, "c00a5b295f410f3546aabddfb34b6b20"),
     (
         Family::Governance,
-        451_392,
-        "7fea0dee1531ef4c5abe01bafb6a3033",
+        459_298,
+        "42e41cdce556a21d8ee6dce8ec0502d6",
     ),
 ];
 

@@ -14,9 +14,9 @@ use clap::Parser;
 /// over HTTP (ballots proved on the voters' side, two steps refused on purpose); batches
 /// proven in the background with progress bars; then the verifier checks the whole chain
 /// over HTTP and the demo prints the tally, the market's trades and prices, transit
-/// revenue and a report. About three minutes on two cores (measured: 2m54s with the
-/// parameters cached; the first run also makes and caches them), nearly all of it proving
-/// about 140 one-slot chunks.
+/// revenue and a report. Under two minutes on two cores with the parameters cached (the
+/// first run also makes and caches them), nearly all of it proving about 140 one-slot
+/// chunks, several to a proof.
 ///
 /// Exit status: 0 the verifier accepts the chain; 1 it does not, or a step of the city went
 /// wrong; 2 bad usage; 3 the demo could not run (a directory, the port, proving).
@@ -39,7 +39,7 @@ struct Cli {
     /// Address of the service (port 0: any free port).
     #[arg(long, default_value = "127.0.0.1:0", conflicts_with = "native")]
     listen: SocketAddr,
-    /// Slots per transfer chunk (1: k = 11; 10: k = 14, where the other families fill
+    /// Slots per transfer chunk (1: k = 11; 11: k = 14, where the other families fill
     /// the same rows).
     #[arg(long, default_value_t = 1)]
     slots: usize,

@@ -801,7 +801,10 @@ mod tests {
         assert_eq!(prover.chunk_sizes(Family::Accounts, 5), vec![5]);
         assert_eq!(prover.chunk_sizes(Family::Accounts, 10), vec![10]);
         assert_eq!(prover.chunk_sizes(Family::Accounts, 25), vec![10, 10, 5]);
-        assert_eq!(prover.chunk_sizes(Family::Registry, 11), vec![11]);
+        // A registry chunk at k = 14 holds twelve; eleven are two chunks of six at k = 13
+        // (the same 2^14, and ties go to the smaller chunks).
+        assert_eq!(prover.chunk_sizes(Family::Registry, 12), vec![12]);
+        assert_eq!(prover.chunk_sizes(Family::Registry, 11), vec![6, 6]);
         for len in 0..60 {
             let sizes = prover.chunk_sizes(Family::Accounts, len);
             assert!(sizes.iter().sum::<usize>() >= len);

@@ -52,6 +52,8 @@ pub(crate) struct Base {
     pub(crate) merkle: MerkleUpdateConfig,
     /// The 10-bit lookup range check (running sum in advice 9) and its table.
     range: PallasLookupRangeCheckConfig,
+    /// The top four bits of a 64-bit range check, as bits beside its last running sum.
+    q_top: Selector,
     table_idx: TableColumn,
     q_pack: Selector,
     q_signer: Selector,
@@ -380,12 +382,44 @@ impl Base {
             )
         });
 
+        // The top four bits of a 64-bit range check: its running sum's last value `z_6 = v >>
+        // 60` (advice 9, unchecked by the lookup) is `b0 + 2 b1 + 4 b2 + 8 b3` with boolean
+        // `b_i`, on the check's last row:
+        //
+        // | a0 | a1 | a2 | a3 | … | a9  |
+        // | b0 | b1 | b2 | b3 |   | z_6 |
+        let q_top = crate::selector::selector(meta);
+        meta.create_gate("z_6 < 2^4", |meta| {
+            let q = meta.query_selector(q_top);
+            let z6 = meta.query_advice(advice[9], Rotation::cur());
+            let bits = [0, 1, 2, 3].map(|i| meta.query_advice(advice[i], Rotation::cur()));
+            let sum = bits
+                .iter()
+                .enumerate()
+                .fold(Expression::Constant(Fp::zero()), |acc, (i, b)| {
+                    acc + b.clone() * Fp::from(1 << i)
+                });
+            let one = || Expression::Constant(Fp::one());
+            let boolean = |b: &Expression<Fp>| b.clone() * (one() - b.clone());
+            Constraints::with_selector(
+                q,
+                [
+                    ("z_6 = b0 + 2 b1 + 4 b2 + 8 b3", z6 - sum),
+                    ("b0 is boolean", boolean(&bits[0])),
+                    ("b1 is boolean", boolean(&bits[1])),
+                    ("b2 is boolean", boolean(&bits[2])),
+                    ("b3 is boolean", boolean(&bits[3])),
+                ],
+            )
+        });
+
         Base {
             advice,
             instance,
             poseidon,
             merkle,
             range,
+            q_top,
             table_idx,
             q_pack,
             q_signer,
@@ -518,29 +552,32 @@ impl Base {
         self.range64(layouter.namespace(|| "now"), "now", now)
     }
 
-    /// Constrains `cell < 2^64`: six 10-bit lookup words, then the top four bits, in two
-    /// regions named after `name` (`"{name} < 2^64"`), so a failing check names its value.
+    /// Constrains `cell < 2^64`: six 10-bit lookup words, then the top four bits as bits
+    /// (gate `z_6 < 2^4`), in seven rows of one region named after `name` (`"{name} <
+    /// 2^64"`), so a failing check names its value.
     pub(crate) fn range64(
         &self,
         mut layouter: impl Layouter<Fp>,
         name: &str,
         cell: &Cell,
     ) -> Result<(), Error> {
+        const WORDS: usize = 6;
+        const TOP_BITS: usize = 64 - WORDS * LOOKUP_BITS;
         let range = self.range;
         let running_sum = self.advice[9];
-        let zs = layouter.assign_region(
+        layouter.assign_region(
             || format!("{name} < 2^64"),
             |mut region| {
                 let z0 = cell.copy_advice(|| "z_0", &mut region, running_sum, 0)?;
-                range.range_check(&mut region, z0, 6, false)
-            },
-        )?;
-        let top = zs[6].clone();
-        layouter.assign_region(
-            || format!("{name} < 2^64 (top 4 bits)"),
-            |mut region| {
-                let e = top.copy_advice(|| "z_6", &mut region, running_sum, 0)?;
-                range.short_range_check(&mut region, e, 64 - 6 * LOOKUP_BITS)
+                let zs = range.range_check(&mut region, z0, WORDS, false)?;
+                self.q_top.enable(&mut region, WORDS)?;
+                let top = zs[WORDS].value().copied();
+                for i in 0..TOP_BITS {
+                    let bit =
+                        top.map(|z| Fp::from((ff::PrimeField::to_repr(&z)[0] as u64 >> i) & 1));
+                    region.assign_advice(|| format!("b{i}"), self.advice[i], WORDS, || bit)?;
+                }
+                Ok(())
             },
         )
     }

@@ -72,10 +72,10 @@ use crate::voter::Vote;
 /// Touches per slot.
 pub(crate) const TOUCHES: usize = 5;
 /// Rows one slot uses (pinned by a test: a change of layout is deliberate).
-pub(crate) const ROWS_PER_SLOT: usize = 3_194;
+pub(crate) const ROWS_PER_SLOT: usize = 3_104;
 /// Rows used once per chunk: the two state-root hashes, the counters, the public values, the
 /// batch time's check.
-pub(crate) const ROWS_FIXED: usize = 195;
+pub(crate) const ROWS_FIXED: usize = 171;
 
 /// Lookup words of a nullifier's high part: `high < 2^190`.
 const HIGH_WORDS: usize = 19;

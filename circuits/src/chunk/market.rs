@@ -50,10 +50,10 @@ use crate::tx::{kind, Transaction};
 /// Touches per slot.
 pub(crate) const TOUCHES: usize = 5;
 /// Rows one slot uses (pinned by a test: a change of layout is deliberate).
-pub(crate) const ROWS_PER_SLOT: usize = 2_927;
+pub(crate) const ROWS_PER_SLOT: usize = 2_819;
 /// Rows used once per chunk: the two state-root hashes, the counters, the public values, the
 /// batch time's check.
-pub(crate) const ROWS_FIXED: usize = 195;
+pub(crate) const ROWS_FIXED: usize = 171;
 
 /// The leaves each kind touches, in touch order: the market account, the maker and taker
 /// orders, and the accounts of their owners (read from the state; an order that does not

@@ -65,10 +65,10 @@ use crate::tx::{kind, Transaction};
 /// Touches per slot.
 pub(crate) const TOUCHES: usize = 2;
 /// Rows one slot uses (pinned by a test: a change of layout is deliberate).
-pub(crate) const ROWS_PER_SLOT: usize = 1_414;
+pub(crate) const ROWS_PER_SLOT: usize = 1_330;
 /// Rows used once per chunk: the two state-root hashes, the counters, the public values, the
 /// batch time's check.
-pub(crate) const ROWS_FIXED: usize = 195;
+pub(crate) const ROWS_FIXED: usize = 171;
 
 /// Bits of `options − 1` (options are `1..=MAX_OPTIONS`, a power of two).
 const OPTION_BITS: usize = MAX_OPTIONS.trailing_zeros() as usize;
