@@ -110,7 +110,7 @@ struct ProveArgs {
     time: u64,
     /// Slots per chunk (1 → k = 11, 2 → 12, 5 → 13, 11 → 14, 22 → 15; the default is a full
     /// accounts chunk at k = 14).
-    #[arg(long, default_value_t = 11)]
+    #[arg(long, default_value_t = circuits::chunk::Family::Accounts.slots_for(14))]
     slots: usize,
     /// Data directory: the commitment parameter cache.
     #[arg(long, default_value = ".city-data")]
