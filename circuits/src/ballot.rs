@@ -48,10 +48,11 @@ use crate::poseidon::{PoseidonConfig, FIXED};
 use crate::voter::{nullifier, Vote, VoterSecret};
 use slot::{SlotChip, SlotConfig};
 
-/// The ballot circuit has `2^K` rows: the voter path's 12 arity-4 levels (a swap row and a
-/// width-5 permutation, 16 rows each) and the two three-input hashes (one permutation of 15
+/// The ballot circuit has `2^K` rows: the voter path's 12 arity-4 levels (a chain of
+/// width-5 permutations, 15 rows each, each output row holding the next level's siblings and
+/// digit; the leaf's row above them) and the two three-input hashes (one permutation of 15
 /// rows each) on the ten-column Poseidon chip ([`crate::poseidon`]), the
-/// vote's range check and the secrets: 227 rows. (Binary paths took 341 rows, `K = 9`; on
+/// vote's range check and the secrets: 216 rows (227 with a swap row above every level). (Binary paths took 341 rows, `K = 9`; on
 /// two `Pow5Chip`s side by side 604 rows, `K = 10`.)
 pub const K: u32 = 8;
 
@@ -321,7 +322,7 @@ impl Circuit<Fp> for BallotCircuit {
 
         // The commitment is a leaf of the voter tree with root `VOTER_ROOT`: per level, the
         // node and its three siblings placed by the position's digit, node = Poseidon_t5 of
-        // the four children (16 rows).
+        // the four children (15 rows a level).
         let node = MerkleUpdateChip::construct(config.merkle.clone()).root(
             layouter.namespace(|| "voter path"),
             self.path.as_ref(),

@@ -57,11 +57,11 @@ pub const MARKET: u64 = 4;
 /// Number of authority accounts at the start of genesis.
 pub const AUTHORITY_COUNT: u64 = 5;
 
-/// Domain separators: the first input of every Poseidon hash that is not a Merkle node, so
-/// that no two kinds of value can be mistaken for each other. Merkle nodes are
-/// `Poseidon_t5(c0, c1, c2, c3)` without a tag: the only width-5 hash of four words, and
-/// Poseidon's `ConstantLength` domain already separates hashes of different lengths; tree
-/// depths are fixed.
+/// Domain separators: the first input of every Poseidon hash that is not a Merkle node, or
+/// (the account leaf's, [`crate::hash::poseidon_in`]) in the sponge's capacity word, so that
+/// no two kinds of value can be mistaken for each other. Merkle nodes are
+/// `Poseidon_t5(c0, c1, c2, c3)` without a tag; Poseidon's `ConstantLength` domain already
+/// separates hashes of different lengths, and tree depths are fixed.
 pub mod domain {
     /// Account leaf.
     pub const ACCOUNT: u64 = 0x01;
@@ -93,4 +93,6 @@ pub mod domain {
     pub const TEXT: u64 = 0x0e;
     /// Running hash of a chunk's transaction data.
     pub const TX_DATA: u64 = 0x0f;
+    /// A signer's key and the message it signs, as the Schnorr challenge hashes them.
+    pub const SIGNED: u64 = 0x10;
 }

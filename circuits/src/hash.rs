@@ -84,6 +84,23 @@ pub fn poseidon_t5<const L: usize>(message: [Fp; L]) -> Fp {
     permutation::hash(message)
 }
 
+/// The sponge's first capacity word for a message of `L` words in `domain`: `L·2^64 +
+/// domain·2^128`. Domain 0 is `halo2_poseidon`'s `ConstantLength<L>` (`L·2^64`); `L` is
+/// below `2^64`, so different domains or lengths never start from the same state.
+pub fn capacity<const L: usize>(domain: u64) -> Fp {
+    pack(&[0, L as u64, domain])
+}
+
+/// Poseidon of `L` words in a domain of its own: the sponge of [`poseidon_t5`] started from
+/// the capacity word [`capacity`]`::<L>(domain)` rather than with a tag as a first word
+/// (the Poseidon paper's domain separation in the capacity), so a record of four words
+/// hashes in one permutation where the tag made it five words and two permutations. Used
+/// for the account leaf ([`crate::records::Account`]).
+pub fn poseidon_in<const L: usize>(domain: u64, message: [Fp; L]) -> Fp {
+    assert!(domain != 0, "domain 0 is the plain sponge's");
+    permutation::hash_from(capacity::<L>(domain), message)
+}
+
 /// `Poseidon(a, b)`, one permutation: a link of a chunk's data hash chain.
 pub fn node(a: Fp, b: Fp) -> Fp {
     poseidon([a, b])
@@ -193,6 +210,45 @@ mod tests {
         same_as_reference::<11>(&mut rng);
         same_as_reference::<12>(&mut rng);
         same_as_reference::<13>(&mut rng);
+    }
+
+    /// `halo2_poseidon`'s permutation run as a sponge from the capacity word of `domain`
+    /// (the reference's sponge fixes its capacity to `ConstantLength`'s): the reference for
+    /// [`poseidon_in`].
+    fn reference_in<const L: usize>(domain: u64, message: [Fp; L]) -> Fp {
+        let (rc, mds, _) = <P128Pow5T5 as Spec<Fp, 5, 4>>::constants();
+        let mut state = [Fp::ZERO; 5];
+        state[4] = Fp::from_u128((L as u128) << 64) + Fp::from(domain) * Fp::from(2).pow([128]);
+        for block in message.chunks(4) {
+            for (word, m) in state.iter_mut().zip(block) {
+                *word += m;
+            }
+            halo2_poseidon::test_only_permute::<Fp, P128Pow5T5, 5, 4>(&mut state, &mds, &rc);
+        }
+        state[0]
+    }
+
+    #[test]
+    fn a_domain_in_the_capacity_is_the_reference_sponge_from_that_capacity() {
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(6);
+        for _ in 0..4 {
+            let four = random::<4>(&mut rng);
+            assert_eq!(
+                poseidon_in(domain::ACCOUNT, four),
+                reference_in(domain::ACCOUNT, four)
+            );
+            let five = random::<5>(&mut rng);
+            assert_eq!(poseidon_in(7, five), reference_in(7, five));
+            // The reference from domain 0 is the reference sponge.
+            assert_eq!(reference_in(0, five), reference(five));
+            // Another domain, or none, is another hash of the same words.
+            assert_ne!(poseidon_in(domain::ACCOUNT, four), poseidon(four));
+            assert_ne!(
+                poseidon_in(domain::ACCOUNT, four),
+                poseidon_in(domain::OWNER, four)
+            );
+        }
+        assert_eq!(capacity::<4>(0), Fp::from_u128(4 << 64));
     }
 
     #[test]

@@ -1,8 +1,11 @@
 //! Pallas key pairs and Schnorr signatures with a Poseidon challenge.
 //!
 //! A signature `(R, s)` on a message `m` (a field element) by public key `PK` is valid when
-//! `s·G = R + c·PK`, with `c = Poseidon(SIGNATURE, R.x, R.y, PK.x, PK.y, m)` read as a scalar.
-//! Every base-field element is a canonical scalar (Pallas' scalar modulus is the larger), so
+//! `s·G = R + c·PK`, with `c = Poseidon(SIGNATURE, R.x, R.y, d)` read as a scalar, where `d =
+//! Poseidon(SIGNED, PK.x, PK.y, m)` ([`signed_digest`]) binds the key and the message: two
+//! hashes of four words, one width-5 permutation each (one hash of six words took two, and
+//! the signature circuit takes `d` as a public input the verifier computes, so it hashes only
+//! the challenge). Every base-field element is a canonical scalar (Pallas' scalar modulus is the larger), so
 //! the circuit can take `c` with `ScalarVar::from_base` and `s` as a full-width fixed-base
 //! scalar; the hash is the same Poseidon the circuit uses. The signing nonce is derived
 //! deterministically (BLAKE2b of the secret and the message), so signing needs no randomness.
@@ -197,25 +200,30 @@ impl From<PublicKey> for pallas::Affine {
     }
 }
 
-/// The challenge `c = Poseidon(SIGNATURE, R.x, R.y, PK.x, PK.y, m)` as a scalar.
+/// What a signature binds besides `R`: `d = Poseidon(SIGNED, PK.x, PK.y, m)`, the key and the
+/// message. The verifier of a signature proof computes it for each entry from the key a
+/// chunk exposed and the message of the published transaction.
+pub fn signed_digest(pk: &PublicKey, message: Fp) -> Fp {
+    let (x, y) = pk.coordinates();
+    poseidon([tag(domain::SIGNED), x, y, message])
+}
+
+/// The challenge `c = Poseidon(SIGNATURE, R.x, R.y, d)` as a scalar, `d` the key and message's
+/// [`signed_digest`].
+pub fn challenge_of(r: &pallas::Affine, digest: Fp) -> Result<Scalar, SignatureError> {
+    let r: Option<Coordinates<pallas::Affine>> = r.coordinates().into();
+    let r = r.ok_or(SignatureError::IdentityPoint)?;
+    let c = poseidon([tag(domain::SIGNATURE), *r.x(), *r.y(), digest]);
+    Ok(base_to_scalar(c))
+}
+
 fn challenge(
     r: &pallas::Affine,
     pk: &pallas::Affine,
     message: Fp,
 ) -> Result<Scalar, SignatureError> {
-    let r: Option<Coordinates<pallas::Affine>> = r.coordinates().into();
-    let r = r.ok_or(SignatureError::IdentityPoint)?;
-    let pk: Option<Coordinates<pallas::Affine>> = pk.coordinates().into();
-    let pk = pk.ok_or(SignatureError::IdentityPoint)?;
-    let c = poseidon([
-        tag(domain::SIGNATURE),
-        *r.x(),
-        *r.y(),
-        *pk.x(),
-        *pk.y(),
-        message,
-    ]);
-    Ok(base_to_scalar(c))
+    let pk = PublicKey::try_from(*pk)?;
+    challenge_of(r, signed_digest(&pk, message))
 }
 
 /// A base-field element as the scalar with the same integer value (always canonical, since
@@ -271,7 +279,7 @@ mod tests {
             "d6a166a62316cefad025146e67544fca33ffa06589349bc693d7a1ebd7aa3e0b",
             "c9505dec70d0cd5bf4044d53034fd78332c4f144d689945f513d3aa5c092220a",
             "ec90bcff7454ab3b9f6a6df76b6da7ee1fe4426c3dab80db0c8fb054c250cf92",
-            "997063885424fcc31657e067ee2b5c1ae0f44d8b6d055d459c0dd6f54111a82c",
+            "5aafc5be4fbc11740d194493a227d823de653b5f028a4bd76f69d95b523bca20",
         ),
         (
             b"test vector 2",
@@ -279,7 +287,7 @@ mod tests {
             "41331f5e1202dc98d14d8ea73cc024b8e32b27c4c98ffdc22299022660dfff35",
             "0297bdddd767a10ae24e12a4ad781abb9995903b47f777ff416725effe413b81",
             "4090e7b7e133428e8cda051087671210d240081bf80550758367a3dd94291591",
-            "bf3f50eb3d98892eaf9886a3bcf069f8b6553dbd50cf307bf3500b9434cd1c1b",
+            "872d4cf1d6a23d42df7d30aa31cf0db8852ad29518b4c0cacc09b5ac50a27132",
         ),
     ];
 
@@ -293,18 +301,13 @@ mod tests {
             assert_eq!(hex::encode(sig.r.to_bytes()), r_hex);
             assert_eq!(hex::encode(sig.s.to_repr()), s_hex);
             sk.public_key().verify(Fp::from(message), &sig).unwrap();
-            // The equation by hand: s·G = R + c·PK with the Poseidon challenge.
+            // The equation by hand: s·G = R + c·PK with the Poseidon challenge over R and the
+            // key and message's digest.
             let pk = sk.public_key();
             let (px, py) = pk.coordinates();
             let r = sig.r.coordinates().unwrap();
-            let c = base_to_scalar(poseidon([
-                tag(domain::SIGNATURE),
-                *r.x(),
-                *r.y(),
-                px,
-                py,
-                Fp::from(message),
-            ]));
+            let d = poseidon([tag(domain::SIGNED), px, py, Fp::from(message)]);
+            let c = base_to_scalar(poseidon([tag(domain::SIGNATURE), *r.x(), *r.y(), d]));
             assert_eq!(
                 pallas::Point::generator() * sig.s,
                 pallas::Point::from(sig.r) + pk.point() * c

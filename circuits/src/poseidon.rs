@@ -606,14 +606,35 @@ impl<const W: usize> PoseidonConfig<W> {
     /// one region of `ROWS · ceil(L / (W - 1))` rows.
     pub(crate) fn hash<const L: usize>(
         &self,
+        layouter: impl Layouter<Fp>,
+        message: [Cell; L],
+    ) -> Result<Cell, Error> {
+        self.hash_from(layouter, Fp::from_u128((L as u128) << 64), message)
+    }
+
+    /// `Poseidon_domain(message)` at width 5, the domain in the sponge's capacity word, as
+    /// [`crate::hash::poseidon_in`]: the region of [`PoseidonConfig::hash`].
+    pub(crate) fn hash_in<const L: usize>(
+        &self,
+        layouter: impl Layouter<Fp>,
+        domain: u64,
+        message: [Cell; L],
+    ) -> Result<Cell, Error> {
+        assert_eq!(W, 5, "domains in the capacity are the width-5 hash's");
+        self.hash_from(layouter, crate::hash::capacity::<L>(domain), message)
+    }
+
+    /// The sponge of [`PoseidonConfig::hash`] from the capacity word `capacity` (a constant).
+    fn hash_from<const L: usize>(
+        &self,
         mut layouter: impl Layouter<Fp>,
+        capacity: Fp,
         message: [Cell; L],
     ) -> Result<Cell, Error> {
         assert!(L > 0, "a hash of nothing");
         let rate = Layout::<W>::RATE;
         let rows_n = Layout::<W>::ROWS;
         let blocks = L.div_ceil(rate);
-        let capacity = Fp::from_u128((L as u128) << 64);
         layouter.assign_region(
             || "poseidon hash",
             |mut region| {

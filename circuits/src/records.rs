@@ -1,14 +1,14 @@
 //! The records held in the state's trees and how each hashes to its leaf.
 //!
 //! Small integers are packed three to a field element ([`crate::hash::pack`]) so that a leaf
-//! hashes in few Poseidon permutations (a hash of `L` elements costs `ceil(L / 2)`): the
+//! hashes in few Poseidon permutations (a hash of `L` elements costs `ceil(L / 4)`): the
 //! circuit pays for every leaf twice (old and new) per touched leaf. Each tree's empty leaf
 //! is the hash of its record's `Default` (all zeros), so fresh leaves need no special case.
 
 use serde::{Deserialize, Serialize};
 
 use crate::constants::{domain, FARE_CLASSES};
-use crate::hash::{pack, poseidon, tag, Fp};
+use crate::hash::{pack, poseidon, poseidon_in, tag, Fp};
 use crate::keys::PublicKey;
 
 /// A record that is a leaf of one of the state's trees.
@@ -18,9 +18,10 @@ pub trait Leaf: Clone + Default + PartialEq + std::fmt::Debug {
 }
 
 /// A record whose leaf is `Poseidon(TAG, w0, w1, w2)`: every leaf but accounts' (four words
-/// under the tag) and voters' (the commitment itself). One shape for all of them lets a
-/// chunk circuit touch a leaf of any of these trees with one gadget whose tag and tree are
-/// chosen by the transaction (`chunk::base`): two permutations per leaf.
+/// in the account's domain) and voters' (the commitment itself). One shape for all of them
+/// lets a chunk circuit touch a leaf of any of these trees with one gadget whose tag and tree
+/// are chosen by the transaction (`chunk::base`): one permutation per leaf (the tag is a
+/// cell there, so it stays a word of the message).
 pub trait Words: Clone + Default + PartialEq + std::fmt::Debug {
     /// The domain separator of the tree's leaves.
     const TAG: u64;
@@ -103,18 +104,21 @@ pub struct Account {
 }
 
 impl Leaf for Account {
-    /// `Poseidon(ACCOUNT, owner_hash, pack(nonce, balance, energy),
-    /// pack(journey_start, cap_start, last_tap), pack(cap_spent, transfers, concession))`:
-    /// three permutations.
+    /// `Poseidon_ACCOUNT(owner_hash, pack(nonce, balance, energy), pack(journey_start,
+    /// cap_start, last_tap), pack(cap_spent, transfers, concession))`, the domain in the
+    /// sponge's capacity ([`crate::hash::poseidon_in`]): one permutation, where the tag as a
+    /// fifth word took two, and the circuit hashes an account leaf four times a transfer.
     fn leaf(&self) -> Fp {
         let r = &self.rider;
-        poseidon([
-            tag(domain::ACCOUNT),
-            self.owner.hash(),
-            pack(&[self.nonce, self.balance, self.energy]),
-            pack(&[r.journey_start, r.cap_start, r.last_tap]),
-            pack(&[r.cap_spent, r.transfers, r.concession]),
-        ])
+        poseidon_in(
+            domain::ACCOUNT,
+            [
+                self.owner.hash(),
+                pack(&[self.nonce, self.balance, self.energy]),
+                pack(&[r.journey_start, r.cap_start, r.last_tap]),
+                pack(&[r.cap_spent, r.transfers, r.concession]),
+            ],
+        )
     }
 }
 

@@ -235,18 +235,13 @@ mod tests {
         }
     }
 
-    /// `Poseidon(SIGNATURE, R.x, R.y, PK.x, PK.y, m)`, as [`crate::keys`] computes it.
+    /// `Poseidon(SIGNATURE, R.x, R.y, d)` with `d` the key and message's digest, as
+    /// [`crate::keys`] computes it.
     fn challenge(r: &pallas::Affine, pk: &pallas::Affine, message: Fp) -> Fp {
         let r = r.coordinates().unwrap();
-        let pk = pk.coordinates().unwrap();
-        poseidon([
-            tag(domain::SIGNATURE),
-            *r.x(),
-            *r.y(),
-            *pk.x(),
-            *pk.y(),
-            message,
-        ])
+        let pk = crate::keys::PublicKey::try_from(*pk).unwrap();
+        let d = crate::keys::signed_digest(&pk, message);
+        poseidon([tag(domain::SIGNATURE), *r.x(), *r.y(), d])
     }
 
     /// Witnesses `PK`, `R` and `c`, and runs [`verify_signature`] once per check.

@@ -1,17 +1,20 @@
-//! The signature statement: each of `capacity` public entries `(PK, m)` carries a Schnorr
-//! signature `(R, s)` by `PK` on `m`, `s·G = R + c·PK` with `c = Poseidon(SIGNATURE, R, PK,
-//! m)` ([`crate::keys`]).
+//! The signature statement: each of `capacity` public entries `(PK, d)` carries a Schnorr
+//! signature `(R, s)` by `PK`, `s·G = R + c·PK` with `c = Poseidon(SIGNATURE, R, d)`, where `d =
+//! Poseidon(SIGNED, PK, m)` is the key and message's digest ([`crate::keys`]).
 //!
 //! This is the signature check of the chunk circuits, moved into a proof of its own: the
 //! ECC gadgets' gates cost a chunk proof more than half of its gate evaluations for an eighth
 //! of a slot's rows (README, "What each gate costs"), and in a circuit that holds only
 //! signatures they cost in proportion to the signatures. A chunk exposes, per slot, the key
 //! its signed transaction was checked against (`signed · key`); the verifier computes each
-//! signed transaction's message from the published data, and supplies the same `(key,
-//! message)` pairs, in order, as this proof's public inputs. Both proofs verifying against
-//! the same values is the binding: the key the chunk read from the state signed that data.
+//! signed transaction's message from the published data, and supplies the same keys, in
+//! order, and each key's digest with its message as this proof's public inputs. Both proofs
+//! verifying against the same values is the binding: the key the chunk read from the state
+//! signed that data. The digest is computed by the verifier (one hash of public values per
+//! signature), so the circuit hashes only the challenge: one permutation where the hash of
+//! `(R, PK, m)` took two, and eight signatures fit a `k = 11` proof instead of seven.
 //!
-//! Public inputs, per entry `i`: `PK.x` at `3i`, `PK.y` at `3i + 1`, `m` at `3i + 2`.
+//! Public inputs, per entry `i`: `PK.x` at `3i`, `PK.y` at `3i + 1`, `d` at `3i + 2`.
 //! Entries beyond the signatures being proven are [`Entry::padding`]: a fixed key's
 //! signature on message 0, which binds nothing (no chunk slot exposes that key's pairs).
 //!
@@ -20,8 +23,8 @@
 //! | region | rows |
 //! | --- | --- |
 //! | `PK`, `R` witnessed on the curve, not the identity | 2 |
-//! | the message and the `SIGNATURE` tag | 1 |
-//! | the challenge: one width-5 hash of six words, two permutations | 30 |
+//! | the digest and the `SIGNATURE` tag | 1 |
+//! | the challenge: one width-5 hash of four words, one permutation | 15 |
 //! | `c·PK` (variable base), `R + c·PK`, `s·G` (fixed base, full width) | 230 |
 
 use std::sync::LazyLock;
@@ -37,15 +40,15 @@ use pasta_curves::vesta;
 
 use crate::constants::domain;
 use crate::hash::{tag, Fp};
-use crate::keys::{PublicKey, SecretKey, Signature};
+use crate::keys::{signed_digest, PublicKey, SecretKey, Signature};
 use crate::poseidon::{PoseidonConfig, FIXED};
 use crate::schnorr::{self, SchnorrConfig};
 
-/// Public inputs per entry: `PK.x`, `PK.y`, the message.
+/// Public inputs per entry: `PK.x`, `PK.y`, the key and message's digest.
 pub const ENTRY_LEN: usize = 3;
 
 /// Rows one entry uses (pinned by a test).
-pub const ROWS_PER_ENTRY: usize = 263;
+pub const ROWS_PER_ENTRY: usize = 248;
 
 /// Rows halo2 keeps for blinding at the end of every column, with margin (as the chunks').
 pub const BLINDING_ROWS: usize = 16;
@@ -86,10 +89,16 @@ impl Entry {
         PADDING.0
     }
 
-    /// The entry's public inputs, `[PK.x, PK.y, m]`.
+    /// The key and message's digest `Poseidon(SIGNED, PK.x, PK.y, m)`, which the challenge
+    /// hashes.
+    pub fn digest(&self) -> Fp {
+        signed_digest(&self.key, self.message)
+    }
+
+    /// The entry's public inputs, `[PK.x, PK.y, d]`.
     pub fn public_inputs(&self) -> [Fp; ENTRY_LEN] {
         let (x, y) = self.key.coordinates();
-        [x, y, self.message]
+        [x, y, self.digest()]
     }
 }
 
@@ -131,7 +140,7 @@ pub struct SignaturesConfig {
     schnorr: SchnorrConfig,
 }
 
-/// `capacity` signature checks, each against its public `(PK, m)`.
+/// `capacity` signature checks, each against its public `(PK, d)`.
 #[derive(Clone, Debug)]
 pub struct SignaturesCircuit {
     entries: Vec<Value<(Entry, Signature)>>,
@@ -216,14 +225,14 @@ impl Circuit<Fp> for SignaturesCircuit {
                 schnorr::witness_point(&ecc, layouter.namespace(|| "R"), entry.map(|(_, s)| s.r))?;
             let (pk_x, pk_y) = schnorr::coordinates(&pk);
             let (r_x, r_y) = schnorr::coordinates(&r);
-            let (message, tag) = layouter.assign_region(
-                || "message and SIGNATURE tag",
+            let (digest, tag) = layouter.assign_region(
+                || "digest and SIGNATURE tag",
                 |mut region| {
-                    let message = region.assign_advice(
-                        || "message",
+                    let digest = region.assign_advice(
+                        || "digest",
                         config.advice[0],
                         0,
-                        || entry.map(|(e, _)| e.message),
+                        || entry.map(|(e, _)| e.digest()),
                     )?;
                     let tag = region.assign_advice_from_constant(
                         || "SIGNATURE",
@@ -231,12 +240,12 @@ impl Circuit<Fp> for SignaturesCircuit {
                         0,
                         tag(domain::SIGNATURE),
                     )?;
-                    Ok((message, tag))
+                    Ok((digest, tag))
                 },
             )?;
             let challenge = config.poseidon.hash(
                 layouter.namespace(|| "challenge"),
-                [tag, r_x, r_y, pk_x.clone(), pk_y.clone(), message.clone()],
+                [tag, r_x, r_y, digest.clone()],
             )?;
             schnorr::verify_signature(
                 &ecc,
@@ -249,7 +258,7 @@ impl Circuit<Fp> for SignaturesCircuit {
             let row = ENTRY_LEN * i;
             layouter.constrain_instance(pk_x.cell(), config.instance, row)?;
             layouter.constrain_instance(pk_y.cell(), config.instance, row + 1)?;
-            layouter.constrain_instance(message.cell(), config.instance, row + 2)?;
+            layouter.constrain_instance(digest.cell(), config.instance, row + 2)?;
         }
         Ok(())
     }

@@ -321,10 +321,10 @@ fn rows_are_pinned_and_slots_fit_each_k() {
     );
     assert_eq!(one, Family::Market.rows(1));
     assert_eq!(two, Family::Market.rows(2));
-    assert_eq!(Family::Market.layout(), (2_819, 171));
+    assert_eq!(Family::Market.layout(), (2_642, 171));
     assert_eq!(
         [13, 14, 15].map(|k| Family::Market.slots_for(k)),
-        [2, 5, 11]
+        [3, 6, 12]
     );
     assert_eq!(Family::Market.k_for(1), 12);
     assert_eq!(Family::Market.touches(), 5);

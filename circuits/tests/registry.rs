@@ -230,12 +230,12 @@ fn rows_degree_and_reserved_rows_are_pinned() {
         measured_rows(&RegistryCircuit::blank(2)),
         fixed + 2 * per_slot
     );
-    assert_eq!((per_slot, fixed), (1_330, 171));
+    assert_eq!((per_slot, fixed), (1_264, 171));
     assert_eq!(chunk::degree_of::<RegistryCircuit>(), 6);
     assert!(chunk::reserved_rows_of::<RegistryCircuit>() <= BLINDING_ROWS);
     assert_eq!(
         [11, 12, 13, 14, 15].map(|k| FAMILY.slots_for(k)),
-        [1, 2, 6, 12, 24],
+        [1, 3, 6, 12, 25],
         "slots per chunk at k = 11, 12, 13, 14, 15"
     );
 }

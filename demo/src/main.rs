@@ -39,7 +39,7 @@ struct Cli {
     /// Address of the service (port 0: any free port).
     #[arg(long, default_value = "127.0.0.1:0", conflicts_with = "native")]
     listen: SocketAddr,
-    /// Slots per transfer chunk (1: k = 11; 11: k = 14, where the other families fill
+    /// Slots per transfer chunk (1: k = 11; 12: k = 14, where the other families fill
     /// the same rows).
     #[arg(long, default_value_t = 1)]
     slots: usize,

@@ -737,19 +737,21 @@ mod tests {
     use super::*;
 
     /// A batch's signatures are covered in order, each proof within its capacity, at the
-    /// least total `2^k` (ties to the smaller proofs, as for chunks): 16 signatures cost
-    /// 6,144 rows' worth, not one k = 13 proof's 8,192.
+    /// least total `2^k` (ties to the smaller proofs, as for chunks): 17 signatures cost
+    /// 6,144 rows' worth, not one k = 13 proof's 8,192; sixteen are two proofs at k = 11
+    /// (a k = 12 proof holds no more than two at k = 11), 66 one at k = 14.
     #[test]
     fn signature_proofs_cover_a_batch_at_least_cost() {
         let cost = |sizes: &[(u32, usize)]| sizes.iter().map(|(k, _)| 1u64 << k).sum::<u64>();
         assert_eq!(signature_proof_sizes(0), vec![]);
         assert_eq!(signature_proof_sizes(1), vec![(11, 1)]);
-        assert_eq!(signature_proof_sizes(7), vec![(11, 7)]);
-        assert_eq!(signature_proof_sizes(15), vec![(12, 15)]);
-        assert_eq!(signature_proof_sizes(124), vec![(15, 124)]);
-        assert_eq!(signature_proof_sizes(125), vec![(15, 124), (11, 1)]);
-        assert_eq!(cost(&signature_proof_sizes(8)), 4096);
-        assert_eq!(cost(&signature_proof_sizes(16)), 6144);
+        assert_eq!(signature_proof_sizes(8), vec![(11, 8)]);
+        assert_eq!(signature_proof_sizes(16), vec![(11, 8), (11, 8)]);
+        assert_eq!(signature_proof_sizes(66), vec![(14, 66)]);
+        assert_eq!(signature_proof_sizes(132), vec![(15, 132)]);
+        assert_eq!(signature_proof_sizes(133), vec![(15, 132), (11, 1)]);
+        assert_eq!(cost(&signature_proof_sizes(9)), 4096);
+        assert_eq!(cost(&signature_proof_sizes(17)), 6144);
         for count in 0..400 {
             let sizes = signature_proof_sizes(count);
             assert_eq!(sizes.iter().map(|s| s.1).sum::<usize>(), count);
@@ -801,10 +803,11 @@ mod tests {
         assert_eq!(prover.chunk_sizes(Family::Accounts, 5), vec![5]);
         assert_eq!(prover.chunk_sizes(Family::Accounts, 10), vec![10]);
         assert_eq!(prover.chunk_sizes(Family::Accounts, 25), vec![10, 10, 5]);
-        // A registry chunk at k = 14 holds twelve; eleven are two chunks of six at k = 13
-        // (the same 2^14, and ties go to the smaller chunks).
+        // A registry chunk at k = 14 holds twelve; eleven cost the same 2^14 as one chunk of
+        // twelve, two of six at k = 13 or three of three at k = 12 and two of one at k = 11,
+        // and ties go to the smaller chunks.
         assert_eq!(prover.chunk_sizes(Family::Registry, 12), vec![12]);
-        assert_eq!(prover.chunk_sizes(Family::Registry, 11), vec![6, 6]);
+        assert_eq!(prover.chunk_sizes(Family::Registry, 11), vec![3, 3, 3, 1, 1]);
         for len in 0..60 {
             let sizes = prover.chunk_sizes(Family::Accounts, len);
             assert!(sizes.iter().sum::<usize>() >= len);

@@ -61,7 +61,7 @@ enum Command {
         /// Data directory: the commitment parameter cache.
         #[arg(long, default_value = ".city-data")]
         data: PathBuf,
-        /// Slots per chunk (the largest; 1 → k = 11, 2 → 12, 5 → 13, 11 → 14, 22 → 15).
+        /// Slots per chunk (the largest; 1 → k = 11, 2 → 12, 5 → 13, 12 → 14, 24 → 15).
         #[arg(long, default_value_t = 1)]
         slots: usize,
         /// Threads in all (default: one per core).
@@ -108,7 +108,7 @@ struct ProveArgs {
     /// The batch time (seconds since the epoch): every transaction is applied at it.
     #[arg(long)]
     time: u64,
-    /// Slots per chunk (1 → k = 11, 2 → 12, 5 → 13, 11 → 14, 22 → 15; the default is a full
+    /// Slots per chunk (1 → k = 11, 2 → 12, 5 → 13, 12 → 14, 24 → 15; the default is a full
     /// accounts chunk at k = 14).
     #[arg(long, default_value_t = circuits::chunk::Family::Accounts.slots_for(14))]
     slots: usize,

@@ -48,7 +48,7 @@ enum Command {
         /// Seal a batch when its first transaction is this many milliseconds old.
         #[arg(long, default_value_t = 2000)]
         batch_ms: u64,
-        /// Slots per transfer chunk of the proofs (1: k = 11, 2: k = 12, 5: k = 13, 11: k = 14, 22: k = 15).
+        /// Slots per transfer chunk of the proofs (1: k = 11, 2: k = 12, 5: k = 13, 12: k = 14, 24: k = 15).
         #[arg(long, default_value_t = 1)]
         slots: usize,
         /// Threads for proving (0: one per core; default: one less than the cores).

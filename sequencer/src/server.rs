@@ -42,7 +42,7 @@ pub struct Config {
     pub batch_size: u64,
     /// Seal a batch when its first transaction is this old.
     pub batch_age: Duration,
-    /// Slots per transfer chunk of the proofs (1: k = 11; 2: k = 12; 5: k = 13; 11: k = 14; 22: k = 15).
+    /// Slots per transfer chunk of the proofs (1: k = 11; 2: k = 12; 5: k = 13; 12: k = 14; 24: k = 15).
     pub slots: usize,
     /// Prove sealed batches in the background.
     pub prove: bool,

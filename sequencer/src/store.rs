@@ -19,9 +19,10 @@ use std::path::Path;
 use circuits::{Fp, Genesis, Transaction};
 use serde::{Deserialize, Serialize};
 
-/// The store's format (2: every hash is the width-5 Poseidon, so the signatures in an older
+/// The store's format (3: a signature's challenge hashes the digest of the key and message,
+/// so the signatures in an older log no longer check; 2: every hash is the width-5 Poseidon, so the signatures in an older
 /// log and its batches' roots no longer check; 1, unwritten: before the format was recorded).
-pub const FORMAT: u32 = 2;
+pub const FORMAT: u32 = 3;
 
 /// Why the store cannot be used.
 #[derive(Debug, thiserror::Error)]

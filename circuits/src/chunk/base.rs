@@ -449,6 +449,16 @@ impl Base {
         self.poseidon.hash(layouter, inputs)
     }
 
+    /// `Poseidon_domain(inputs)`, the domain in the capacity ([`crate::hash::poseidon_in`]).
+    pub(crate) fn hash_in<const L: usize>(
+        &self,
+        layouter: impl Layouter<Fp>,
+        domain: u64,
+        inputs: [Cell; L],
+    ) -> Result<Cell, Error> {
+        self.poseidon.hash_in(layouter, domain, inputs)
+    }
+
     /// The domain tag `tag(domain)` in a cell fixed by the constants column.
     pub(crate) fn tag(&self, layouter: impl Layouter<Fp>, domain: u64) -> Result<Cell, Error> {
         self.constant(layouter, tag(domain))
@@ -979,21 +989,20 @@ impl Base {
                 [nonce_new, balance_new, energy_new],
             )?
         };
-        let t = self.tag(layouter.namespace(|| "ACCOUNT"), domain::ACCOUNT)?;
-        let leaf_old = self.hash(
+        let leaf_old = self.hash_in(
             layouter.namespace(|| "leaf old"),
+            domain::ACCOUNT,
             [
-                t.clone(),
                 old.owner.clone(),
                 money_old,
                 old.rider_a.clone(),
                 old.rider_b.clone(),
             ],
         )?;
-        let leaf_new = self.hash(
+        let leaf_new = self.hash_in(
             layouter.namespace(|| "leaf new"),
+            domain::ACCOUNT,
             [
-                t,
                 new.owner.clone(),
                 money_new,
                 new.rider_a.clone(),
@@ -1162,6 +1171,8 @@ impl Base {
                     .copy_advice(|| "new root", &mut region, adv[3], 0)?;
                 level
                     .z
+                    .as_ref()
+                    .expect("a running sum at every even level, and every tree's depth / 2 is even")
                     .copy_advice(|| "z at depth", &mut region, adv[4], 0)?;
                 let next = value(&r) + value(&f) * (value(&n) - value(&r));
                 region.assign_advice(|| "root_next", adv[5], 0, || next)

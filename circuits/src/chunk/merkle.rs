@@ -3,28 +3,44 @@
 //! width-5 Poseidon chip ([`crate::poseidon`], 15 rows a permutation); and the root of a
 //! single path ([`MerkleUpdateChip::root`], the ballot's voter path).
 //!
-//! A level is one region of 32 rows: a swap row and the old node's permutation, a swap row
-//! and the new node's:
+//! A pass is one region: the chain of the old nodes, then the chain of the new nodes. A
+//! chain is a current row and, per level, the node's permutation, whose output row (the
+//! node in c0, its other state words in c1..c4) holds the next level's siblings and digit
+//! bits in the five cells the permutation leaves free, so a level is two permutations and
+//! nothing else (30 rows; a swap row of its own above each permutation made it 32):
 //!
 //! ```text
-//! row     c0        c1   c2   c3   c4        c5   c6   c7
-//!  0      current   s0   s1   s2   b0        b1   z    z_next     q_swap, q_index
-//!  1      child 0   child 1   child 2   child 3   capacity   (old permutation, rows 1–15)
-//!  16     current'  s0   s1   s2   b0        b1                   q_swap
-//!  17     child 0'  …                                          (new permutation, rows 17–31)
+//! row       c0        c1..c3    c4         c5   c6   c7   c8   c9
+//!  0        leaf      .         .          s0   s1   s2   b0   b1    q_swap (level 0)
+//!  1        child 0   child 1.. capacity   (old node of level 0: rows 1–15)
+//!  15       node      (state)   (state)    s0'  s1'  s2'  b0'  b1'   q_swap (level 1)
+//!  16       child 0'  …                    (old node of level 1: rows 16–30)
+//!  …
+//!  1+15N    leaf'     .         .          s0   s1   s2   b0   b1    q_swap: the new chain,
+//!  …                                                                 siblings and bits copied
 //! ```
 //!
-//! `q_swap` (rows 0 and 16): `b0` and `b1` are boolean; with `e_k` the indicator of digit
+//! `q_swap` (a current row): `b0` and `b1` are boolean; with `e_k` the indicator of digit
 //! `k = b0 + 2·b1` (a product of two factors), the next row's children are the current node
 //! at `k` and the siblings in order around it (`child 0 = e0·current + (1 − e0)·s0`, …), and
 //! its capacity word is `4·2^64` (a `ConstantLength<4>` sponge's, so the node is exactly
-//! [`crate::hash::node4`]); degree 4 with the selector. `q_index` (row 0): `z = 4·z_next +
-//! b0 + 2·b1`, a running sum from the leaf position down to 0. Row 16's siblings and bits are
-//! copies of row 0's; the next level's `z` is a copy of this level's `z_next`.
+//! [`crate::hash::node4`]); degree 4 with the selector. The new chain's siblings and bits
+//! are copies of the old chain's.
 //!
-//! The pass returns every level's old and new node and running sum, so a caller can read the
-//! root of a shallower tree of `d` bits at level `d / 2` (with `z = 0` there for a position
-//! below `2^d`): one pass of the deepest tree a touch may write serves every tree.
+//! The position: a region of its own, two digits a row, `z = 16·z_next + b0 + 2·b1 + 4·b2 +
+//! 8·b3` (`q_index`; `b0, b1` the digit of level `2j`, `b2, b3` of level `2j + 1`, copies of
+//! the swap rows' bits), a running sum from the leaf position down to 0 after the last level.
+//!
+//! ```text
+//! row   c0      c1   c2   c3   c4
+//!  j    z_2j    b0   b1   b2   b3     q_index (j < N / 2)
+//!  N/2  z_N = 0
+//! ```
+//!
+//! The pass returns every level's old and new node and, at every even level, the running
+//! sum, so a caller can read the root of a shallower tree of `d` bits at level `d / 2` (with
+//! `z = 0` there for a position below `2^d`; every tree's `d / 2` is even): one pass of the
+//! deepest tree a touch may write serves every tree.
 //!
 //! What this chip does not constrain: that the old root is the tree's root, or what the
 //! leaves are; the caller equates the roots and computes the leaves.
@@ -41,8 +57,8 @@ use crate::merkle::{children4, MerklePath};
 pub(crate) use crate::poseidon::Cell;
 use crate::poseidon::PoseidonConfig;
 
-/// Rows of one level: two swap rows and two width-5 permutations.
-pub const LEVEL_ROWS: usize = 2 * (1 + PoseidonConfig::<5>::ROWS);
+/// Rows of one level: the old node's and the new node's width-5 permutations.
+pub const LEVEL_ROWS: usize = 2 * PoseidonConfig::<5>::ROWS;
 
 /// The capacity word a `ConstantLength<4>` width-5 sponge starts with: `4 · 2^64`.
 fn node4_capacity() -> Fp {
@@ -58,13 +74,14 @@ pub(crate) struct MerkleUpdateConfig {
     q_index: Option<Selector>,
 }
 
-/// One level of a pass: the old and new node at that height (level 0 is the leaves) and the
-/// running sum `z` of the position's digits from that level up (`z_0` is the position).
+/// One level of a pass: the old and new node at that height (level 0 is the leaves) and,
+/// at even levels, the running sum `z` of the position's digits from that level up (`z_0`
+/// is the position).
 #[derive(Clone, Debug)]
 pub(crate) struct Level {
     pub(crate) old: Cell,
     pub(crate) new: Cell,
-    pub(crate) z: Cell,
+    pub(crate) z: Option<Cell>,
 }
 
 /// Computes old and new roots of one leaf update in an arity-4 tree.
@@ -84,6 +101,29 @@ fn indicators(b0: &Expression<Fp>, b1: &Expression<Fp>) -> [Expression<Fp>; 4] {
     ]
 }
 
+/// Columns of a current row's siblings `s0, s1, s2` and digit bits `b0, b1`: the five a
+/// permutation's output row leaves free.
+const SIBLINGS: [usize; 3] = [5, 6, 7];
+const BITS: [usize; 2] = [8, 9];
+
+/// One level's siblings and digit bits, in a chain's current row.
+#[derive(Clone, Debug)]
+struct LevelCells {
+    siblings: [Cell; 3],
+    bits: [Cell; 2],
+}
+
+/// One level's siblings and digit bits as values to witness.
+type LevelValues = (Value<[Fp; 3]>, Value<[Fp; 2]>);
+
+/// A chain's levels' siblings and bits: values to witness (the first chain of a pass, or a
+/// single path), or the cells of an earlier chain to copy.
+#[derive(Clone, Copy, Debug)]
+enum Witness<'a> {
+    Values(&'a [LevelValues]),
+    Copies(&'a [LevelCells]),
+}
+
 impl MerkleUpdateChip {
     /// Configures the swap and index gates on the width-5 chip's columns: for
     /// [`MerkleUpdateChip::update`] (and [`MerkleUpdateChip::root`]).
@@ -96,13 +136,18 @@ impl MerkleUpdateChip {
         let q_index = crate::selector::selector(meta);
         meta.create_gate("merkle4 index", |meta| {
             let q = meta.query_selector(q_index);
-            let [b0, b1, z, z_next] =
-                [4, 5, 6, 7].map(|i| meta.query_advice(a[i], Rotation::cur()));
+            let [z, b0, b1, b2, b3] =
+                [0, 1, 2, 3, 4].map(|i| meta.query_advice(a[i], Rotation::cur()));
+            let z_next = meta.query_advice(a[0], Rotation::next());
             Constraints::with_selector(
                 q,
                 [(
-                    "z = 4 * z_next + b0 + 2 * b1",
-                    z - z_next * Fp::from(4) - b0 - b1 * Fp::from(2),
+                    "z = 16 * z_next + b0 + 2 * b1 + 4 * b2 + 8 * b3",
+                    z - z_next * Fp::from(16)
+                        - b0
+                        - b1 * Fp::from(2)
+                        - b2 * Fp::from(4)
+                        - b3 * Fp::from(8),
                 )],
             )
         });
@@ -120,10 +165,9 @@ impl MerkleUpdateChip {
         let q_swap = crate::selector::selector(meta);
         meta.create_gate("merkle4 swap", |meta| {
             let q = meta.query_selector(q_swap);
-            let cur = |meta: &mut halo2_proofs::plonk::VirtualCells<'_, Fp>, i: usize| {
-                meta.query_advice(a[i], Rotation::cur())
-            };
-            let [current, s0, s1, s2, b0, b1] = [0, 1, 2, 3, 4, 5].map(|i| cur(meta, i));
+            let current = meta.query_advice(a[0], Rotation::cur());
+            let [s0, s1, s2] = SIBLINGS.map(|i| meta.query_advice(a[i], Rotation::cur()));
+            let [b0, b1] = BITS.map(|i| meta.query_advice(a[i], Rotation::cur()));
             let child = [0, 1, 2, 3].map(|i| meta.query_advice(a[i], Rotation::next()));
             let capacity = meta.query_advice(a[4], Rotation::next());
             let [e0, e1, e2, e3] = indicators(&b0, &b1);
@@ -177,74 +221,92 @@ impl MerkleUpdateChip {
         MerkleUpdateChip { config }
     }
 
-    /// A swap row at `row` and the node's permutation below it: `current` copied, the
-    /// siblings and bits given as values to witness or cells to copy. Returns the node and
-    /// the sibling and bit cells.
-    fn node_at(
+    /// Lays out a chain from row `row` of `region`: `current` copied into the current row,
+    /// then per level the swap (in the current row) and the node's permutation below it,
+    /// whose output row is the next level's current row. `1 + levels · ROWS` rows. Returns
+    /// each level's node above it (the last the root) and each level's siblings and bits.
+    fn chain(
         &self,
         region: &mut Region<'_, Fp>,
         row: usize,
         current: &Cell,
-        siblings: Either<Value<[Fp; 3]>, &[Cell; 3]>,
-        bits: Either<Value<[Fp; 2]>, &[Cell; 2]>,
-    ) -> Result<(Cell, [Cell; 3], [Cell; 2]), Error> {
+        witness: Witness<'_>,
+    ) -> Result<(Vec<Cell>, Vec<LevelCells>), Error> {
         let a = self.config.poseidon.advice;
-        self.config.q_swap.enable(region, row)?;
-        let current = current.copy_advice(|| "current", region, a[0], row)?;
-        let siblings: [Cell; 3] = match siblings {
-            Either::Value(v) => [0, 1, 2]
-                .map(|i| region.assign_advice(|| "sibling", a[1 + i], row, || v.map(|s| s[i]))),
-            Either::Copy(cells) => {
-                [0, 1, 2].map(|i| cells[i].copy_advice(|| "sibling", region, a[1 + i], row))
+        let levels = match witness {
+            Witness::Values(v) => v.len(),
+            Witness::Copies(c) => c.len(),
+        };
+        let mut node = current.copy_advice(|| "current", region, a[0], row)?;
+        let mut at = row;
+        let mut nodes = Vec::with_capacity(levels);
+        let mut used = Vec::with_capacity(levels);
+        for level in 0..levels {
+            self.config.q_swap.enable(region, at)?;
+            let cells = match witness {
+                Witness::Values(v) => {
+                    let (siblings, bits) = v[level];
+                    LevelCells {
+                        siblings: try_array(SIBLINGS.iter().enumerate().map(|(i, &c)| {
+                            region.assign_advice(|| "sibling", a[c], at, || siblings.map(|s| s[i]))
+                        }))?,
+                        bits: try_array(BITS.iter().enumerate().map(|(i, &c)| {
+                            region.assign_advice(
+                                || ["digit b0", "digit b1"][i],
+                                a[c],
+                                at,
+                                || bits.map(|b| b[i]),
+                            )
+                        }))?,
+                    }
+                }
+                Witness::Copies(cells) => {
+                    let from = &cells[level];
+                    LevelCells {
+                        siblings: try_array(
+                            SIBLINGS
+                                .iter()
+                                .zip(&from.siblings)
+                                .map(|(&c, s)| s.copy_advice(|| "sibling", region, a[c], at)),
+                        )?,
+                        bits: try_array(BITS.iter().zip(&from.bits).enumerate().map(
+                            |(i, (&c, b))| {
+                                b.copy_advice(|| ["digit b0", "digit b1"][i], region, a[c], at)
+                            },
+                        ))?,
+                    }
+                }
+            };
+            let sib = cells.siblings[0]
+                .value()
+                .zip(cells.siblings[1].value())
+                .zip(cells.siblings[2].value())
+                .map(|((s0, s1), s2)| [*s0, *s1, *s2]);
+            let digit = cells.bits[0]
+                .value()
+                .zip(cells.bits[1].value())
+                .map(|(b0, b1)| u64::from(*b0 == Fp::ONE) + 2 * u64::from(*b1 == Fp::ONE));
+            let input = node.value().zip(sib).zip(digit).map(|((c, s), d)| {
+                let ch = children4(*c, s, d);
+                [ch[0], ch[1], ch[2], ch[3], node4_capacity()]
+            });
+            for i in 0..4 {
+                region.assign_advice(|| "child", a[i], at + 1, || input.map(|v| v[i]))?;
             }
+            region.assign_advice(|| "capacity", a[4], at + 1, || input.map(|v| v[4]))?;
+            let out = self.config.poseidon.permute_at(region, at + 1, input)?;
+            node = out.into_iter().next().expect("five words");
+            at += PoseidonConfig::<5>::ROWS;
+            nodes.push(node.clone());
+            used.push(cells);
         }
-        .into_iter()
-        .collect::<Result<Vec<_>, Error>>()?
-        .try_into()
-        .expect("three siblings");
-        let bits: [Cell; 2] = match bits {
-            Either::Value(v) => [0, 1].map(|i| {
-                region.assign_advice(
-                    || ["digit b0", "digit b1"][i],
-                    a[4 + i],
-                    row,
-                    || v.map(|b| b[i]),
-                )
-            }),
-            Either::Copy(cells) => [0, 1].map(|i| {
-                cells[i].copy_advice(|| ["digit b0", "digit b1"][i], region, a[4 + i], row)
-            }),
-        }
-        .into_iter()
-        .collect::<Result<Vec<_>, Error>>()?
-        .try_into()
-        .expect("two bits");
-        let sib = siblings[0]
-            .value()
-            .zip(siblings[1].value())
-            .zip(siblings[2].value())
-            .map(|((s0, s1), s2)| [*s0, *s1, *s2]);
-        let digit = bits[0]
-            .value()
-            .zip(bits[1].value())
-            .map(|(b0, b1)| u64::from(*b0 == Fp::ONE) + 2 * u64::from(*b1 == Fp::ONE));
-        let input = current.value().zip(sib).zip(digit).map(|((c, s), d)| {
-            let ch = children4(*c, s, d);
-            [ch[0], ch[1], ch[2], ch[3], node4_capacity()]
-        });
-        for i in 0..4 {
-            region.assign_advice(|| "child", a[i], row + 1, || input.map(|v| v[i]))?;
-        }
-        region.assign_advice(|| "capacity", a[4], row + 1, || input.map(|v| v[4]))?;
-        let out = self.config.poseidon.permute_at(region, row + 1, input)?;
-        let node = out.into_iter().next().expect("five words");
-        Ok((node, siblings, bits))
+        Ok((nodes, used))
     }
 
     /// Hashes `leaf_old` and `leaf_new` up `path` (whose position is the value of `index`)
-    /// through `levels` arity-4 levels and returns the `levels + 1` levels, the last holding
-    /// the old and the new root. `index` is constrained to be the path's position and below
-    /// `4^levels`.
+    /// through `levels` arity-4 levels (an even number) and returns the `levels + 1` levels,
+    /// the last holding the old and the new root. `index` is constrained to be the path's
+    /// position and below `4^levels`.
     pub(crate) fn update(
         &self,
         mut layouter: impl Layouter<Fp>,
@@ -254,73 +316,89 @@ impl MerkleUpdateChip {
         leaf_old: Cell,
         leaf_new: Cell,
     ) -> Result<Vec<Level>, Error> {
+        assert!(
+            levels.is_multiple_of(2),
+            "a pass runs an even number of levels"
+        );
         let a = self.config.poseidon.advice;
         let q_index = self
             .config
             .q_index
             .expect("a pass needs the index gate (MerkleUpdateChip::configure)");
-        let mut cur_old = leaf_old;
-        let mut cur_new = leaf_new;
-        let mut z = index.clone();
-        let mut out = Vec::with_capacity(levels + 1);
-        for level in 0..levels {
-            out.push(Level {
-                old: cur_old.clone(),
-                new: cur_new.clone(),
-                z: z.clone(),
-            });
-            let (siblings, digit, bits) = level_witness(path, level);
-            let (old, new, z_next) = layouter.assign_region(
-                || format!("merkle4 level {level}"),
-                |mut region| {
-                    q_index.enable(&mut region, 0)?;
-                    z.copy_advice(|| "z", &mut region, a[6], 0)?;
-                    let z_next = region.assign_advice(
-                        || "z_next",
-                        a[7],
-                        0,
-                        || {
-                            z.value()
-                                .zip(digit)
-                                .map(|(z, d)| (*z - Fp::from(d)) * Fp::from(4).invert().unwrap())
-                        },
-                    )?;
-                    let (old, sib, b) =
-                        self.witnessed_node_at(&mut region, &cur_old, siblings, bits)?;
-                    let (new, _, _) = self.node_at(
-                        &mut region,
-                        LEVEL_ROWS / 2,
-                        &cur_new,
-                        Either::Copy(&sib),
-                        Either::Copy(&b),
-                    )?;
-                    Ok((old, new, z_next))
-                },
-            )?;
-            cur_old = old;
-            cur_new = new;
-            z = z_next;
-        }
-        layouter.assign_region(
-            || "position fits the tree",
+        let witness: Vec<_> = (0..levels)
+            .map(|level| {
+                let (siblings, _, bits) = level_witness(path, level);
+                (siblings, bits)
+            })
+            .collect();
+        let (old, new, used) = layouter.assign_region(
+            || "merkle4 pass",
             |mut region| {
-                let last = z.copy_advice(|| "z_depth", &mut region, a[6], 0)?;
-                region.constrain_constant(last.cell(), Fp::ZERO)
+                let (old, used) =
+                    self.chain(&mut region, 0, &leaf_old, Witness::Values(&witness))?;
+                let (new, _) = self.chain(
+                    &mut region,
+                    1 + levels * PoseidonConfig::<5>::ROWS,
+                    &leaf_new,
+                    Witness::Copies(&used),
+                )?;
+                Ok((old, new, used))
             },
         )?;
-        out.push(Level {
-            old: cur_old,
-            new: cur_new,
-            z,
-        });
+        let zs = layouter.assign_region(
+            || "merkle4 index",
+            |mut region| {
+                let mut z = index.copy_advice(|| "z", &mut region, a[0], 0)?;
+                let mut zs = vec![z.clone()];
+                for (row, pair) in used.chunks(2).enumerate() {
+                    q_index.enable(&mut region, row)?;
+                    let mut digits = Value::known(0u64);
+                    for (i, cells) in pair.iter().enumerate() {
+                        for (j, bit) in cells.bits.iter().enumerate() {
+                            bit.copy_advice(
+                                || ["digit b0 (index)", "digit b1 (index)"][j],
+                                &mut region,
+                                a[1 + 2 * i + j],
+                                row,
+                            )?;
+                            let weight = 1u64 << (2 * i + j);
+                            digits = digits
+                                .zip(bit.value())
+                                .map(|(d, b)| d + weight * u64::from(*b == Fp::ONE));
+                        }
+                    }
+                    let next = z
+                        .value()
+                        .zip(digits)
+                        .map(|(z, d)| (*z - Fp::from(d)) * Fp::from(16).invert().unwrap());
+                    z = region.assign_advice(|| "z_next", a[0], row + 1, || next)?;
+                    zs.push(z.clone());
+                }
+                // The position fits the tree: nothing is left after the last level.
+                region.constrain_constant(z.cell(), Fp::ZERO)?;
+                Ok(zs)
+            },
+        )?;
+        let mut out = Vec::with_capacity(levels + 1);
+        for level in 0..=levels {
+            let (o, n) = if level == 0 {
+                (leaf_old.clone(), leaf_new.clone())
+            } else {
+                (old[level - 1].clone(), new[level - 1].clone())
+            };
+            out.push(Level {
+                old: o,
+                new: n,
+                z: level.is_multiple_of(2).then(|| zs[level / 2].clone()),
+            });
+        }
         Ok(out)
     }
 
-    /// Hashes `leaf` up `path` through `levels` levels and returns the root: per level a
-    /// region of 16 rows, a swap row and the node's permutation. The position's digits are
-    /// witnessed as bits (each boolean by the swap gate) and tied to no cell, so the
-    /// position stays private (the ballot's voter path); every position of `4^levels` is
-    /// one of the tree's.
+    /// Hashes `leaf` up `path` through `levels` levels and returns the root: one region, a
+    /// chain of `1 + 15 · levels` rows. The position's digits are witnessed as bits (each
+    /// boolean by the swap gate) and tied to no cell, so the position stays private (the
+    /// ballot's voter path); every position of `4^levels` is one of the tree's.
     pub(crate) fn root(
         &self,
         mut layouter: impl Layouter<Fp>,
@@ -328,37 +406,28 @@ impl MerkleUpdateChip {
         levels: usize,
         leaf: Cell,
     ) -> Result<Cell, Error> {
-        let mut node = leaf;
-        for level in 0..levels {
-            let (siblings, _, bits) = level_witness(path, level);
-            node = layouter.assign_region(
-                || format!("merkle4 level {level}"),
-                |mut region| {
-                    let (node, _, _) =
-                        self.witnessed_node_at(&mut region, &node, siblings, bits)?;
-                    Ok(node)
-                },
-            )?;
-        }
-        Ok(node)
-    }
-
-    /// A node at the top of `region` with its siblings and bits witnessed (not copied).
-    fn witnessed_node_at(
-        &self,
-        region: &mut Region<'_, Fp>,
-        current: &Cell,
-        siblings: Value<[Fp; 3]>,
-        bits: Value<[Fp; 2]>,
-    ) -> Result<(Cell, [Cell; 3], [Cell; 2]), Error> {
-        self.node_at(
-            region,
-            0,
-            current,
-            Either::Value(siblings),
-            Either::Value(bits),
+        let witness: Vec<_> = (0..levels)
+            .map(|level| {
+                let (siblings, _, bits) = level_witness(path, level);
+                (siblings, bits)
+            })
+            .collect();
+        layouter.assign_region(
+            || "merkle4 path",
+            |mut region| {
+                let (nodes, _) = self.chain(&mut region, 0, &leaf, Witness::Values(&witness))?;
+                Ok(nodes.last().cloned().unwrap_or_else(|| leaf.clone()))
+            },
         )
     }
+}
+
+/// The cells of `cells`, all assigned or the first error.
+fn try_array<const N: usize>(
+    cells: impl Iterator<Item = Result<Cell, Error>>,
+) -> Result<[Cell; N], Error> {
+    let v = cells.collect::<Result<Vec<_>, Error>>()?;
+    Ok(v.try_into().unwrap_or_else(|_| panic!("{N} cells")))
 }
 
 /// A path's witness at `level`: the three siblings, the digit and its two bits.
@@ -370,13 +439,6 @@ fn level_witness(
     let digit = path.map(|p| (p.index >> (2 * level)) & 3);
     let bits = digit.map(|d| [Fp::from(d & 1), Fp::from(d >> 1)]);
     (siblings, digit, bits)
-}
-
-/// Values to witness, or cells to copy.
-#[derive(Clone, Copy, Debug)]
-enum Either<V, C> {
-    Value(V),
-    Copy(C),
 }
 
 #[cfg(test)]

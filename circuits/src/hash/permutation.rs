@@ -14,7 +14,7 @@
 
 use std::sync::OnceLock;
 
-use ff::{Field, PrimeField};
+use ff::Field;
 use halo2_gadgets::poseidon::primitives::Spec;
 
 use super::{Fp, P128Pow5T5, T5_FULL_ROUNDS, T5_PARTIAL_ROUNDS};
@@ -210,9 +210,14 @@ pub(super) fn permute(state: &mut [Fp; 5]) {
 /// # Panics
 /// On the empty message, as `halo2_poseidon`'s sponge does (a programming error).
 pub(super) fn hash<const L: usize>(message: [Fp; L]) -> Fp {
+    hash_from(super::capacity::<L>(0), message)
+}
+
+/// The sponge of [`hash`] from the capacity word `capacity`.
+pub(super) fn hash_from<const L: usize>(capacity: Fp, message: [Fp; L]) -> Fp {
     assert!(L > 0, "Poseidon of no words");
     let mut state = [Fp::ZERO; 5];
-    state[4] = Fp::from_u128((L as u128) << 64);
+    state[4] = capacity;
     for block in message.chunks(4) {
         for (word, m) in state.iter_mut().zip(block) {
             *word += m;

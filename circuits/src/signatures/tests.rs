@@ -113,9 +113,10 @@ fn another_message_or_key_in_the_public_inputs_fails_at_its_row() {
     entries[1].message += Fp::ONE;
     assert_only_instance_rows_fail(run(&signed, &entries, 2), &[ENTRY_LEN + 2]);
 
+    // Another key changes the key's coordinates and its digest with the message.
     let mut entries = public(&signed);
     entries[0].key = signed[1].0.key;
-    assert_only_instance_rows_fail(run(&signed, &entries, 2), &[0, 1]);
+    assert_only_instance_rows_fail(run(&signed, &entries, 2), &[0, 1, 2]);
 
     // A proof of fewer signatures cannot claim a real pair in its padding.
     let entries = public(&signed);
@@ -144,10 +145,10 @@ fn rows_degree_and_capacity_are_pinned() {
     assert_eq!(meta.degree(), 9);
     assert!(meta.blinding_factors() < BLINDING_ROWS);
     let capacities: Vec<usize> = (K_MIN..=K_MAX).map(capacity_for).collect();
-    assert_eq!(capacities, [7, 15, 31, 62, 124]);
+    assert_eq!(capacities, [8, 16, 32, 66, 132]);
     assert_eq!(capacity_for(K_MIN - 1), 0);
     assert_eq!(
-        [1, 7, 8, 124, 125].map(k_for),
+        [1, 8, 9, 132, 133].map(k_for),
         [Some(11), Some(11), Some(12), Some(15), None]
     );
 }

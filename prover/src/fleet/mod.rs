@@ -43,9 +43,11 @@ use verifier::SignatureArtifact;
 
 use crate::{ProveError, Prover};
 
-/// The version of [`JobPayload`]'s encoding; a worker refuses a job of another (2: the
-/// public inputs carry each slot's signer, and a slot's signature is optional).
-pub const FORMAT: i32 = 2;
+/// The version of [`JobPayload`]'s encoding; a worker refuses a job of another (3: a
+/// signature's challenge hashes the digest of the key and message, so a worker of format 2
+/// would prove signatures that no longer verify; 2: the public inputs carry each slot's
+/// signer, and a slot's signature is optional).
+pub const FORMAT: i32 = 3;
 
 /// Attempts a job gets before it is marked failed (the sequencer's default).
 pub const DEFAULT_MAX_ATTEMPTS: u32 = 5;

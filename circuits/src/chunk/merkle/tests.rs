@@ -145,10 +145,13 @@ fn a_position_beyond_the_tree_is_refused() {
 }
 
 #[test]
-fn a_level_is_32_rows_against_48_for_two_binary_levels() {
-    assert_eq!(LEVEL_ROWS, 32);
+fn a_level_is_30_rows_against_48_for_two_binary_levels() {
+    assert_eq!(LEVEL_ROWS, 30);
     assert_eq!(2 * 2 * crate::poseidon::PERMUTATION_ROWS, 48);
 }
+
+/// The index gate's one constraint.
+const INDEX_SUM: &str = "z = 16 * z_next + b0 + 2 * b1 + 4 * b2 + 8 * b3";
 
 fn failures(overrides: &[(&'static str, usize, Fp)]) -> Vec<String> {
     let c = circuit(INDEX);
@@ -173,8 +176,15 @@ fn every_constraint_of_the_pass_fails_by_name_on_a_tampered_cell() {
     assert_fails(&[("digit b0", 0, two)], "b0 is boolean");
     assert_fails(&[("digit b1", 0, two)], "b1 is boolean");
     // A bit flipped to the other boolean value moves the current node: the children no
-    // longer match, and the running sum no longer adds up.
-    assert_fails(&[("digit b1", 0, Fp::ONE)], "z = 4 * z_next + b0 + 2 * b1");
+    // longer match (level 0's digit is 1: the current node is child 1, and digit 3 puts s1
+    // there); and in the running sum it no longer adds up.
+    assert_fails(
+        &[("digit b1", 0, Fp::ONE)],
+        "child 1 = e1 * current + e0 * s0 + (e2 + e3) * s1",
+    );
+    assert_fails(&[("digit b1 (index)", 0, Fp::ONE)], INDEX_SUM);
+    // Level 1's digit (3), the row's second: b2 and b3.
+    assert_fails(&[("digit b0 (index)", 1, Fp::ZERO)], INDEX_SUM);
     for (i, name) in [
         "child 0 = e0 * current + (1 - e0) * s0",
         "child 1 = e1 * current + e0 * s0 + (e2 + e3) * s1",
@@ -192,10 +202,11 @@ fn every_constraint_of_the_pass_fails_by_name_on_a_tampered_cell() {
         "child 0 = e0 * current + (1 - e0) * s0",
     );
     assert_fails(&[("capacity", 0, Fp::ZERO)], "node4 capacity = 4 * 2^64");
-    assert_fails(
-        &[("z_next", 0, Fp::from(7))],
-        "z = 4 * z_next + b0 + 2 * b1",
-    );
+    assert_fails(&[("z_next", 0, Fp::from(7))], INDEX_SUM);
+    // The new chain's siblings are copies of the old chain's.
+    assert!(failures(&[("sibling", LEVELS, Fp::from(7))])
+        .iter()
+        .any(|f| f.contains("Equality constraint not satisfied")));
     assert!(failures(&[]).is_empty());
 }
 
