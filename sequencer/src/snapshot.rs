@@ -38,10 +38,11 @@ use serde::{Deserialize, Serialize};
 use crate::core::Key;
 use crate::store::BatchRecord;
 
-/// The file format's version (3: every hash is the width-5 Poseidon, so a version-2
-/// checkpoint's leaves and nodes hash differently; 2: the trees have arity 4, so a version-1
-/// checkpoint's nodes are those of binary trees).
-pub const VERSION: u32 = 3;
+/// The file format's version (4: an account leaf hashes with its domain in the sponge's
+/// capacity, so a version-3 checkpoint's account nodes hash differently; 3: every hash is
+/// the width-5 Poseidon, so a version-2 checkpoint's leaves and nodes hash differently; 2:
+/// the trees have arity 4, so a version-1 checkpoint's nodes are those of binary trees).
+pub const VERSION: u32 = 4;
 
 const MAGIC: &[u8; 8] = b"CITYSNAP";
 const DIGEST: usize = 32;
