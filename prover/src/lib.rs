@@ -807,7 +807,10 @@ mod tests {
         // twelve, two of six at k = 13 or three of three at k = 12 and two of one at k = 11,
         // and ties go to the smaller chunks.
         assert_eq!(prover.chunk_sizes(Family::Registry, 12), vec![12]);
-        assert_eq!(prover.chunk_sizes(Family::Registry, 11), vec![3, 3, 3, 1, 1]);
+        assert_eq!(
+            prover.chunk_sizes(Family::Registry, 11),
+            vec![3, 3, 3, 1, 1]
+        );
         for len in 0..60 {
             let sizes = prover.chunk_sizes(Family::Accounts, len);
             assert!(sizes.iter().sum::<usize>() >= len);
