@@ -355,7 +355,8 @@ fn each_batch_has_one_signature_proof_and_a_tampered_one_is_named() {
         "{e}"
     );
     // A size the verifier makes no keys for, or more signatures than the size holds.
-    for (k, signatures) in [(10, 2), (16, 2), (11, 8)] {
+    let over = circuits::signatures::capacity_for(11) + 1;
+    for (k, signatures) in [(10, 2), (16, 2), (11, over)] {
         let mut batches = chain.batches.clone();
         batches[0].signatures[0].k = k;
         batches[0].signatures[0].signatures = signatures;
