@@ -44,7 +44,7 @@
 
 use std::sync::OnceLock;
 
-use ff::{Field, PrimeField};
+use ff::Field;
 
 use halo2_gadgets::poseidon::primitives::{P128Pow5T3, Spec};
 use halo2_proofs::{
@@ -609,7 +609,7 @@ impl<const W: usize> PoseidonConfig<W> {
         layouter: impl Layouter<Fp>,
         message: [Cell; L],
     ) -> Result<Cell, Error> {
-        self.hash_from(layouter, Fp::from_u128((L as u128) << 64), message)
+        self.hash_from(layouter, crate::hash::capacity::<L>(0), message)
     }
 
     /// `Poseidon_domain(message)` at width 5, the domain in the sponge's capacity word, as
