@@ -33,7 +33,12 @@
 //! `s`, so it needs no cell), with coefficients that depend only on the MDS matrix (constants
 //! in the gate) and constant terms that depend on the row's round constants (fixed columns).
 //! So the row constrains `x_j = A_j(s, y_1..y_{j-1}) + k_j` for `j = 2..8` and the next row's
-//! state `= B(s, y_1..y_8) + k'`: every constraint is degree 5 times its selector.
+//! state `= B(s, y_1..y_8) + k'`: every constraint is degree 5 times its selector. Written
+//! so, the row's constraints would compute `x^5` 60 times at width 3 (45 at width 5); the
+//! gate checks them reduced instead ([`reduce`]: each minus multiples of the ones before
+//! it, an equivalent set), with one `y` in each `x_j` constraint and in `next 0` and none
+//! in the other next-state ones, so each S-box output is computed once (the affine parts
+//! grow to the row's other cells; the fixed columns hold the reduced constants).
 //!
 //! A sponge of several blocks (`ConstantLength<L>` with `L > 2`): the output row of one
 //! permutation also holds the next two inputs (c3, c4) and `q_absorb` makes the next
@@ -49,7 +54,7 @@ use ff::Field;
 use halo2_gadgets::poseidon::primitives::{P128Pow5T3, Spec};
 use halo2_proofs::{
     circuit::{AssignedCell, Layouter, Region, Value},
-    plonk::{Advice, Column, ConstraintSystem, Constraints, Error, Expression, Fixed, Selector},
+    plonk::{Advice, Column, ConstraintSystem, Error, Expression, Fixed, Selector},
     poly::Rotation,
 };
 
@@ -123,7 +128,7 @@ impl Affine {
     }
 }
 
-/// The permutation's constants, and the affine forms of the partial-round rows.
+/// The permutation's constants, and the constraints of the partial-round rows.
 struct Constants {
     /// Round constants, `W` per round.
     rc: Vec<Vec<Fp>>,
@@ -131,12 +136,72 @@ struct Constants {
     mds: Vec<Vec<Fp>>,
     /// Its inverse.
     mds_inv: Vec<Vec<Fp>>,
-    /// `x_j` for `j = 2..=PER_ROW` (index `j - 2`): coefficients (the same for every row).
-    x_coef: Vec<[Fp; TERMS]>,
-    /// The next row's state, one form per word.
-    next_coef: Vec<[Fp; TERMS]>,
-    /// Per partial row: `[c, k2..k_PER_ROW, k'_0..k'_{W-1}]`.
+    /// A partial row's constraints as the rounds give them: `x_j = A_j(s, y_1..y_{j-1}) +
+    /// k_j` for `j = 2..=PER_ROW`, then the next state `B_i(s, y_1..y_PER_ROW) + k'_i`
+    /// (kept for the tests, which check the reduced ones against them).
+    #[cfg_attr(not(test), allow(dead_code))]
+    plain: Vec<RowForm>,
+    /// The same constraints reduced ([`reduce`]), as the gate checks them: each the plain
+    /// one minus multiples of the reduced ones before it.
+    reduced: Vec<RowForm>,
+    /// Per partial row, the fixed columns' values: the S-box constant `c` of `x1`, then each
+    /// reduced constraint's constant term.
     row_constants: Vec<[Fp; FIXED]>,
+}
+
+/// A partial row's constraint, `Σ a·cell + Σ b_t·y_t + Σ d·k = 0`, where the cells are the
+/// row's ten (`s_0..s_{W-1}`, `x_2..x_PER_ROW`) and the next row's state (`W`), the `y_t =
+/// x_t^5` its S-box outputs (`x_1 = s_0 + c`), and the `k` the row's plain constants
+/// (`k_2..`, `k'_0..`: the values of fixed columns `1..FIXED` in the plain form; `d[0]` is
+/// unused).
+#[derive(Clone, Debug, PartialEq)]
+struct RowForm {
+    cells: Vec<Fp>,
+    y: Vec<Fp>,
+    k: Vec<Fp>,
+    /// The plain constraints this one is the sum of, with their multiples.
+    from: Vec<Fp>,
+}
+
+impl RowForm {
+    /// `self - f·other`.
+    fn minus(&self, f: Fp, other: &RowForm) -> RowForm {
+        let sub = |a: &[Fp], b: &[Fp]| a.iter().zip(b).map(|(a, b)| *a - f * b).collect();
+        RowForm {
+            cells: sub(&self.cells, &other.cells),
+            y: sub(&self.y, &other.y),
+            k: sub(&self.k, &other.k),
+            from: sub(&self.from, &other.from),
+        }
+    }
+}
+
+/// Eliminates S-box outputs from a partial row's constraints, so each pays for as few
+/// `x^5` as possible (halo2 evaluates every node of every constraint at every point of the
+/// extended domain, nothing shared): the plain `x_j` constraint has `y_1..y_{j-1}`, the
+/// plain next-state ones all `PER_ROW`. In order, each `x_j` constraint's newest output
+/// `y_{j-1}` is its pivot and is taken out of every later constraint; then the first
+/// next-state constraint's `y_PER_ROW` out of the other next-state ones. Left: one `y` in
+/// each `x_j` constraint and in `next 0`, none in `next 1..`. Each reduced constraint is
+/// its plain one minus multiples of earlier reduced ones (unit lower triangular), so the
+/// two sets hold on exactly the same rows; and each keeps its own cell (`x_j`, `next_i`)
+/// with coefficient 1, so a tampered cell still fails the constraint of its name.
+fn reduce(plain: &[RowForm], per_row: usize) -> Vec<RowForm> {
+    let mut forms = plain.to_vec();
+    let pivots = (0..per_row - 1)
+        .map(|t| (t, t))
+        .chain([(per_row - 1, per_row - 1)]);
+    for (row, t) in pivots {
+        let pivot = forms[row].clone();
+        let inv = Option::<Fp>::from(pivot.y[t].invert()).expect("a pivot S-box output");
+        for form in forms.iter_mut().skip(row + 1) {
+            let f = form.y[t] * inv;
+            if !bool::from(f.is_zero()) {
+                *form = form.minus(f, &pivot);
+            }
+        }
+    }
+    forms
 }
 
 fn build_constants<const W: usize>(
@@ -147,7 +212,7 @@ fn build_constants<const W: usize>(
     let per_row = Layout::<W>::PER_ROW;
     let mut x_coef = vec![[Fp::zero(); TERMS]; per_row - 1];
     let mut next_coef = vec![[Fp::zero(); TERMS]; W];
-    let mut row_constants = Vec::with_capacity(Layout::<W>::PARTIAL_ROWS);
+    let mut plain_constants = Vec::with_capacity(Layout::<W>::PARTIAL_ROWS);
     for row in 0..Layout::<W>::PARTIAL_ROWS {
         let mut v: Vec<Affine> = (0..W).map(Affine::term).collect();
         let mut consts = [Fp::zero(); FIXED];
@@ -182,14 +247,49 @@ fn build_constants<const W: usize>(
             }
             debug_assert_eq!(next_coef[i], v[i].coef);
         }
-        row_constants.push(consts);
+        plain_constants.push(consts);
     }
+    // The plain constraints: `own cell - form - k = 0`.
+    let forms = per_row - 1 + W;
+    let plain_form = |index: usize, own: usize, coef: &[Fp; TERMS]| {
+        let mut cells = vec![Fp::zero(); 10 + W];
+        cells[own] = Fp::one();
+        for i in 0..W {
+            cells[i] = -coef[i];
+        }
+        let mut k = vec![Fp::zero(); FIXED];
+        k[1 + index] = -Fp::one();
+        let mut from = vec![Fp::zero(); forms];
+        from[index] = Fp::one();
+        RowForm {
+            cells,
+            y: coef[W..].iter().map(|b| -*b).collect(),
+            k,
+            from,
+        }
+    };
+    let plain: Vec<RowForm> = (0..per_row - 1)
+        .map(|j| plain_form(j, W + j, &x_coef[j]))
+        .chain((0..W).map(|i| plain_form(per_row - 1 + i, 10 + i, &next_coef[i])))
+        .collect();
+    let reduced = reduce(&plain, per_row);
+    let row_constants = plain_constants
+        .iter()
+        .map(|consts| {
+            let mut out = [Fp::zero(); FIXED];
+            out[0] = consts[0];
+            for (o, form) in out[1..].iter_mut().zip(&reduced) {
+                *o = form.k.iter().zip(consts).map(|(d, k)| *d * k).sum();
+            }
+            out
+        })
+        .collect();
     Constants {
         rc,
         mds,
         mds_inv,
-        x_coef,
-        next_coef,
+        plain,
+        reduced,
         row_constants,
     }
 }
@@ -297,7 +397,13 @@ fn weighted(terms: &[(Fp, Expression<Fp>)]) -> Expression<Fp> {
     terms
         .iter()
         .filter(|(c, _)| !bool::from(c.is_zero()))
-        .map(|(c, e)| e.clone() * *c)
+        .map(|(c, e)| {
+            if *c == Fp::one() {
+                e.clone()
+            } else {
+                e.clone() * *c
+            }
+        })
         .reduce(|a, b| a + b)
         .unwrap_or(Expression::Constant(Fp::zero()))
 }
@@ -453,7 +559,7 @@ impl<const W: usize> PoseidonConfig<W> {
                 .zip(names.full[0].iter().copied())
                 .chain(second.into_iter().zip(names.full[1].iter().copied()))
                 .map(|(e, name)| (name, e));
-            Constraints::with_selector(q, named.collect::<Vec<_>>())
+            crate::selector::gated(q, named.collect::<Vec<_>>())
         });
         meta.create_gate(names.partial_gate, |meta| {
             let q = meta.query_selector(q_partial);
@@ -467,28 +573,32 @@ impl<const W: usize> PoseidonConfig<W> {
                 .map(|i| meta.query_advice(advice[i], Rotation::next()))
                 .collect();
             let k: Vec<_> = (0..FIXED).map(|i| meta.query_fixed(fixed[i])).collect();
-            // The terms s_0..s_{W-1}, y1..y_PER_ROW (y1 = (s0 + c)^5, y_j = x_j^5).
-            let mut terms: Vec<Expression<Fp>> = s.clone();
-            terms.push(pow5_expr(s[0].clone() + k[0].clone()));
-            terms.extend(x.iter().map(|x| pow5_expr(x.clone())));
-            let form = |coef: &[Fp; TERMS], constant: Expression<Fp>| {
-                let pairs: Vec<_> = coef.iter().copied().zip(terms.iter().cloned()).collect();
-                weighted(&pairs) + constant
-            };
-            let mut constraints = Vec::with_capacity(per_row - 1 + W);
-            for j in 0..per_row - 1 {
-                constraints.push((
-                    names.partial[j],
-                    x[j].clone() - form(&c.x_coef[j], k[1 + j].clone()),
-                ));
-            }
-            for i in 0..W {
-                constraints.push((
-                    names.next[i],
-                    next[i].clone() - form(&c.next_coef[i], k[per_row + i].clone()),
-                ));
-            }
-            Constraints::with_selector(q, constraints)
+            // The cells (this row's ten, the next row's state) and y1..y_PER_ROW (y1 = (s0 +
+            // c)^5, y_j = x_j^5), each reduced constraint over them plus its fixed constant.
+            let cells: Vec<Expression<Fp>> = s.iter().chain(&x).chain(&next).cloned().collect();
+            let y: Vec<Expression<Fp>> = std::iter::once(s[0].clone() + k[0].clone())
+                .chain(x.iter().cloned())
+                .map(pow5_expr)
+                .collect();
+            let names = names.partial.iter().chain(names.next);
+            let constraints: Vec<_> = c
+                .reduced
+                .iter()
+                .zip(names)
+                .enumerate()
+                .map(|(f, (form, name))| {
+                    let pairs: Vec<_> = form
+                        .cells
+                        .iter()
+                        .copied()
+                        .zip(cells.iter().cloned())
+                        .chain(form.y.iter().copied().zip(y.iter().cloned()))
+                        .collect();
+                    (*name, weighted(&pairs) + k[1 + f].clone())
+                })
+                .collect();
+            debug_assert_eq!(constraints.len(), per_row - 1 + W);
+            crate::selector::gated(q, constraints)
         });
         meta.create_gate(names.absorb_gate, |meta| {
             let q = meta.query_selector(q_absorb);
@@ -512,7 +622,7 @@ impl<const W: usize> PoseidonConfig<W> {
                     (names.absorb[i], e)
                 })
                 .collect();
-            Constraints::with_selector(q, constraints)
+            crate::selector::gated(q, constraints)
         });
         PoseidonConfig {
             advice,

@@ -14,19 +14,19 @@ use pasta_curves::vesta;
 const PINNED: [(Family, usize, &str); 4] = [
     (
         Family::Accounts,
-        557_402,
-        "6260f0dccf3437d30d72bb3bfbf58a0a",
+        436_145,
+        "ff671b09b498a78df8e82b6af0f33bbf",
     ),
     (
         Family::Registry,
-        539_370,
-        "5e1326250de376225b7456a5da0819fa",
+        412_552,
+        "0cd237499285a49d219316ac15b8f424",
     ),
-    (Family::Market, 455_758, "5d76894b168e4778bc93fd054ad40a91"),
+    (Family::Market, 329_023, "4750c76c023cf79863896c26cc4eac7e"),
     (
         Family::Governance,
-        460_799,
-        "22bfbc2fb580e50ad66e040cc842f7c7",
+        335_618,
+        "7ddf2b09f750dc06b6bc53f9bd473042",
     ),
 ];
 
@@ -64,7 +64,7 @@ fn every_chunk_circuits_verifying_key_is_pinned() {
 
 /// `(length, BLAKE2b-128)` of the signature circuit's pinned verifying key description at
 /// its smallest size (`K_MIN`, seven entries).
-const SIGNATURES_PINNED: (usize, &str) = (748_918, "7c03eae9396fb07d77cab7f710aba034");
+const SIGNATURES_PINNED: (usize, &str) = (614_753, "73df385f5d9cfbe5976ca3e74ae478bc");
 
 #[test]
 fn the_signature_circuits_verifying_key_is_pinned() {

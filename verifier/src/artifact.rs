@@ -32,7 +32,8 @@ use circuits::keys::PublicKey;
 use circuits::{Fp, Params, Transaction};
 use serde::{Deserialize, Serialize};
 
-/// The format version this crate reads and writes (12: a signature's challenge hashes `R` and
+/// The format version this crate reads and writes (13: the Poseidon chip checks its partial
+/// rounds' constraints reduced, so every chunk, signature and ballot key changed; 12: a signature's challenge hashes `R` and
 /// the digest of the key and message, so every signature and the signature keys changed; 11: a chunk proof may prove several
 /// chunks of one circuit, so proofs are listed apart from the chunks; 10: signatures are proven in signature
 /// proofs of their own, each chunk exposing its slots' signer keys; 9: every gate of the circuits' own has
@@ -41,7 +42,7 @@ use serde::{Deserialize, Serialize};
 /// state's trees have arity 4, so every root, the chunk and ballot keys and the ballot's `k`
 /// changed; 6 checked the Poseidon chip's full rounds in their `M⁻¹` form; 5 was the
 /// ten-column chip).
-pub const VERSION: u32 = 12;
+pub const VERSION: u32 = 13;
 
 /// The number of the first batch after genesis; batches count up from it with no gap.
 pub const FIRST_BATCH: u64 = 1;

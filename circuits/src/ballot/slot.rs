@@ -12,7 +12,7 @@
 
 use halo2_proofs::{
     circuit::{AssignedCell, Layouter, Value},
-    plonk::{Advice, Column, ConstraintSystem, Constraints, Error, Expression, Instance, Selector},
+    plonk::{Advice, Column, ConstraintSystem, Error, Expression, Instance, Selector},
     poly::Rotation,
 };
 
@@ -74,7 +74,7 @@ impl SlotChip {
                 }
             }
             checks.push(("vote = Σ 2^i · bit_i", vote - sum));
-            Constraints::with_selector(q_slot, checks)
+            crate::selector::gated(q_slot, checks)
         });
 
         SlotConfig { q_slot, slot, bits }

@@ -344,7 +344,7 @@ fn the_circuit_is_pinned() {
         .hash(pinned.as_bytes());
     assert_eq!(
         (pinned.len(), digest.to_hex().to_string()),
-        (362436, "16e4e94feec51d162898948879fae75d".to_string()),
+        (231336, "dd6abb0ad6a21890a9a0d3aec1e33a3d".to_string()),
         "the ballot circuit changed: update K, PROOF_BYTES and this snapshot deliberately"
     );
 }

@@ -13,8 +13,8 @@ use halo2_gadgets::utilities::lookup_range_check::{
 use halo2_proofs::{
     circuit::{AssignedCell, Layouter, Value},
     plonk::{
-        Advice, Column, ConstraintSystem, Constraints, Error, Expression, Fixed,
-        Instance as InstanceColumn, Selector, TableColumn,
+        Advice, Column, ConstraintSystem, Error, Expression, Fixed, Instance as InstanceColumn,
+        Selector, TableColumn,
     },
     poly::Rotation,
 };
@@ -262,7 +262,7 @@ impl Base {
             let q = meta.query_selector(q_signer);
             let [signed, kx, ky, ex, ey] =
                 [0, 1, 2, 3, 4].map(|i| meta.query_advice(advice[i], Rotation::cur()));
-            Constraints::with_selector(
+            crate::selector::gated(
                 q,
                 [
                     (
@@ -284,7 +284,7 @@ impl Base {
             let q = meta.query_selector(q_pack);
             let [p0, p1, p2, word] =
                 [0, 1, 2, 3].map(|i| meta.query_advice(advice[i], Rotation::cur()));
-            Constraints::with_selector(
+            crate::selector::gated(
                 q,
                 [(
                     "word = p0 + 2^64 p1 + 2^128 p2",
@@ -304,7 +304,7 @@ impl Base {
             let [flag, value, acc, acc_next, sum, sum_next] =
                 [0, 1, 2, 3, 4, 5].map(|i| meta.query_advice(advice[i], Rotation::cur()));
             let one = Expression::Constant(Fp::one());
-            Constraints::with_selector(
+            crate::selector::gated(
                 q,
                 [
                     (
@@ -333,7 +333,7 @@ impl Base {
             let q = meta.query_selector(q_raw_leaf);
             let [flag, h, raw, leaf] =
                 [0, 1, 2, 3].map(|i| meta.query_advice(advice[i], Rotation::cur()));
-            Constraints::with_selector(
+            crate::selector::gated(
                 q,
                 [(
                     "leaf = hash + voter * (commitment - hash)",
@@ -352,7 +352,7 @@ impl Base {
         meta.create_gate("now = last batch time + d", |meta| {
             let q = meta.query_selector(q_time);
             let [now, last, d] = [0, 1, 2].map(|i| meta.query_advice(advice[i], Rotation::cur()));
-            Constraints::with_selector(q, [("now = last batch time + d", now - last - d)])
+            crate::selector::gated(q, [("now = last batch time + d", now - last - d)])
         });
 
         // A touch writes tree T only when its flag for T is set: the old root computed at
@@ -366,7 +366,7 @@ impl Base {
             let q = meta.query_selector(q_select);
             let [flag, root, old, new, z, next] =
                 [0, 1, 2, 3, 4, 5].map(|i| meta.query_advice(advice[i], Rotation::cur()));
-            Constraints::with_selector(
+            crate::selector::gated(
                 q,
                 [
                     (
@@ -401,7 +401,7 @@ impl Base {
                 });
             let one = || Expression::Constant(Fp::one());
             let boolean = |b: &Expression<Fp>| b.clone() * (one() - b.clone());
-            Constraints::with_selector(
+            crate::selector::gated(
                 q,
                 [
                     ("z_6 = b0 + 2 b1 + 4 b2 + 8 b3", z6 - sum),

@@ -10,9 +10,7 @@ use std::collections::HashMap;
 
 use halo2_proofs::{
     circuit::{Layouter, Region, Value},
-    plonk::{
-        Advice, Column, ConstraintSystem, Constraints, Error, Expression, Selector, VirtualCells,
-    },
+    plonk::{Advice, Column, ConstraintSystem, Error, Expression, Selector, VirtualCells},
     poly::Rotation,
 };
 
@@ -152,7 +150,7 @@ pub(crate) fn gate(
     let advice = base.advice;
     meta.create_gate(name, |meta| {
         let cells = grid.queries(meta, &advice);
-        Constraints::with_selector(meta.query_selector(q), rules(&cells))
+        crate::selector::gated(meta.query_selector(q), rules(&cells))
     });
     q
 }

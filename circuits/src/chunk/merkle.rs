@@ -48,7 +48,7 @@
 use ff::{Field, PrimeField};
 use halo2_proofs::{
     circuit::{AssignedCell, Layouter, Region, Value},
-    plonk::{ConstraintSystem, Constraints, Error, Expression, Selector},
+    plonk::{ConstraintSystem, Error, Expression, Selector},
     poly::Rotation,
 };
 
@@ -139,7 +139,7 @@ impl MerkleUpdateChip {
             let [z, b0, b1, b2, b3] =
                 [0, 1, 2, 3, 4].map(|i| meta.query_advice(a[i], Rotation::cur()));
             let z_next = meta.query_advice(a[0], Rotation::next());
-            Constraints::with_selector(
+            crate::selector::gated(
                 q,
                 [(
                     "z = 16 * z_next + b0 + 2 * b1 + 4 * b2 + 8 * b3",
@@ -173,7 +173,7 @@ impl MerkleUpdateChip {
             let [e0, e1, e2, e3] = indicators(&b0, &b1);
             let one = || Expression::Constant(Fp::ONE);
             let boolean = |b: &Expression<Fp>| b.clone() * (one() - b.clone());
-            Constraints::with_selector(
+            crate::selector::gated(
                 q,
                 [
                     ("b0 is boolean", boolean(&b0)),

@@ -188,6 +188,56 @@ fn every_constraint_of_the_chip_fails_by_name_on_a_tampered_cell() {
     assert!(tampered::<3>(&[]).is_empty());
 }
 
+/// The partial-round gate checks each plain constraint minus multiples of the reduced ones
+/// before it (so both sets hold on the same rows), with one S-box output left in each `x_j`
+/// constraint and in `next 0`, none in the other next-state ones, and each constraint's own
+/// cell (`x_j`, `next_i`) at coefficient 1.
+#[test]
+fn the_partial_rows_reduced_constraints_are_the_plain_ones_recombined() {
+    fn check<const W: usize>() {
+        let c = super::constants::<W>();
+        let per_row = 11 - W;
+        assert_eq!(c.plain.len(), per_row - 1 + W);
+        assert_eq!(c.reduced.len(), c.plain.len());
+        let zero = |n: usize| vec![Fp::zero(); n];
+        let mut sboxes = (0, 0);
+        for (i, form) in c.reduced.iter().enumerate() {
+            assert_eq!(form.from[i], Fp::one(), "W = {W}, constraint {i}");
+            assert!(form.from[i + 1..].iter().all(|f| bool::from(f.is_zero())));
+            let mut sum = super::RowForm {
+                cells: zero(10 + W),
+                y: zero(per_row),
+                k: zero(FIXED),
+                from: zero(c.plain.len()),
+            };
+            for (plain, f) in c.plain.iter().zip(&form.from) {
+                sum = sum.minus(-*f, plain);
+            }
+            assert_eq!(&sum, form, "W = {W}, constraint {i}");
+            let own = if i < per_row - 1 {
+                W + i
+            } else {
+                10 + i - (per_row - 1)
+            };
+            assert_eq!(form.cells[own], Fp::one(), "W = {W}, constraint {i}");
+            let count =
+                |f: &super::RowForm| f.y.iter().filter(|b| !bool::from(b.is_zero())).count();
+            assert_eq!(
+                count(form),
+                usize::from(i < per_row),
+                "W = {W}, constraint {i}"
+            );
+            sboxes.0 += count(&c.plain[i]);
+            sboxes.1 += count(form);
+        }
+        // Every S-box output in each constraint that uses it, against one each.
+        let plain = (per_row - 1) * per_row / 2 + W * per_row;
+        assert_eq!(sboxes, (plain, per_row), "W = {W}");
+    }
+    check::<3>();
+    check::<5>();
+}
+
 // Width 5 (`hash::P128Pow5T5`, rate 4): the same checks, then why its instance is safe.
 
 const T5_ROWS: usize = PoseidonConfig::<5>::ROWS;

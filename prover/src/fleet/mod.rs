@@ -43,11 +43,13 @@ use verifier::SignatureArtifact;
 
 use crate::{ProveError, Prover};
 
-/// The version of [`JobPayload`]'s encoding; a worker refuses a job of another (3: a
+/// The version of [`JobPayload`]'s encoding; a worker refuses a job of another (4: the
+/// Poseidon chip checks its partial rounds reduced, so a worker of format 3 would make proofs
+/// under other keys; 3: a
 /// signature's challenge hashes the digest of the key and message, so a worker of format 2
 /// would prove signatures that no longer verify; 2: the public inputs carry each slot's
 /// signer, and a slot's signature is optional).
-pub const FORMAT: i32 = 3;
+pub const FORMAT: i32 = 4;
 
 /// Attempts a job gets before it is marked failed (the sequencer's default).
 pub const DEFAULT_MAX_ATTEMPTS: u32 = 5;
