@@ -106,7 +106,7 @@ fn rows_k_and_degree_are_pinned() {
         measured_rows(&AccountsCircuit::blank(3)),
         fixed + 3 * per_slot
     );
-    assert_eq!((per_slot, fixed), (1_349, 171));
+    assert_eq!((per_slot, fixed), (1_343, 171));
     assert!(
         circuits::chunk::reserved_rows_of::<AccountsCircuit>() <= circuits::chunk::BLINDING_ROWS
     );
@@ -611,7 +611,7 @@ fn each_merkle_level_constraint_fails_by_name() {
             "z_next",
             0,
             seven,
-            "'z = 16 * z_next + b0 + 2 * b1 + 4 * b2 + 8 * b3'",
+            "'z_mid = 16 * z_next + b4 + 2 * b5 + 4 * b6 + 8 * b7'",
         ),
     ] {
         assert_fails_with(

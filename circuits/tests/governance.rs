@@ -152,7 +152,7 @@ fn layout_degree_and_reserved_rows_are_pinned() {
     );
     assert_eq!(one, Family::Governance.rows(1));
     assert_eq!(two, Family::Governance.rows(2));
-    assert_eq!((per_slot, fixed), (2_969, 171));
+    assert_eq!((per_slot, fixed), (2_950, 171));
     assert_eq!(circuits::chunk::degree_of::<GovernanceCircuit>(), 6);
     assert!(circuits::chunk::reserved_rows_of::<GovernanceCircuit>() <= BLINDING_ROWS);
     assert_eq!(

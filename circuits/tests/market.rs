@@ -321,7 +321,7 @@ fn rows_are_pinned_and_slots_fit_each_k() {
     );
     assert_eq!(one, Family::Market.rows(1));
     assert_eq!(two, Family::Market.rows(2));
-    assert_eq!(Family::Market.layout(), (2_642, 171));
+    assert_eq!(Family::Market.layout(), (2_625, 171));
     assert_eq!(
         [13, 14, 15].map(|k| Family::Market.slots_for(k)),
         [3, 6, 12]

@@ -14,19 +14,19 @@ use pasta_curves::vesta;
 const PINNED: [(Family, usize, &str); 4] = [
     (
         Family::Accounts,
-        436_145,
-        "ff671b09b498a78df8e82b6af0f33bbf",
+        439_446,
+        "69e13728fd3cfa8272f169201e935b21",
     ),
     (
         Family::Registry,
-        412_552,
-        "0cd237499285a49d219316ac15b8f424",
+        415_853,
+        "e3c070cf0ef4294c16ca0708e3e04856",
     ),
-    (Family::Market, 329_023, "4750c76c023cf79863896c26cc4eac7e"),
+    (Family::Market, 332_324, "4e0fae8f315274616e1cae3edb1e05e1"),
     (
         Family::Governance,
-        335_618,
-        "7ddf2b09f750dc06b6bc53f9bd473042",
+        338_919,
+        "f453139b0888531246ea38b5ed2506de",
     ),
 ];
 

@@ -230,7 +230,7 @@ fn rows_degree_and_reserved_rows_are_pinned() {
         measured_rows(&RegistryCircuit::blank(2)),
         fixed + 2 * per_slot
     );
-    assert_eq!((per_slot, fixed), (1_264, 171));
+    assert_eq!((per_slot, fixed), (1_257, 171));
     assert_eq!(chunk::degree_of::<RegistryCircuit>(), 6);
     assert!(chunk::reserved_rows_of::<RegistryCircuit>() <= BLINDING_ROWS);
     assert_eq!(

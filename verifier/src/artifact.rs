@@ -33,7 +33,8 @@ use circuits::{Fp, Params, Transaction};
 use serde::{Deserialize, Serialize};
 
 /// The format version this crate reads and writes (13: the Poseidon chip checks its partial
-/// rounds' constraints reduced, so every chunk, signature and ballot key changed; 12: a signature's challenge hashes `R` and
+/// rounds' constraints reduced and a Merkle pass's position takes four digits a row, so every
+/// chunk, signature and ballot key changed, and governance chunks hold 11 slots at k = 15; 12: a signature's challenge hashes `R` and
 /// the digest of the key and message, so every signature and the signature keys changed; 11: a chunk proof may prove several
 /// chunks of one circuit, so proofs are listed apart from the chunks; 10: signatures are proven in signature
 /// proofs of their own, each chunk exposing its slots' signer keys; 9: every gate of the circuits' own has

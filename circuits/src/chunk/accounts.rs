@@ -36,7 +36,7 @@ use ff::PrimeField;
 /// Touches per slot.
 pub(crate) const TOUCHES: usize = 2;
 /// Rows one slot uses (pinned by a test: a change of layout is deliberate).
-pub(crate) const ROWS_PER_SLOT: usize = 1_349;
+pub(crate) const ROWS_PER_SLOT: usize = 1_343;
 /// Rows used once per chunk: the two state-root hashes, the counters, the public values, the
 /// batch time's check.
 pub(crate) const ROWS_FIXED: usize = 171;

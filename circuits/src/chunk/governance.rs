@@ -72,7 +72,7 @@ use crate::voter::Vote;
 /// Touches per slot.
 pub(crate) const TOUCHES: usize = 5;
 /// Rows one slot uses (pinned by a test: a change of layout is deliberate).
-pub(crate) const ROWS_PER_SLOT: usize = 2_969;
+pub(crate) const ROWS_PER_SLOT: usize = 2_950;
 /// Rows used once per chunk: the two state-root hashes, the counters, the public values, the
 /// batch time's check.
 pub(crate) const ROWS_FIXED: usize = 171;

@@ -27,14 +27,17 @@
 //! [`crate::hash::node4`]); degree 4 with the selector. The new chain's siblings and bits
 //! are copies of the old chain's.
 //!
-//! The position: a region of its own, two digits a row, `z = 16·z_next + b0 + 2·b1 + 4·b2 +
-//! 8·b3` (`q_index`; `b0, b1` the digit of level `2j`, `b2, b3` of level `2j + 1`, copies of
-//! the swap rows' bits), a running sum from the leaf position down to 0 after the last level.
+//! The position: a region of its own, four digits a row on all ten columns, `z = 16·z_mid +
+//! b0 + 2·b1 + 4·b2 + 8·b3` and `z_mid = 16·z_next + b4 + 2·b5 + 4·b6 + 8·b7` (`q_index`;
+//! `b0, b1` the digit of level `4j`, `b2, b3` of `4j + 1`, `b4, b5` of `4j + 2`, `b6, b7` of
+//! `4j + 3`, copies of the swap rows' bits), a running sum from the leaf position down to 0
+//! after the last level. A pass of `4m + 2` levels pads its last row's second half with zero
+//! bits (constants), so its `z_next` is 0 as its `z_mid` is.
 //!
 //! ```text
-//! row   c0      c1   c2   c3   c4
-//!  j    z_2j    b0   b1   b2   b3     q_index (j < N / 2)
-//!  N/2  z_N = 0
+//! row   c0      c1..c4           c5..c8           c9
+//!  j    z_4j    b0 b1 b2 b3      b4 b5 b6 b7      z_4j+2     q_index (j < ⌈N / 4⌉)
+//!  last z_N = 0 (or 0 below a padded row)
 //! ```
 //!
 //! The pass returns every level's old and new node and, at every even level, the running
@@ -104,6 +107,11 @@ fn indicators(b0: &Expression<Fp>, b1: &Expression<Fp>) -> [Expression<Fp>; 4] {
 /// Columns of a current row's siblings `s0, s1, s2` and digit bits `b0, b1`: the five a
 /// permutation's output row leaves free.
 const SIBLINGS: [usize; 3] = [5, 6, 7];
+/// The index gate's two constraints: a row's first two digits, then its last two.
+pub(crate) const INDEX_SUMS: [&str; 2] = [
+    "z = 16 * z_mid + b0 + 2 * b1 + 4 * b2 + 8 * b3",
+    "z_mid = 16 * z_next + b4 + 2 * b5 + 4 * b6 + 8 * b7",
+];
 const BITS: [usize; 2] = [8, 9];
 
 /// One level's siblings and digit bits, in a chain's current row.
@@ -136,19 +144,28 @@ impl MerkleUpdateChip {
         let q_index = crate::selector::selector(meta);
         meta.create_gate("merkle4 index", |meta| {
             let q = meta.query_selector(q_index);
-            let [z, b0, b1, b2, b3] =
-                [0, 1, 2, 3, 4].map(|i| meta.query_advice(a[i], Rotation::cur()));
+            let [z, b0, b1, b2, b3, b4, b5, b6, b7, z_mid] =
+                a.map(|column| meta.query_advice(column, Rotation::cur()));
             let z_next = meta.query_advice(a[0], Rotation::next());
+            let digits = |b: [Expression<Fp>; 4]| {
+                b.into_iter()
+                    .zip([1u64, 2, 4, 8])
+                    .map(|(b, w)| b * Fp::from(w))
+                    .reduce(|x, y| x + y)
+                    .expect("four bits")
+            };
             crate::selector::gated(
                 q,
-                [(
-                    "z = 16 * z_next + b0 + 2 * b1 + 4 * b2 + 8 * b3",
-                    z - z_next * Fp::from(16)
-                        - b0
-                        - b1 * Fp::from(2)
-                        - b2 * Fp::from(4)
-                        - b3 * Fp::from(8),
-                )],
+                [
+                    (
+                        INDEX_SUMS[0],
+                        z - z_mid.clone() * Fp::from(16) - digits([b0, b1, b2, b3]),
+                    ),
+                    (
+                        INDEX_SUMS[1],
+                        z_mid - z_next * Fp::from(16) - digits([b4, b5, b6, b7]),
+                    ),
+                ],
             )
         });
         config.q_index = Some(q_index);
@@ -350,30 +367,57 @@ impl MerkleUpdateChip {
             |mut region| {
                 let mut z = index.copy_advice(|| "z", &mut region, a[0], 0)?;
                 let mut zs = vec![z.clone()];
-                for (row, pair) in used.chunks(2).enumerate() {
+                // A row: two levels' digits into `z_mid` (c9), two more into the next row's
+                // `z`; a last row of one pair pads its second with zero bits.
+                for (row, quad) in used.chunks(4).enumerate() {
                     q_index.enable(&mut region, row)?;
-                    let mut digits = Value::known(0u64);
-                    for (i, cells) in pair.iter().enumerate() {
-                        for (j, bit) in cells.bits.iter().enumerate() {
-                            bit.copy_advice(
-                                || ["digit b0 (index)", "digit b1 (index)"][j],
-                                &mut region,
-                                a[1 + 2 * i + j],
-                                row,
-                            )?;
-                            let weight = 1u64 << (2 * i + j);
-                            digits = digits
-                                .zip(bit.value())
-                                .map(|(d, b)| d + weight * u64::from(*b == Fp::ONE));
+                    for half in 0..2 {
+                        let pair = quad.get(2 * half..).filter(|p| !p.is_empty());
+                        let mut digits = Value::known(0u64);
+                        for i in 0..2 {
+                            for j in 0..2 {
+                                let column = a[1 + 4 * half + 2 * i + j];
+                                match pair.and_then(|p| p.get(i)) {
+                                    Some(cells) => {
+                                        let bit = &cells.bits[j];
+                                        bit.copy_advice(
+                                            || ["digit b0 (index)", "digit b1 (index)"][j],
+                                            &mut region,
+                                            column,
+                                            row,
+                                        )?;
+                                        let weight = 1u64 << (2 * i + j);
+                                        digits = digits
+                                            .zip(bit.value())
+                                            .map(|(d, b)| d + weight * u64::from(*b == Fp::ONE));
+                                    }
+                                    None => {
+                                        region.assign_advice_from_constant(
+                                            || "digit padding (index)",
+                                            column,
+                                            row,
+                                            Fp::ZERO,
+                                        )?;
+                                    }
+                                }
+                            }
+                        }
+                        let next = z
+                            .value()
+                            .zip(digits)
+                            .map(|(z, d)| (*z - Fp::from(d)) * Fp::from(16).invert().unwrap());
+                        z = if half == 0 {
+                            region.assign_advice(|| "z_mid", a[9], row, || next)?
+                        } else {
+                            region.assign_advice(|| "z_next", a[0], row + 1, || next)?
+                        };
+                        if pair.is_some() {
+                            zs.push(z.clone());
                         }
                     }
-                    let next = z
-                        .value()
-                        .zip(digits)
-                        .map(|(z, d)| (*z - Fp::from(d)) * Fp::from(16).invert().unwrap());
-                    z = region.assign_advice(|| "z_next", a[0], row + 1, || next)?;
-                    zs.push(z.clone());
                 }
+                // `z` after the last level (a padded row's `z_next` is then 0 too).
+                let z = zs.last().expect("the position").clone();
                 // The position fits the tree: nothing is left after the last level.
                 region.constrain_constant(z.cell(), Fp::ZERO)?;
                 Ok(zs)

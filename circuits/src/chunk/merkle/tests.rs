@@ -80,7 +80,7 @@ impl Circuit<Fp> for PassCircuit {
             layouter.namespace(|| "pass"),
             &index,
             Value::known(&self.path),
-            LEVELS,
+            self.path.siblings.len(),
             old,
             new,
         )?;
@@ -95,7 +95,11 @@ impl Circuit<Fp> for PassCircuit {
 const INDEX: u64 = 0b11_10_01_00_01_11_00_10_10_00_11_01;
 
 fn circuit(index: u64) -> PassCircuit {
-    let siblings = (0..LEVELS as u64)
+    circuit_of(LEVELS, index)
+}
+
+fn circuit_of(levels: usize, index: u64) -> PassCircuit {
+    let siblings = (0..levels as u64)
         .map(|l| [1, 2, 3].map(|i| Fp::from(100 * l + i).square()))
         .collect();
     PassCircuit {
@@ -144,14 +148,46 @@ fn a_position_beyond_the_tree_is_refused() {
         .is_err());
 }
 
+/// A pass of 14 levels (`4m + 2`, as the registry's): its last index row holds one pair of
+/// digits and zero bits; the position is still all of its digits, and no more.
+#[test]
+fn a_pass_of_an_odd_number_of_digit_pairs_pads_its_last_index_row() {
+    const INDEX_14: u64 = INDEX | 0b10_11 << 24;
+    let run =
+        |c: &PassCircuit, public: Vec<Fp>| MockProver::run(10, c, vec![public]).unwrap().verify();
+    let c = circuit_of(14, INDEX_14);
+    assert_eq!(run(&c, public(&c)), Ok(()));
+    let beyond = circuit_of(14, INDEX_14 | 1 << 28);
+    assert!(run(&beyond, public(&beyond)).is_err());
+    // A padding bit is a constant zero: set to one, the row's second sum fails.
+    let c = circuit_of(14, INDEX_14);
+    let public = public(&c);
+    let found = match mock_with_overrides(
+        10,
+        c,
+        vec![public],
+        &[("digit padding (index)", 0, Fp::ONE)],
+    ) {
+        Ok(()) => Vec::new(),
+        Err(f) => f.iter().map(|f: &VerifyFailure| format!("{f}")).collect(),
+    };
+    assert!(
+        found
+            .iter()
+            .any(|f| f.contains(&format!("'{INDEX_SUM_2}'"))),
+        "{found:#?}"
+    );
+}
+
 #[test]
 fn a_level_is_30_rows_against_48_for_two_binary_levels() {
     assert_eq!(LEVEL_ROWS, 30);
     assert_eq!(2 * 2 * crate::poseidon::PERMUTATION_ROWS, 48);
 }
 
-/// The index gate's one constraint.
-const INDEX_SUM: &str = "z = 16 * z_next + b0 + 2 * b1 + 4 * b2 + 8 * b3";
+/// The index gate's constraints: a row's first two digits, its last two.
+const INDEX_SUM: &str = super::INDEX_SUMS[0];
+const INDEX_SUM_2: &str = super::INDEX_SUMS[1];
 
 fn failures(overrides: &[(&'static str, usize, Fp)]) -> Vec<String> {
     let c = circuit(INDEX);
@@ -202,7 +238,12 @@ fn every_constraint_of_the_pass_fails_by_name_on_a_tampered_cell() {
         "child 0 = e0 * current + (1 - e0) * s0",
     );
     assert_fails(&[("capacity", 0, Fp::ZERO)], "node4 capacity = 4 * 2^64");
-    assert_fails(&[("z_next", 0, Fp::from(7))], INDEX_SUM);
+    assert_fails(&[("z_mid", 0, Fp::from(7))], INDEX_SUM);
+    assert_fails(&[("z_mid", 0, Fp::from(7))], INDEX_SUM_2);
+    // Level 2's digit (2) and level 3's (1), the row's second half: b4 .. b7.
+    assert_fails(&[("digit b1 (index)", 2, Fp::ONE)], INDEX_SUM_2);
+    assert_fails(&[("digit b0 (index)", 3, Fp::ONE)], INDEX_SUM_2);
+    assert_fails(&[("z_next", 0, Fp::from(7))], INDEX_SUM_2);
     // The new chain's siblings are copies of the old chain's.
     assert!(failures(&[("sibling", LEVELS, Fp::from(7))])
         .iter()
