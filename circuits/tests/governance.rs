@@ -157,7 +157,7 @@ fn layout_degree_and_reserved_rows_are_pinned() {
     assert!(circuits::chunk::reserved_rows_of::<GovernanceCircuit>() <= BLINDING_ROWS);
     assert_eq!(
         [13, 14, 15].map(|k| Family::Governance.slots_for(k)),
-        [2, 5, 10]
+        [2, 5, 11]
     );
     assert_eq!(
         (Family::Governance.k_for(1), Family::Governance.k_for(2)),
