@@ -397,13 +397,7 @@ fn weighted(terms: &[(Fp, Expression<Fp>)]) -> Expression<Fp> {
     terms
         .iter()
         .filter(|(c, _)| !bool::from(c.is_zero()))
-        .map(|(c, e)| {
-            if *c == Fp::one() {
-                e.clone()
-            } else {
-                e.clone() * *c
-            }
-        })
+        .map(|(c, e)| e.clone() * *c)
         .reduce(|a, b| a + b)
         .unwrap_or(Expression::Constant(Fp::zero()))
 }
